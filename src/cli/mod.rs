@@ -1,0 +1,66 @@
+//! The command line: `keascript run`, `keascript lab`.
+
+mod lab;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Automate ISC Kea DHCP servers with Rhai scripts.
+#[derive(Debug, Parser)]
+#[command(name = "keascript", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Inventory file (default: $KEASCRIPT_CONFIG, ~/.config/keascript/keascript.toml,
+    /// /etc/keascript/keascript.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log level or filter for messages on stderr (e.g. warn, info, keascript=debug)
+    #[arg(long, global = true, env = "KEASCRIPT_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a script against Kea
+    Run(run::RunArgs),
+    /// Start a local Kea lab (kea-dhcp4, kea-dhcp6, kea-ctrl-agent) until Ctrl-C
+    Lab(lab::LabArgs),
+}
+
+/// Parses the command line, runs the command, and returns its exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let status = match cli.command {
+        Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
+        Command::Lab(args) => lab::lab(&runtime, args),
+    };
+    ExitCode::from(status)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,117 @@
+//! `keascript run SCRIPT [-- ARGS]`, optionally against a fresh lab (`--lab`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::kea::Inventory;
+use crate::lab::{Lab, LabOptions};
+use crate::script::{Limits, RunContext, run_file};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Rhai script to run
+    pub script: PathBuf,
+
+    /// Start a disposable local Kea lab, run the script against it, then stop it
+    #[arg(long)]
+    pub lab: bool,
+
+    /// The inventory server `kea()` returns (default: the inventory's `default`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// Deadline for the whole run, Kea calls included (e.g. 30s, 10m; 0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Stop the script after this many Rhai operations
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+
+    /// Arguments for the script (`args` in the script), after `--`
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 10m, 1h)"))
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
+    if !args.script.is_file() {
+        eprintln!("error: script {} not found", args.script.display());
+        return 2;
+    }
+    let mut lab = None;
+    let inventory = if args.lab {
+        match runtime.block_on(Lab::start(LabOptions::default())) {
+            Ok(l) => {
+                eprintln!(
+                    "lab: Kea {} up at {} ({})",
+                    l.version,
+                    l.url(),
+                    l.dir().display()
+                );
+                let inv = Inventory::load(l.inventory());
+                lab = Some(l);
+                inv
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        }
+    } else {
+        Inventory::discover(config)
+    };
+    let mut inventory = match inventory {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            return 2;
+        }
+    };
+    if let Some(name) = &args.server {
+        if let Err(e) = inventory.get(name) {
+            eprintln!("error: {}", e.message);
+            return 2;
+        }
+        inventory.default = name.clone();
+    }
+    let mut limits = Limits {
+        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
+        ..Limits::default()
+    };
+    if let Some(n) = args.max_operations {
+        limits.max_operations = n;
+    }
+    let ctx = Arc::new(
+        RunContext::new(runtime.handle().clone(), inventory, args.args)
+            .with_timeout(limits.timeout),
+    );
+    // Ctrl-C or SIGTERM stops the script (and a Kea call in flight) so the lab, if any,
+    // is torn down properly.
+    let on_signal = ctx.clone();
+    let watcher = runtime.spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        on_signal.cancel();
+    });
+    let outcome = run_file(&args.script, ctx, &limits);
+    watcher.abort();
+    if let Some(msg) = &outcome.error {
+        eprintln!("{msg}");
+    }
+    drop(lab);
+    outcome.status
+}

@@ -1,0 +1,15 @@
+//! What Kea is: result codes as error kinds, servers and their services, capabilities,
+//! the inventory. Never imports Rhai, so everything here is testable without a script engine.
+
+mod capabilities;
+mod error;
+mod inventory;
+mod server;
+
+pub use capabilities::Capabilities;
+pub use error::{ErrorKind, KeaError};
+pub use inventory::{Inventory, ServerEntry};
+pub use server::{Server, Service};
+
+/// The DHCP services keascript manages.
+pub const SERVICES: [&str; 2] = ["dhcp4", "dhcp6"];

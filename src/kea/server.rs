@@ -1,0 +1,338 @@
+//! A Kea server (a Control Agent, or one endpoint per daemon) and its DHCP services.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Capabilities, ErrorKind, KeaError, SERVICES, ServerEntry};
+use crate::transport::{Answer, Endpoint, Request, Transport, TransportOptions};
+
+/// One server: how to reach its Control Agent and/or each of its daemons.
+#[derive(Debug)]
+pub struct Server {
+    name: String,
+    agent: Option<Transport>,
+    services: BTreeMap<String, Transport>,
+    config_path_only: bool,
+}
+
+impl Server {
+    /// Connects (lazily: nothing is sent yet) to the server an inventory entry describes.
+    pub fn from_entry(name: &str, entry: &ServerEntry) -> Result<Self, KeaError> {
+        let options = entry.transport_options(name)?;
+        let mut s = Self {
+            name: name.to_string(),
+            agent: None,
+            services: BTreeMap::new(),
+            config_path_only: entry.config_path_only,
+        };
+        let bad =
+            |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(name);
+        if let Some(url) = &entry.url {
+            let ep = Endpoint::parse(url, false).map_err(bad)?;
+            s.agent = Some(Transport::new(ep, options.clone()).map_err(bad)?);
+        }
+        for (service, addr) in [("dhcp4", &entry.dhcp4), ("dhcp6", &entry.dhcp6)] {
+            if let Some(addr) = addr {
+                let ep = Endpoint::parse(addr, true).map_err(bad)?;
+                s.services.insert(
+                    service.into(),
+                    Transport::new(ep, options.clone()).map_err(bad)?,
+                );
+            }
+        }
+        Ok(s)
+    }
+
+    /// An ad-hoc server: `url` is a Control Agent, unless `service` names the one daemon
+    /// behind it (a daemon HTTP socket); `unix:/path` is always one daemon (`service`
+    /// says which, `dhcp4` by default).
+    pub fn connect(
+        url: &str,
+        service: Option<&str>,
+        options: TransportOptions,
+    ) -> Result<Self, KeaError> {
+        let name = url.to_string();
+        let bad =
+            |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(&name);
+        if let Some(s) = service {
+            check_service(s)?;
+        }
+        let is_unix = url.starts_with("unix:");
+        let mut s = Self {
+            name: name.clone(),
+            agent: None,
+            services: BTreeMap::new(),
+            config_path_only: false,
+        };
+        match (is_unix, service) {
+            (false, None) => {
+                let ep = Endpoint::parse(url, false).map_err(bad)?;
+                s.agent = Some(Transport::new(ep, options).map_err(bad)?);
+            }
+            (_, svc) => {
+                let ep = Endpoint::parse(url, true).map_err(bad)?;
+                s.services.insert(
+                    svc.unwrap_or("dhcp4").to_string(),
+                    Transport::new(ep, options).map_err(bad)?,
+                );
+            }
+        }
+        Ok(s)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The management address: the Control Agent URL, or the first daemon endpoint.
+    pub fn url(&self) -> String {
+        self.agent
+            .as_ref()
+            .or_else(|| self.services.values().next())
+            .map(|t| t.endpoint().to_string())
+            .unwrap_or_default()
+    }
+
+    /// True when the inventory forbids the subnet/class hooks for this server.
+    pub fn config_path_only(&self) -> bool {
+        self.config_path_only
+    }
+
+    /// The services this server has an endpoint for (through its agent: dhcp4 and dhcp6).
+    pub fn configured_services(&self) -> Vec<String> {
+        if self.agent.is_some() {
+            SERVICES.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.services.keys().cloned().collect()
+        }
+    }
+
+    fn route(&self, service: Option<&str>) -> Result<&Transport, KeaError> {
+        match service {
+            Some(s) => self.services.get(s).or(self.agent.as_ref()).ok_or_else(|| {
+                KeaError::invalid(format!(
+                    "server \"{}\" has no endpoint for service \"{s}\" (it has: {})",
+                    self.name,
+                    self.services.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            }),
+            None => match (&self.agent, self.services.len()) {
+                (Some(a), _) => Ok(a),
+                (None, 1) => Ok(self.services.values().next().expect("one service")),
+                (None, _) => Err(KeaError::invalid(format!(
+                    "server \"{}\" has no Control Agent: name a service (dhcp4 or dhcp6)",
+                    self.name
+                ))),
+            },
+        }
+    }
+
+    /// Sends a command and returns Kea's answer as it is, whatever its result.
+    pub async fn answer(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<Value>,
+    ) -> Result<Answer, KeaError> {
+        let ctx = |e: KeaError| {
+            e.with_server(&self.name)
+                .with_service(service)
+                .with_command(command)
+        };
+        if let Some(s) = service {
+            check_service(s).map_err(ctx)?;
+        }
+        let transport = self.route(service).map_err(ctx)?;
+        let request = Request::new(command).service(service).arguments(arguments);
+        tracing::debug!(server = %self.name, service, command, "sending");
+        let answer = transport
+            .send(&request)
+            .await
+            .map_err(|e| ctx(KeaError::from_transport(&e)))?;
+        tracing::debug!(server = %self.name, service, command, result = answer.result, "answered");
+        Ok(answer)
+    }
+
+    /// Sends a command and returns its `arguments`: `None` when there are none, and for
+    /// result 3 ("empty"). Any other non-zero result is an error.
+    pub async fn command(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<Value>,
+    ) -> Result<Option<Value>, KeaError> {
+        let answer = self.answer(command, service, arguments).await?;
+        match KeaError::from_answer(&answer) {
+            None => Ok(answer.arguments),
+            Some(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Some(e) => Err(e
+                .with_server(&self.name)
+                .with_service(service)
+                .with_command(command)),
+        }
+    }
+
+    /// Like [`Server::command`], but returns the whole successful answer (text included).
+    pub async fn command_answer(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<Value>,
+    ) -> Result<Answer, KeaError> {
+        let answer = self.answer(command, service, arguments).await?;
+        match KeaError::from_answer(&answer) {
+            None => Ok(answer),
+            Some(e) => Err(e
+                .with_server(&self.name)
+                .with_service(service)
+                .with_command(command)),
+        }
+    }
+
+    /// Kea's version string (`version-get`), e.g. `2.2.0`.
+    pub async fn version(&self) -> Result<String, KeaError> {
+        let service = if self.agent.is_some() {
+            None
+        } else {
+            self.services.keys().next().map(String::as_str)
+        };
+        let a = self.command_answer("version-get", service, None).await?;
+        Ok(a.text.unwrap_or_default())
+    }
+
+    /// The DHCP services that answer behind this server.
+    pub async fn services(&self) -> Result<Vec<String>, KeaError> {
+        let mut candidates: Vec<String> = self.services.keys().cloned().collect();
+        if self.agent.is_some() {
+            // The agent's own configuration names the daemons it forwards to.
+            let cfg = self.command("config-get", None, None).await?;
+            let sockets = cfg
+                .as_ref()
+                .and_then(|c| c.pointer("/Control-agent/control-sockets"))
+                .and_then(Value::as_object);
+            for s in SERVICES {
+                if sockets.is_some_and(|m| m.contains_key(s)) && !candidates.iter().any(|c| c == s)
+                {
+                    candidates.push(s.to_string());
+                }
+            }
+        }
+        let mut up = Vec::new();
+        for s in candidates {
+            match self.command("version-get", Some(&s), None).await {
+                Ok(_) => up.push(s),
+                Err(e) if e.kind == ErrorKind::Transport => {}
+                Err(e) => return Err(e),
+            }
+        }
+        up.sort();
+        Ok(up)
+    }
+}
+
+fn check_service(s: &str) -> Result<(), KeaError> {
+    if SERVICES.contains(&s) || s == "d2" {
+        Ok(())
+    } else {
+        Err(KeaError::invalid(format!(
+            "service \"{s}\" is not one of dhcp4, dhcp6, d2"
+        )))
+    }
+}
+
+/// One DHCP service of a server (`dhcp4` or `dhcp6`).
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub server: Arc<Server>,
+    pub name: String,
+}
+
+impl Service {
+    pub fn new(server: Arc<Server>, name: &str) -> Result<Self, KeaError> {
+        if !SERVICES.contains(&name) {
+            return Err(KeaError::invalid(format!(
+                "service \"{name}\" is not one of dhcp4, dhcp6"
+            )));
+        }
+        Ok(Self {
+            server,
+            name: name.to_string(),
+        })
+    }
+
+    /// Sends a command to this service; see [`Server::command`].
+    pub async fn command(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+    ) -> Result<Option<Value>, KeaError> {
+        self.server
+            .command(command, Some(&self.name), arguments)
+            .await
+    }
+
+    /// `list-commands`, read as capabilities.
+    pub async fn capabilities(&self) -> Result<Capabilities, KeaError> {
+        let cmds = self
+            .command("list-commands", None)
+            .await?
+            .unwrap_or(Value::Null);
+        let list: Vec<&str> = cmds
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        Ok(Capabilities::from_commands(&self.name, list))
+    }
+
+    /// The running configuration, without the `hash` key later Kea versions add.
+    pub async fn config(&self) -> Result<Value, KeaError> {
+        let mut cfg = self.command("config-get", None).await?.ok_or_else(|| {
+            KeaError::new(ErrorKind::Kea, "config-get answered no configuration")
+                .with_server(self.server.name())
+                .with_service(Some(&self.name))
+                .with_command("config-get")
+        })?;
+        if let Some(m) = cfg.as_object_mut() {
+            m.remove("hash");
+        }
+        Ok(cfg)
+    }
+
+    /// `config-test`: Kea's verdict on a configuration, without applying it. Returns Kea's
+    /// text on success; a rejection is a `kea` error with Kea's own text.
+    pub async fn test(&self, config: &Value) -> Result<String, KeaError> {
+        let mut config = config.clone();
+        if let Some(m) = config.as_object_mut() {
+            m.remove("hash");
+        }
+        let a = self
+            .server
+            .command_answer("config-test", Some(&self.name), Some(config))
+            .await?;
+        Ok(a.text.unwrap_or_default())
+    }
+
+    /// `config-write` to the file the daemon was started with.
+    pub async fn write(&self) -> Result<Option<Value>, KeaError> {
+        self.command("config-write", None).await
+    }
+
+    /// `config-reload`: the daemon re-reads its startup file.
+    pub async fn reload(&self) -> Result<String, KeaError> {
+        let a = self
+            .server
+            .command_answer("config-reload", Some(&self.name), None)
+            .await?;
+        Ok(a.text.unwrap_or_default())
+    }
+
+    /// `status-get`.
+    pub async fn status(&self) -> Result<Value, KeaError> {
+        Ok(self
+            .command("status-get", None)
+            .await?
+            .unwrap_or(Value::Null))
+    }
+}

@@ -1,0 +1,214 @@
+//! The lab's Kea configuration files and its inventory file.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::LabOptions;
+
+/// HTTPS on the lab's Control Agent.
+#[derive(Debug, Clone)]
+pub struct LabTls {
+    /// The agent's certificate and key (PEM).
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// The CA that signed the certificates: the agent's trust anchor for client
+    /// certificates, and the `ca_file` of the lab's inventory.
+    pub ca_file: PathBuf,
+    /// Whether clients must present a certificate.
+    pub cert_required: bool,
+}
+
+pub(super) struct Files {
+    pub dhcp4: PathBuf,
+    pub dhcp6: PathBuf,
+    pub agent: PathBuf,
+    pub inventory: PathBuf,
+}
+
+fn hooks(hooks_dir: &Path) -> Value {
+    json!([
+        { "library": hooks_dir.join("libdhcp_lease_cmds.so") },
+        { "library": hooks_dir.join("libdhcp_stat_cmds.so") }
+    ])
+}
+
+fn logger(name: &str, run: &Path) -> Value {
+    json!([{ "name": name, "output_options": [{ "output": run.join(format!("{name}.log")) }], "severity": "INFO" }])
+}
+
+/// The lab's kea-dhcp4 configuration.
+pub fn dhcp4(run: &Path, hooks_dir: &Path, extra_subnets: usize) -> Value {
+    let mut subnets = vec![json!({
+        "id": 1, "subnet": "192.0.2.0/24",
+        "pools": [{ "pool": "192.0.2.10 - 192.0.2.200" }],
+        "option-data": [{ "name": "routers", "data": "192.0.2.1" }]
+    })];
+    for i in 0..extra_subnets {
+        let (a, b) = (10 + i / 256, i % 256);
+        subnets.push(json!({
+            "id": i + 2, "subnet": format!("10.{a}.{b}.0/24"),
+            "pools": [{ "pool": format!("10.{a}.{b}.10 - 10.{a}.{b}.200") }]
+        }));
+    }
+    json!({ "Dhcp4": {
+        "interfaces-config": { "interfaces": [] },
+        "control-socket": { "socket-type": "unix", "socket-name": run.join("kea4.sock") },
+        "lease-database": { "type": "memfile", "persist": true, "name": run.join("kea-leases4.csv"), "lfc-interval": 0 },
+        "hooks-libraries": hooks(hooks_dir),
+        "valid-lifetime": 4000,
+        "subnet4": subnets,
+        "loggers": logger("kea-dhcp4", run)
+    }})
+}
+
+/// The lab's kea-dhcp6 configuration.
+pub fn dhcp6(run: &Path, hooks_dir: &Path) -> Value {
+    json!({ "Dhcp6": {
+        "interfaces-config": { "interfaces": [] },
+        "data-directory": run,
+        "control-socket": { "socket-type": "unix", "socket-name": run.join("kea6.sock") },
+        "lease-database": { "type": "memfile", "persist": true, "name": run.join("kea-leases6.csv"), "lfc-interval": 0 },
+        "hooks-libraries": hooks(hooks_dir),
+        "preferred-lifetime": 3000,
+        "valid-lifetime": 4000,
+        "subnet6": [{ "id": 1, "subnet": "2001:db8:1::/64", "pools": [{ "pool": "2001:db8:1::10 - 2001:db8:1::ffff" }] }],
+        "loggers": logger("kea-dhcp6", run)
+    }})
+}
+
+/// The lab's kea-ctrl-agent configuration.
+pub fn agent(run: &Path, port: u16, options: &LabOptions) -> Value {
+    let mut ca = json!({
+        "http-host": "127.0.0.1",
+        "http-port": port,
+        "control-sockets": {
+            "dhcp4": { "socket-type": "unix", "socket-name": run.join("kea4.sock") },
+            "dhcp6": { "socket-type": "unix", "socket-name": run.join("kea6.sock") }
+        },
+        "loggers": logger("kea-ctrl-agent", run)
+    });
+    if let Some((user, password)) = &options.auth {
+        ca["authentication"] = json!({
+            "type": "basic", "realm": "keascript-lab",
+            "clients": [{ "user": user, "password": password.expose() }]
+        });
+    }
+    if let Some(tls) = &options.tls {
+        ca["trust-anchor"] = json!(tls.ca_file);
+        ca["cert-file"] = json!(tls.cert_file);
+        ca["key-file"] = json!(tls.key_file);
+        ca["cert-required"] = json!(tls.cert_required);
+    }
+    json!({ "Control-agent": ca })
+}
+
+/// The inventory for the lab: `lab` through the agent, `lab-unix` through the sockets.
+pub fn inventory(run: &Path, port: u16, options: &LabOptions) -> String {
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let q = |p: &Path| toml_string(&p.display().to_string());
+    let mut s = format!(
+        "# Written by keascript lab: the lab's servers.\ndefault = \"lab\"\n\n[servers.lab]\nurl = \"{scheme}://127.0.0.1:{port}\"\n"
+    );
+    if let Some((user, _)) = &options.auth {
+        s.push_str(&format!(
+            "user = {}\npassword_file = {}\n",
+            toml_string(user),
+            q(&run.join("lab.pass"))
+        ));
+    }
+    if let Some(tls) = &options.tls {
+        s.push_str(&format!("ca_file = {}\n", q(&tls.ca_file)));
+    }
+    s.push_str(&format!(
+        "\n[servers.lab-unix]\ndhcp4 = {}\ndhcp6 = {}\n",
+        toml_string(&format!("unix:{}", run.join("kea4.sock").display())),
+        toml_string(&format!("unix:{}", run.join("kea6.sock").display()))
+    ));
+    s
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Writes every file of the lab into `run`.
+pub(super) fn write(
+    run: &Path,
+    port: u16,
+    hooks_dir: &Path,
+    options: &LabOptions,
+) -> std::io::Result<Files> {
+    let files = Files {
+        dhcp4: run.join("kea-dhcp4.json"),
+        dhcp6: run.join("kea-dhcp6.json"),
+        agent: run.join("kea-ctrl-agent.json"),
+        inventory: run.join("keascript.toml"),
+    };
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON");
+    std::fs::write(
+        &files.dhcp4,
+        pretty(&dhcp4(run, hooks_dir, options.extra_subnets4)),
+    )?;
+    std::fs::write(&files.dhcp6, pretty(&dhcp6(run, hooks_dir)))?;
+    std::fs::write(&files.agent, pretty(&agent(run, port, options)))?;
+    if let Some((_, password)) = &options.auth {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(run.join("lab.pass"))?;
+        writeln!(f, "{}", password.expose())?;
+    }
+    if options.tls.is_some() {
+        std::fs::write(run.join("tls-enabled"), "")?;
+    }
+    std::fs::write(&files.inventory, inventory(run, port, options))?;
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::Inventory;
+    use crate::transport::Secret;
+
+    #[test]
+    fn the_lab_inventory_parses_and_names_both_servers() {
+        let opts = LabOptions {
+            auth: Some(("admin".into(), Secret::new("pw"))),
+            ..Default::default()
+        };
+        let text = inventory(Path::new("/tmp/x y"), 18000, &opts);
+        let inv = Inventory::parse(&text, Some(Path::new("/tmp/x y/keascript.toml"))).unwrap();
+        assert_eq!(inv.default, "lab");
+        assert_eq!(
+            inv.servers["lab"].url.as_deref(),
+            Some("http://127.0.0.1:18000")
+        );
+        assert_eq!(
+            inv.servers["lab-unix"].dhcp4.as_deref(),
+            Some("unix:/tmp/x y/kea4.sock")
+        );
+        assert!(!text.contains("pw"), "the password stays in its file");
+    }
+
+    #[test]
+    fn extra_subnets_get_unique_ids_and_prefixes() {
+        let v = dhcp4(Path::new("/r"), Path::new("/h"), 600);
+        let subnets = v["Dhcp4"]["subnet4"].as_array().unwrap();
+        assert_eq!(subnets.len(), 601);
+        let ids: std::collections::BTreeSet<_> = subnets.iter().map(|s| s["id"].as_u64()).collect();
+        let nets: std::collections::BTreeSet<_> =
+            subnets.iter().map(|s| s["subnet"].as_str()).collect();
+        assert_eq!(ids.len(), 601);
+        assert_eq!(nets.len(), 601);
+    }
+}

@@ -1,0 +1,71 @@
+//! One Kea daemon process started by the lab, stopped by its PID.
+
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub(super) struct Daemon {
+    pub name: String,
+    pub pid: u32,
+    child: Option<Child>,
+    output: std::path::PathBuf,
+}
+
+impl Daemon {
+    pub fn spawn(name: &str, bin: &Path, config: &Path, run: &Path) -> std::io::Result<Self> {
+        let output = run.join(format!("{name}.out"));
+        let out = std::fs::File::create(&output)?;
+        let err = out.try_clone()?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(config)
+            .env("KEA_PIDFILE_DIR", run)
+            .env("KEA_LOCKFILE_DIR", run)
+            .current_dir(run)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()?;
+        Ok(Self {
+            name: name.to_string(),
+            pid: child.id(),
+            child: Some(child),
+            output,
+        })
+    }
+
+    /// `Some(status)` once the process has ended.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// The last lines the daemon printed.
+    pub fn tail_output(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.output).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// SIGTERM, then SIGKILL after 3 s; reaps the process.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            if child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

@@ -1,0 +1,12 @@
+//! keascript: automate ISC Kea DHCP servers with Rhai scripts.
+//!
+//! Layers, bottom up (see `spec/design.md`): [`transport`] sends one command and reads one
+//! answer; [`kea`] knows what Kea is (error kinds, servers, services, inventory); [`script`]
+//! is the only place that knows Rhai; [`lab`] starts real Kea daemons on loopback; [`cli`]
+//! is the command line.
+
+pub mod cli;
+pub mod kea;
+pub mod lab;
+pub mod script;
+pub mod transport;

@@ -1,0 +1,23 @@
+//! The bindings of `spec/script-api.md`, one file per area.
+
+mod connect;
+mod misc;
+mod server;
+mod service;
+
+use std::sync::Arc;
+
+use rhai::Engine;
+
+use super::RunContext;
+
+pub use server::ServerHandle;
+pub use service::ServiceHandle;
+
+/// Registers every function and type of the script API on `engine`.
+pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
+    connect::register(engine, ctx.clone());
+    server::register(engine, ctx.clone());
+    service::register(engine, ctx.clone());
+    misc::register(engine, ctx);
+}

@@ -1,0 +1,138 @@
+//! The `Server` type: identity, `version()`, `services()`, `command(…)`, `reload()`,
+//! and its `dhcp4` / `dhcp6` services.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+
+use super::ServiceHandle;
+use crate::kea::{Server, Service};
+use crate::script::RunContext;
+use crate::script::convert::{opt_to_dynamic, to_json};
+use crate::script::errors::{invalid, kea_error};
+
+/// A Kea server as scripts see it.
+#[derive(Clone)]
+pub struct ServerHandle(pub Arc<Server>);
+
+fn service_arg(v: &Dynamic) -> Result<Option<String>, Box<EvalAltResult>> {
+    if v.is_unit() {
+        return Ok(None);
+    }
+    v.clone().into_string().map(Some).map_err(|t| {
+        invalid(format!(
+            "service must be a string such as \"dhcp4\", not {t}"
+        ))
+    })
+}
+
+fn args_arg(v: &Dynamic) -> Result<Option<serde_json::Value>, Box<EvalAltResult>> {
+    if v.is_unit() {
+        Ok(None)
+    } else {
+        to_json(v, "the command arguments").map(Some)
+    }
+}
+
+pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
+    engine.register_type_with_name::<ServerHandle>("Server");
+    engine.register_get("name", |s: &mut ServerHandle| s.0.name().to_string());
+    engine.register_get("url", |s: &mut ServerHandle| s.0.url());
+    for svc in ["dhcp4", "dhcp6"] {
+        engine.register_get(
+            svc,
+            move |s: &mut ServerHandle| -> Result<ServiceHandle, Box<EvalAltResult>> {
+                Service::new(s.0.clone(), svc)
+                    .map(ServiceHandle)
+                    .map_err(|e| kea_error(&e))
+            },
+        );
+    }
+    engine.register_fn("to_string", |s: &mut ServerHandle| {
+        format!("Server({} at {})", s.0.name(), s.0.url())
+    });
+    engine.register_fn("to_debug", |s: &mut ServerHandle| {
+        format!("Server({} at {})", s.0.name(), s.0.url())
+    });
+
+    let c = ctx.clone();
+    engine.register_fn(
+        "version",
+        move |s: &mut ServerHandle| -> Result<String, Box<EvalAltResult>> {
+            let srv = s.0.clone();
+            c.block(async move { srv.version().await })
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "services",
+        move |s: &mut ServerHandle| -> Result<Array, Box<EvalAltResult>> {
+            let srv = s.0.clone();
+            let list = c.block(async move { srv.services().await })?;
+            Ok(list.into_iter().map(Dynamic::from).collect())
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "command",
+        move |s: &mut ServerHandle, cmd: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            command(&c, s, cmd, None, None)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "command",
+        move |s: &mut ServerHandle,
+              cmd: &str,
+              service: Dynamic|
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            command(&c, s, cmd, service_arg(&service)?, None)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "command",
+        move |s: &mut ServerHandle,
+              cmd: &str,
+              service: Dynamic,
+              args: Dynamic|
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            command(&c, s, cmd, service_arg(&service)?, args_arg(&args)?)
+        },
+    );
+    let c = ctx;
+    engine.register_fn(
+        "reload",
+        move |s: &mut ServerHandle| -> Result<Map, Box<EvalAltResult>> {
+            let srv = s.0.clone();
+            let done = c.block(async move {
+                let mut done = Vec::new();
+                for svc in srv.services().await? {
+                    let text = Service::new(srv.clone(), &svc)?.reload().await?;
+                    done.push((svc, text));
+                }
+                Ok(done)
+            })?;
+            Ok(done
+                .into_iter()
+                .map(|(k, v)| (k.into(), Dynamic::from(v)))
+                .collect())
+        },
+    );
+}
+
+pub(super) fn command(
+    ctx: &RunContext,
+    s: &ServerHandle,
+    cmd: &str,
+    service: Option<String>,
+    args: Option<serde_json::Value>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    if cmd.trim().is_empty() {
+        return Err(invalid("command(): the command name is empty"));
+    }
+    let srv = s.0.clone();
+    let cmd = cmd.to_string();
+    let out = ctx.block(async move { srv.command(&cmd, service.as_deref(), args).await })?;
+    opt_to_dynamic(out)
+}

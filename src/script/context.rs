@@ -1,0 +1,144 @@
+//! What one script run shares with its host functions: the tokio runtime, the inventory,
+//! the arguments, the deadline and the cancel switch, and the servers already connected.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rhai::{Dynamic, EvalAltResult, Position};
+use tokio::runtime::Handle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::errors::kea_error;
+use crate::kea::{Inventory, KeaError, Server};
+
+/// Why a run was stopped from outside the script.
+pub const STOP_DEADLINE: &str = "deadline";
+pub const STOP_CANCELLED: &str = "cancelled";
+
+/// Shared state of one run (or one REPL session).
+pub struct RunContext {
+    handle: Handle,
+    pub inventory: Inventory,
+    pub args: Vec<String>,
+    /// The run's time budget, counted from [`RunContext::start_clock`].
+    pub timeout: Option<Duration>,
+    deadline: Mutex<Option<Instant>>,
+    cancel: Mutex<CancellationToken>,
+    servers: Mutex<HashMap<String, Arc<Server>>>,
+}
+
+impl RunContext {
+    pub fn new(handle: Handle, inventory: Inventory, args: Vec<String>) -> Self {
+        Self {
+            handle,
+            inventory,
+            args,
+            timeout: None,
+            deadline: Mutex::new(None),
+            cancel: Mutex::new(CancellationToken::new()),
+            servers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Starts the deadline clock (at the start of a run, or of each REPL statement) and
+    /// arms a fresh cancel switch.
+    pub fn start_clock(&self) {
+        *self.deadline.lock().expect("deadline lock") = self.timeout.map(|t| Instant::now() + t);
+        *self.cancel.lock().expect("cancel lock") = CancellationToken::new();
+    }
+
+    /// Stops the running statement: script code at its next operation, a Kea call at once.
+    pub fn cancel(&self) {
+        self.cancel.lock().expect("cancel lock").cancel();
+    }
+
+    fn token(&self) -> CancellationToken {
+        self.cancel.lock().expect("cancel lock").clone()
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        *self.deadline.lock().expect("deadline lock")
+    }
+
+    /// Why the run must stop now, if it must (checked between Rhai operations).
+    pub fn stop_reason(&self) -> Option<&'static str> {
+        if self.token().is_cancelled() {
+            return Some(STOP_CANCELLED);
+        }
+        if self.deadline().is_some_and(|d| Instant::now() >= d) {
+            return Some(STOP_DEADLINE);
+        }
+        None
+    }
+
+    /// Runs a Kea call to completion, bounded by the deadline and the cancel switch.
+    pub fn block<T>(
+        &self,
+        fut: impl Future<Output = Result<T, KeaError>>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        let token = self.token();
+        let deadline = self.deadline();
+        let outcome = self.handle.block_on(async move {
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = fut => Ok(r),
+                _ = token.cancelled() => Err(STOP_CANCELLED),
+                _ = sleep => Err(STOP_DEADLINE),
+            }
+        });
+        match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(kea_error(&e)),
+            Err(reason) => Err(terminated(reason)),
+        }
+    }
+
+    /// Pauses the script, bounded like a Kea call.
+    pub fn sleep(&self, d: Duration) -> Result<(), Box<EvalAltResult>> {
+        self.block(async move {
+            tokio::time::sleep(d).await;
+            Ok(())
+        })
+    }
+
+    /// The connected server of that inventory name, connecting on first use.
+    pub fn server(&self, name: Option<&str>) -> Result<Arc<Server>, Box<EvalAltResult>> {
+        let name = name.unwrap_or(&self.inventory.default).to_string();
+        let mut servers = self.servers.lock().expect("servers lock");
+        if let Some(s) = servers.get(&name) {
+            return Ok(s.clone());
+        }
+        let entry = self.inventory.get(&name).map_err(|e| kea_error(&e))?;
+        let server = self.enter(|| Server::from_entry(&name, entry));
+        let server = Arc::new(server.map_err(|e| kea_error(&e))?);
+        servers.insert(name, server.clone());
+        Ok(server)
+    }
+
+    /// Runs `f` inside the runtime context (reqwest clients must be built inside it).
+    pub fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.handle.enter();
+        f()
+    }
+}
+
+/// The non-catchable error that ends a run stopped from outside.
+pub fn terminated(reason: &str) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from(reason.to_string()),
+        Position::NONE,
+    ))
+}

@@ -1,0 +1,16 @@
+//! The Rhai layer: the only place that knows Rhai. Engine construction and limits, the
+//! bindings of `spec/script-api.md`, Kea errors as catchable maps, the embedded stdlib.
+
+mod api;
+mod context;
+mod convert;
+mod engine;
+mod errors;
+mod resolver;
+mod runner;
+
+pub use context::RunContext;
+pub use engine::{Limits, build_engine};
+pub use errors::{describe_error, exit_status_of};
+pub use resolver::STDLIB;
+pub use runner::{RunOutcome, run_file, run_source};

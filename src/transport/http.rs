@@ -1,0 +1,168 @@
+//! HTTP(S) to a Control Agent or to a Kea ≥ 2.7 daemon's own HTTP control socket.
+
+use serde_json::Value;
+
+use super::{Answer, Endpoint, EndpointKind, Request, TransportError, TransportOptions, tls};
+
+pub(super) struct HttpTransport {
+    endpoint: Endpoint,
+    options: TransportOptions,
+    client: reqwest::Client,
+}
+
+impl HttpTransport {
+    pub(super) fn new(
+        endpoint: Endpoint,
+        options: TransportOptions,
+    ) -> Result<Self, TransportError> {
+        if options.user.is_some() && !endpoint.is_tls() && !endpoint.is_local() {
+            return Err(TransportError::InsecureCredentials(endpoint.to_string()));
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .no_proxy()
+            .pool_max_idle_per_host(4)
+            .http1_only()
+            .user_agent(concat!("keascript/", env!("CARGO_PKG_VERSION")));
+        tls::install_provider();
+        if endpoint.is_tls() {
+            if let Some(config) = tls::client_config(&options)? {
+                builder = builder.tls_backend_preconfigured(config);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| TransportError::TlsSetup(error_chain(&e)))?;
+        Ok(Self {
+            endpoint,
+            options,
+            client,
+        })
+    }
+
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub(super) async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
+        let with_service = self.endpoint.kind == EndpointKind::ControlAgent;
+        let body = serde_json::to_vec(&request.to_json(with_service))
+            .map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let url = self
+            .endpoint
+            .url
+            .clone()
+            .expect("HTTP endpoints have a URL");
+        let mut req = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(user) = &self.options.user {
+            req = req.basic_auth(user, self.options.password.as_ref().map(|p| p.expose()));
+        }
+        let mut response = req.send().await.map_err(|e| self.map_error(&e))?;
+        let status = response.status().as_u16();
+        let limit = self.options.max_answer_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(self.too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(&e))? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(self.too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+        match (status, parsed) {
+            (200, Ok(v)) => Answer::from_http_body(v),
+            (200, Err(e)) => Err(TransportError::BadAnswer(format!(
+                "{} sent a body that is not JSON ({e}): {}",
+                self.endpoint,
+                snippet(&bytes)
+            ))),
+            // Kea's own HTTP-level errors: a bare map whose `result` is the status.
+            (400 | 401 | 403, parsed) => Ok(parsed
+                .ok()
+                .and_then(|v| Answer::from_http_body(v).ok())
+                .unwrap_or_else(|| Answer {
+                    result: i64::from(status),
+                    text: Some(snippet(&bytes)),
+                    arguments: None,
+                })),
+            (status, _) => Err(TransportError::HttpStatus {
+                endpoint: self.endpoint.to_string(),
+                status,
+                body: snippet(&bytes),
+            }),
+        }
+    }
+
+    fn too_large(&self) -> TransportError {
+        TransportError::TooLarge {
+            endpoint: self.endpoint.to_string(),
+            limit: self.options.max_answer_bytes,
+        }
+    }
+
+    fn map_error(&self, e: &reqwest::Error) -> TransportError {
+        let endpoint = self.endpoint.to_string();
+        if let Some(reason) = tls::find_tls_error(e) {
+            return TransportError::Tls { endpoint, reason };
+        }
+        if e.is_timeout() {
+            return TransportError::Timeout {
+                endpoint,
+                after: if e.is_connect() {
+                    self.options.connect_timeout
+                } else {
+                    self.options.timeout
+                },
+            };
+        }
+        if e.is_connect() {
+            return TransportError::Connect {
+                endpoint,
+                reason: root_cause(e),
+            };
+        }
+        TransportError::Io {
+            endpoint,
+            reason: error_chain(e),
+        }
+    }
+}
+
+/// At most 300 characters of a body, for error messages.
+fn snippet(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let s = s.trim();
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        let s = next.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = next;
+    }
+    parts.join(": ")
+}
