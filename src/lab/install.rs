@@ -19,8 +19,8 @@ pub struct KeaInstall {
 }
 
 impl KeaInstall {
-    /// Looks in `$KEASCRIPT_KEA_BIN_DIR`, `$PATH`, `/usr/sbin`, `/usr/local/sbin` for the
-    /// programs, and in `$KEASCRIPT_KEA_HOOKS_DIR` or the usual library directories for
+    /// Looks in `$KEASCRIPT_KEA_BIN_DIR` (only there, when it is set), else `$PATH`,
+    /// `/usr/sbin`, `/usr/local/sbin` for the programs, and in `$KEASCRIPT_KEA_HOOKS_DIR` or the usual library directories for
     /// `libdhcp_lease_cmds.so`.
     pub fn find() -> Result<Self, LabError> {
         let mut missing = Vec::new();
@@ -63,10 +63,11 @@ impl KeaInstall {
 }
 
 fn bin_dirs() -> Vec<PathBuf> {
-    let mut v = Vec::new();
+    // An explicit directory is the only place looked at.
     if let Some(d) = std::env::var_os("KEASCRIPT_KEA_BIN_DIR") {
-        v.push(PathBuf::from(d));
+        return vec![PathBuf::from(d)];
     }
+    let mut v = Vec::new();
     if let Some(path) = std::env::var_os("PATH") {
         v.extend(std::env::split_paths(&path));
     }

@@ -1,1 +1,12 @@
+//! One integration-test binary. Tests that need Kea start a real Kea 2.2 lab through the
+//! project's own lab code; the Kea 3.2 test double (`support::kea3`) stands in only for
+//! what Kea 2.2 cannot do (daemon HTTP sockets, subnet/class hooks, injected faults).
 
+mod support;
+
+mod auth_tls;
+mod cli;
+mod kea3_double;
+mod lab;
+mod scripts;
+mod transport_live;

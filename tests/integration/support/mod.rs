@@ -1,0 +1,72 @@
+//! Shared test helpers: a runtime, a lab, the `keascript` binary.
+
+#![allow(dead_code)]
+
+pub mod kea3;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use keascript::lab::{Lab, LabOptions};
+
+/// A process-wide multi-thread runtime for tests that call async library code.
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+}
+
+/// Starts a real Kea lab. Kea-backed tests are required: without Kea this panics with the
+/// install hint, unless `KEASCRIPT_TESTS_WITHOUT_KEA=1` asks to skip them (returns `None`).
+pub fn lab_with(options: LabOptions) -> Option<Lab> {
+    match rt().block_on(Lab::start(options)) {
+        Ok(lab) => Some(lab),
+        Err(keascript::lab::LabError::NotInstalled(hint))
+            if std::env::var_os("KEASCRIPT_TESTS_WITHOUT_KEA").is_some() =>
+        {
+            eprintln!("skipping a Kea-backed test: {hint}");
+            None
+        }
+        Err(e) => panic!("cannot start the Kea lab: {e}"),
+    }
+}
+
+/// A default lab (see [`lab_with`]).
+pub fn lab() -> Option<Lab> {
+    lab_with(LabOptions::default())
+}
+
+/// The `keascript` binary, with a clean environment for inventory lookup.
+pub fn keascript() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("keascript").expect("binary");
+    c.env_remove("KEASCRIPT_CONFIG").env_remove("KEASCRIPT_LOG");
+    c
+}
+
+/// The repository root (for `scripts/`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a script into `dir` and returns its path.
+pub fn script(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write script");
+    p
+}
+
+/// True while a process with this PID exists (zombies count as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
