@@ -1,1 +1,382 @@
-//! (to be written)
+//! Scripts through the `keascript` binary: the shipped examples, the engine's limits and
+//! rules, errors with file:line:col, exit statuses, `args`, `env`, `sleep`.
+
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::support::{keascript, lab, repo, script};
+
+/// A lab's inventory as `--config` arguments.
+fn with_lab(cmd: &mut assert_cmd::Command, lab: &keascript::lab::Lab) {
+    cmd.arg("--config").arg(lab.inventory());
+}
+
+#[test]
+fn the_tour_runs_green_against_a_fresh_lab() {
+    if lab().is_none() {
+        return;
+    }
+    keascript()
+        .args(["run", "--lab"])
+        .arg(repo().join("scripts/tour.rhai"))
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Kea 2.2.0"))
+        .stdout(predicate::str::contains(
+            "Services answering: [\"dhcp4\", \"dhcp6\"]",
+        ))
+        .stdout(predicate::str::contains(
+            "#1 192.0.2.0/24 pools [\"192.0.2.10-192.0.2.200\"]",
+        ))
+        .stdout(predicate::str::contains(
+            "config-test said (kea): subnet configuration failed: Invalid prefix length",
+        ))
+        .stdout(predicate::str::contains("dhcp6: up"));
+}
+
+#[test]
+fn an_uncaught_kea_error_shows_file_line_column_and_exits_4() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "bad.rhai",
+        "let v4 = kea().dhcp4;\nprint(\"before\");\nv4.test(#{ Dhcp4: #{ \"bogus-key\": 1 } });\nprint(\"after\");\n",
+    );
+    let mut cmd = keascript();
+    with_lab(&mut cmd, &lab);
+    cmd.arg("run")
+        .arg(&s)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("before"))
+        .stdout(predicate::str::contains("after").not())
+        .stderr(predicate::str::contains(
+            "kea error: unsupported global configuration parameter: bogus-key",
+        ))
+        .stderr(predicate::str::contains(
+            "server lab, service dhcp4, command config-test",
+        ))
+        .stderr(predicate::str::contains(format!("{}:3:", s.display())));
+}
+
+#[test]
+fn error_maps_are_catchable_with_every_documented_key() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "catch.rhai",
+        r#"
+try {
+    kea().command("foo-bar", "dhcp4");
+} catch (e) {
+    print(`kind=${e.kind} code=${e.code} server=${e.server} service=${e.service} command=${e.command}`);
+    print(`message=${e.message}`);
+    print(`error_kind=${error_kind(e)}`);
+}
+try { kea("nope") } catch (e) { print(`missing=${error_kind(e)}`); }
+try { let x = 1 / 0; } catch (e) { print(`rhai=${error_kind(e)}`); }
+try { throw "mine"; } catch (e) { print(`thrown=${error_kind(e)}`); }
+let empty = kea().command("lease4-get", "dhcp4", #{ "ip-address": "192.0.2.99" });
+print(`empty=${empty == ()}`);
+"#,
+    );
+    let mut cmd = keascript();
+    with_lab(&mut cmd, &lab);
+    cmd.arg("run")
+        .arg(&s)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "kind=unsupported code=2 server=lab service=dhcp4 command=foo-bar",
+        ))
+        .stdout(predicate::str::contains(
+            "message='foo-bar' command not supported.",
+        ))
+        .stdout(predicate::str::contains("error_kind=unsupported"))
+        .stdout(predicate::str::contains("missing=not_found"))
+        .stdout(predicate::str::contains("rhai=script"))
+        .stdout(predicate::str::contains("thrown=script"))
+        .stdout(predicate::str::contains("empty=true"));
+}
+
+#[test]
+fn exit_statuses_follow_the_kind_of_the_uncaught_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cases: Vec<(&str, String, i32, &str)> = vec![
+        ("throw", "throw \"boom\";".into(), 1, "uncaught throw: boom"),
+        ("syntax", "let x = ;\n".into(), 1, "syntax error"),
+        (
+            "notfound",
+            "kea(\"nope\");".into(),
+            1,
+            "not_found error: no server \"nope\"",
+        ),
+        (
+            "invalid",
+            "sleep(\"soon\");".into(),
+            1,
+            "invalid error: duration \"soon\"",
+        ),
+        (
+            "transport",
+            format!("connect(\"http://127.0.0.1:{closed}\").version();"),
+            3,
+            "transport error: cannot connect",
+        ),
+        ("rhai", "let m = #{ a: 1 };\nprint(m.b);".into(), 1, "b"),
+    ];
+    for (name, text, code, needle) in cases {
+        let s = script(dir.path(), &format!("{name}.rhai"), &text);
+        keascript()
+            .arg("run")
+            .arg(&s)
+            .assert()
+            .code(code)
+            .stderr(predicate::str::contains(needle))
+            .stderr(predicate::str::contains(format!("{}:", s.display())));
+    }
+}
+
+#[test]
+fn a_missing_map_property_is_an_error_not_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "prop.rhai",
+        "let cfg = #{ Dhcp4: #{ subnet4: [] } };\nprint(cfg.Dhcp4.subnets4.len());\n",
+    );
+    keascript()
+        .arg("run")
+        .arg(&s)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("subnets4"))
+        .stderr(predicate::str::contains(format!("{}:2:", s.display())));
+}
+
+#[test]
+fn eval_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "eval.rhai",
+        "let x = eval(\"40 + 2\");\nprint(x);\n",
+    );
+    keascript()
+        .arg("run")
+        .arg(&s)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("42").not())
+        .stderr(predicate::str::contains("eval"));
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_the_operation_limit_even_inside_try() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "loop.rhai",
+        "let n = 0;\ntry {\n    loop { n += 1; }\n} catch (e) {\n    print(\"caught\");\n}\n",
+    );
+    keascript()
+        .args(["run", "--max-operations", "2000000"])
+        .arg(&s)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("caught").not())
+        .stderr(predicate::str::contains("stopped after 2000000 operations"))
+        .stderr(predicate::str::contains(format!("{}:3:", s.display())));
+}
+
+#[test]
+fn the_deadline_stops_busy_loops_and_blocked_kea_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = script(dir.path(), "busy.rhai", "loop { }\n");
+    let t = Instant::now();
+    keascript()
+        .args(["run", "--timeout", "1s"])
+        .arg(&busy)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ran past its deadline of 1s"));
+    assert!(t.elapsed() < Duration::from_secs(10));
+
+    // A server that accepts and never answers, with a long transport timeout: the run's
+    // deadline still ends the call.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let blocked = script(
+        dir.path(),
+        "blocked.rhai",
+        &format!(
+            "let s = connect(\"http://{}\", #{{ timeout_ms: 120000 }});\ns.version();\n",
+            silent.local_addr().unwrap()
+        ),
+    );
+    let t = Instant::now();
+    keascript()
+        .args(["run", "--timeout", "1s"])
+        .arg(&blocked)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("deadline"));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    drop(silent);
+}
+
+#[test]
+fn args_env_sleep_print_and_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "misc.rhai",
+        r#"
+fn first() { args()[0] }
+print(`args=${args} len=${args.len()} first=${first()}`);
+print(`env=${env("KEASCRIPT_TEST_VALUE")} unset=${env("KEASCRIPT_TEST_UNSET") == ()}`);
+let t = timestamp();
+sleep("50ms");
+sleep(20);
+print(`slept=${t.elapsed >= 0.07}`);
+debug("to stderr");
+"#,
+    );
+    keascript()
+        .arg("run")
+        .arg(&s)
+        .args(["--", "one", "two words"])
+        .env("KEASCRIPT_TEST_VALUE", "v42")
+        .env_remove("KEASCRIPT_TEST_UNSET")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "args=[\"one\", \"two words\"] len=2 first=one",
+        ))
+        .stdout(predicate::str::contains("env=v42 unset=true"))
+        .stdout(predicate::str::contains("slept=true"))
+        .stdout(predicate::str::contains("to stderr").not())
+        .stderr(predicate::str::contains("misc.rhai:9] \"to stderr\""));
+}
+
+#[test]
+fn stdlib_modules_import_and_unknown_ones_are_reported() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "health.rhai",
+        "import \"kea/health\" as h;\nlet r = h::check(kea());\nprint(h::summary(r));\nprint(`all_up=${h::all_up(r)}`);\nprint(`version=${r[0].version}`);\n",
+    );
+    let mut cmd = keascript();
+    with_lab(&mut cmd, &lab);
+    cmd.arg("run")
+        .arg(&s)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dhcp4: up"))
+        .stdout(predicate::str::contains("dhcp6: up"))
+        .stdout(predicate::str::contains("all_up=true"))
+        .stdout(predicate::str::contains("version=2.2.0"));
+
+    let bad = script(dir.path(), "nomod.rhai", "import \"kea/nope\" as n;\n");
+    keascript()
+        .arg("run")
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("kea/nope"));
+}
+
+#[test]
+fn the_health_module_reports_a_service_that_is_down() {
+    let Some(mut lab) = lab() else { return };
+    lab.kill("kea-dhcp6");
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "down.rhai",
+        "import \"kea/health\" as h;\nlet r = h::check(kea());\nprint(h::summary(r));\nprint(`all_up=${h::all_up(r)}`);\n",
+    );
+    let mut cmd = keascript();
+    with_lab(&mut cmd, &lab);
+    cmd.arg("run")
+        .arg(&s)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dhcp4: up"))
+        .stdout(predicate::str::contains(
+            "dhcp6: DOWN (unable to forward command to the dhcp6 service",
+        ))
+        .stdout(predicate::str::contains("all_up=false"));
+}
+
+#[test]
+fn server_and_service_handles_in_scripts() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "handles.rhai",
+        r#"
+let srv = kea();
+print(`name=${srv.name}`);
+print(`count=${servers().len()}`);
+let u = kea("lab-unix");
+print(`unix=${u.url}`);
+print(`unix-version=${u.version()}`);
+print(`unix-services=${u.services()}`);
+let v4 = u.dhcp4;
+print(`svc=${v4.name} of ${v4.server.name}`);
+let w = v4.write();
+print(`written=${w.filename}`);
+let r = srv.reload();
+print(`reloaded=${r.keys()}`);
+print(`reload4=${r.dhcp4}`);
+print(`st=${srv.dhcp6.status().pid > 0}`);
+let cfg = srv.dhcp4.config();
+print(`same=${cfg.Dhcp4["valid-lifetime"] == u.dhcp4.config().Dhcp4["valid-lifetime"]}`);
+print(`reload-one=${srv.dhcp6.reload()}`);
+"#,
+    );
+    let mut cmd = keascript();
+    with_lab(&mut cmd, &lab);
+    cmd.arg("run")
+        .arg(&s)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("name=lab"))
+        .stdout(predicate::str::contains("count=2"))
+        .stdout(predicate::str::contains(format!(
+            "unix=unix:{}",
+            lab.socket("dhcp4").display()
+        )))
+        .stdout(predicate::str::contains("unix-version=2.2.0"))
+        .stdout(predicate::str::contains(
+            "unix-services=[\"dhcp4\", \"dhcp6\"]",
+        ))
+        .stdout(predicate::str::contains("svc=dhcp4 of lab-unix"))
+        .stdout(predicate::str::contains(format!(
+            "written={}",
+            lab.config_file("dhcp4").display()
+        )))
+        .stdout(predicate::str::contains("reloaded=[\"dhcp4\", \"dhcp6\"]"))
+        .stdout(predicate::str::contains(
+            "reload4=Configuration successful.",
+        ))
+        .stdout(predicate::str::contains("st=true"))
+        .stdout(predicate::str::contains("same=true"))
+        .stdout(predicate::str::contains(
+            "reload-one=Configuration successful.",
+        ));
+}
