@@ -89,3 +89,46 @@ pub fn build_engine(
     api::register(&mut engine, ctx);
     engine
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::Inventory;
+
+    #[test]
+    fn every_limit_is_set_explicitly_whatever_the_build() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ctx = Arc::new(RunContext::new(
+            rt.handle().clone(),
+            Inventory::builtin(),
+            vec![],
+        ));
+        let limits = Limits::default();
+        let e = build_engine(ctx, &limits, None);
+        assert_eq!(e.max_operations(), 1_000_000_000);
+        assert_eq!(e.max_call_levels(), 64);
+        assert_eq!(e.max_expr_depth(), 64);
+        assert_eq!(e.max_function_expr_depth(), 32);
+        assert_eq!(e.max_string_size(), 64 * 1024 * 1024);
+        assert_eq!(e.max_array_size(), 4_000_000);
+        assert_eq!(e.max_map_size(), 1_000_000);
+        assert_eq!(e.max_modules(), 256);
+        assert!(e.fail_on_invalid_map_property());
+        assert!(e.strict_variables());
+    }
+
+    #[test]
+    fn deep_recursion_is_stopped_by_the_call_depth_limit() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ctx = Arc::new(RunContext::new(
+            rt.handle().clone(),
+            Inventory::builtin(),
+            vec![],
+        ));
+        let e = build_engine(ctx, &Limits::default(), None);
+        let err = e
+            .run("fn f(n) { f(n + 1) } f(0);")
+            .expect_err("endless recursion must fail");
+        assert!(err.to_string().contains("Stack overflow"), "{err}");
+    }
+}

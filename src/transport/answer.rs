@@ -37,13 +37,11 @@ impl Request {
     pub fn to_json(&self, with_service: bool) -> Value {
         let mut m = Map::new();
         m.insert("command".into(), Value::String(self.command.clone()));
-        if with_service {
-            if let Some(s) = &self.service {
-                m.insert(
-                    "service".into(),
-                    Value::Array(vec![Value::String(s.clone())]),
-                );
-            }
+        if with_service && let Some(s) = &self.service {
+            m.insert(
+                "service".into(),
+                Value::Array(vec![Value::String(s.clone())]),
+            );
         }
         if let Some(a) = &self.arguments {
             m.insert("arguments".into(), a.clone());

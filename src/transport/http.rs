@@ -26,10 +26,10 @@ impl HttpTransport {
             .http1_only()
             .user_agent(concat!("keascript/", env!("CARGO_PKG_VERSION")));
         tls::install_provider();
-        if endpoint.is_tls() {
-            if let Some(config) = tls::client_config(&options)? {
-                builder = builder.tls_backend_preconfigured(config);
-            }
+        if endpoint.is_tls()
+            && let Some(config) = tls::client_config(&options)?
+        {
+            builder = builder.tls_backend_preconfigured(config);
         }
         let client = builder
             .build()

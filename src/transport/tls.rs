@@ -93,12 +93,10 @@ pub(super) fn find_tls_error(e: &(dyn std::error::Error + 'static)) -> Option<St
         if let Some(t) = err.downcast_ref::<rustls::Error>() {
             return Some(t.to_string());
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(t) = inner.downcast_ref::<rustls::Error>() {
-                    return Some(t.to_string());
-                }
-            }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(t.to_string());
         }
         cur = err.source();
     }

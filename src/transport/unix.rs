@@ -1,8 +1,6 @@
 //! A Kea daemon's UNIX control socket: one bare JSON object per connection, and the
 //! daemon closes the connection right after its answer (end of file = end of message).
 
-use std::time::Instant;
-
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -24,8 +22,7 @@ impl UnixTransport {
     }
 
     pub(super) async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
-        let started = Instant::now();
-        match tokio::time::timeout(self.options.timeout, self.exchange(request, started)).await {
+        match tokio::time::timeout(self.options.timeout, self.exchange(request)).await {
             Ok(r) => r,
             Err(_) => Err(TransportError::Timeout {
                 endpoint: self.endpoint.to_string(),
@@ -34,11 +31,7 @@ impl UnixTransport {
         }
     }
 
-    async fn exchange(
-        &self,
-        request: &Request,
-        _started: Instant,
-    ) -> Result<Answer, TransportError> {
+    async fn exchange(&self, request: &Request) -> Result<Answer, TransportError> {
         let endpoint = self.endpoint.to_string();
         let path = self
             .endpoint
