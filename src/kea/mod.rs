@@ -1,6 +1,7 @@
 //! What Kea is: result codes as error kinds, servers and their services, capabilities,
 //! the inventory. Never imports Rhai, so everything here is testable without a script engine.
 
+pub mod catalog;
 mod capabilities;
 mod error;
 mod inventory;

@@ -1,0 +1,1 @@
+//! Kea's standard option catalog (to be written).
