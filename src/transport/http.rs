@@ -24,6 +24,7 @@ impl HttpTransport {
             .no_proxy()
             .pool_max_idle_per_host(4)
             .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keascript/", env!("CARGO_PKG_VERSION")));
         tls::install_provider();
         if endpoint.is_tls()

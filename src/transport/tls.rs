@@ -93,10 +93,14 @@ pub(super) fn find_tls_error(e: &(dyn std::error::Error + 'static)) -> Option<St
         if let Some(t) = err.downcast_ref::<rustls::Error>() {
             return Some(t.to_string());
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            return Some(t.to_string());
+        // hyper-rustls wraps tokio-rustls's io::Error(rustls::Error) in another io::Error,
+        // and io::Error::source() skips the wrapped error: unwrap nested io::Errors by hand.
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io.and_then(std::io::Error::get_ref) {
+            if let Some(t) = inner.downcast_ref::<rustls::Error>() {
+                return Some(t.to_string());
+            }
+            io = inner.downcast_ref::<std::io::Error>();
         }
         cur = err.source();
     }
