@@ -2,6 +2,7 @@
 //! the inventory. Never imports Rhai, so everything here is testable without a script engine.
 
 pub mod catalog;
+pub mod config;
 mod capabilities;
 mod error;
 mod inventory;

@@ -1,0 +1,249 @@
+//! Telling a scope's own values from the ones it inherits.
+//!
+//! Kea echoes inherited lifetimes and timers into every subnet and shared network
+//! (`config-get` in 2.2, `subnet4-get` in 3.2; `reference/kea-lab.md` §7). Sent back as they
+//! are, they become explicit and a later server-level change no longer reaches the scope.
+//! So before anything is sent back, every such value that the scope does not own is
+//! removed. A scope owns a value when keascript set it there (recorded under
+//! [`OWN_KEY`] in its `user-context`), or when it differs from what the scope would inherit.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::{ConfigDoc, Family, SubnetLoc};
+
+/// The `user-context` key listing the parameters keascript set on a scope.
+pub const OWN_KEY: &str = "keascript-own";
+
+/// Parameters a subnet inherits from its shared network, and both from the global level.
+const COMMON: &[&str] = &[
+    "valid-lifetime",
+    "min-valid-lifetime",
+    "max-valid-lifetime",
+    "renew-timer",
+    "rebind-timer",
+    "t1-percent",
+    "t2-percent",
+    "calculate-tee-times",
+    "store-extended-info",
+    "cache-threshold",
+    "cache-max-age",
+    "allocator",
+    "reservations-global",
+    "reservations-in-subnet",
+    "reservations-out-of-pool",
+    "ddns-send-updates",
+    "ddns-override-no-update",
+    "ddns-override-client-update",
+    "ddns-replace-client-name",
+    "ddns-generated-prefix",
+    "ddns-qualifying-suffix",
+    "ddns-update-on-renew",
+    "ddns-use-conflict-resolution",
+    "ddns-conflict-resolution-mode",
+    "ddns-ttl-percent",
+    "hostname-char-set",
+    "hostname-char-replacement",
+];
+
+const V4_ONLY: &[&str] = &[
+    "match-client-id",
+    "authoritative",
+    "boot-file-name",
+    "next-server",
+    "server-hostname",
+    "offer-lifetime",
+];
+
+const V6_ONLY: &[&str] = &[
+    "preferred-lifetime",
+    "min-preferred-lifetime",
+    "max-preferred-lifetime",
+    "rapid-commit",
+    "pd-allocator",
+];
+
+/// Every inheritable parameter of a family.
+pub fn inheritable(family: Family) -> impl Iterator<Item = &'static str> {
+    let extra = match family {
+        Family::V4 => V4_ONLY,
+        Family::V6 => V6_ONLY,
+    };
+    COMMON.iter().chain(extra.iter()).copied()
+}
+
+pub fn is_inheritable(family: Family, key: &str) -> bool {
+    inheritable(family).any(|k| k == key)
+}
+
+/// The parameters a scope's `user-context` says keascript set on it.
+pub fn own_keys(scope: &Map<String, Value>) -> BTreeSet<String> {
+    scope
+        .get("user-context")
+        .and_then(|u| u.get(OWN_KEY))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Records which inheritable parameters a scope now owns (`set`) or no longer owns (`unset`).
+pub fn mark_own(scope: &mut Map<String, Value>, set: &[String], unset: &[String]) {
+    let mut own = own_keys(scope);
+    for k in set {
+        own.insert(k.clone());
+    }
+    for k in unset {
+        own.remove(k);
+    }
+    let ctx = scope
+        .entry("user-context")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !ctx.is_object() {
+        *ctx = Value::Object(Map::new());
+    }
+    let ctx = ctx.as_object_mut().expect("map");
+    if own.is_empty() {
+        ctx.remove(OWN_KEY);
+    } else {
+        ctx.insert(
+            OWN_KEY.into(),
+            Value::Array(own.into_iter().map(Value::String).collect()),
+        );
+    }
+    if ctx.is_empty() {
+        scope.remove("user-context");
+    }
+}
+
+/// Removes, from every shared network and subnet, the inheritable values it does not own.
+pub fn normalize_inherited(doc: &mut ConfigDoc) {
+    let family = doc.family;
+    let global: Map<String, Value> = doc.root().clone();
+    let sk = family.subnet_key();
+    // Shared networks: their subnets inherit from them as they were sent by Kea.
+    let nets = doc.root_array("shared-networks").len();
+    for n in 0..nets {
+        let original = doc.root()["shared-networks"][n]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let effective = overlay(&global, &original, family);
+        if let Some(net) = doc.root_mut()["shared-networks"][n].as_object_mut() {
+            strip(net, &global, family);
+        }
+        let count = doc.root()["shared-networks"][n]
+            .get(sk)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        for i in 0..count {
+            strip(doc.subnet_mut(SubnetLoc::Network(n, i)), &effective, family);
+        }
+    }
+    for i in 0..doc.root_array(sk).len() {
+        strip(doc.subnet_mut(SubnetLoc::Top(i)), &global, family);
+    }
+}
+
+/// The values a scope would pass on: its own over its parent's.
+fn overlay(parent: &Map<String, Value>, scope: &Map<String, Value>, family: Family) -> Map<String, Value> {
+    let mut m = Map::new();
+    for k in inheritable(family) {
+        if let Some(v) = scope.get(k).or_else(|| parent.get(k)) {
+            m.insert(k.to_string(), v.clone());
+        }
+    }
+    m
+}
+
+fn strip(scope: &mut Map<String, Value>, parent: &Map<String, Value>, family: Family) {
+    let own = own_keys(scope);
+    for k in inheritable(family) {
+        if own.contains(k) {
+            continue;
+        }
+        if scope.get(k).is_some_and(|v| Some(v) == parent.get(k)) {
+            scope.remove(k);
+        }
+    }
+    // Kea derives min-/max- bounds from the scope's effective default when they are not
+    // set: bounds equal to that default are derived, not owned.
+    for base in ["valid-lifetime", "preferred-lifetime"] {
+        let Some(default) = scope.get(base).or_else(|| parent.get(base)).cloned() else {
+            continue;
+        };
+        for bound in [format!("min-{base}"), format!("max-{base}")] {
+            if !own.contains(&bound) && scope.get(&bound) == Some(&default) {
+                scope.remove(&bound);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn echoed() -> ConfigDoc {
+        // What Kea 2.2 answers after a config-get → config-set round trip.
+        ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {
+                "valid-lifetime": 4000, "min-valid-lifetime": 4000, "max-valid-lifetime": 4000,
+                "renew-timer": 1000, "rebind-timer": 2000, "t1-percent": 0.5,
+                "subnet4": [
+                    {"id": 1, "subnet": "10.0.0.0/24", "valid-lifetime": 4000, "min-valid-lifetime": 4000,
+                     "max-valid-lifetime": 4000, "renew-timer": 1000, "rebind-timer": 2000, "t1-percent": 0.5},
+                    {"id": 2, "subnet": "10.0.1.0/24", "valid-lifetime": 4000, "min-valid-lifetime": 4000,
+                     "max-valid-lifetime": 4000, "user-context": {"keascript-own": ["valid-lifetime"], "note": "x"}},
+                    {"id": 3, "subnet": "10.0.2.0/24", "valid-lifetime": 600, "min-valid-lifetime": 600,
+                     "max-valid-lifetime": 600}
+                ],
+                "shared-networks": [{"name": "n", "valid-lifetime": 5000, "min-valid-lifetime": 5000,
+                    "max-valid-lifetime": 5000, "user-context": {"keascript-own": ["valid-lifetime"]},
+                    "subnet4": [{"id": 4, "subnet": "10.0.3.0/24", "valid-lifetime": 5000,
+                                 "min-valid-lifetime": 5000, "max-valid-lifetime": 5000}]}]
+            }}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn echoed_values_are_dropped_and_own_values_kept() {
+        let mut d = echoed();
+        normalize_inherited(&mut d);
+        let s = |loc| Value::Object(d.subnet(loc).clone());
+        assert_eq!(s(SubnetLoc::Top(0)), json!({"id": 1, "subnet": "10.0.0.0/24"}));
+        // Recorded as own, even though equal to the global value.
+        assert_eq!(
+            s(SubnetLoc::Top(1)),
+            json!({"id": 2, "subnet": "10.0.1.0/24", "valid-lifetime": 4000,
+                   "user-context": {"keascript-own": ["valid-lifetime"], "note": "x"}})
+        );
+        // Different from what it would inherit: its own; the bounds are derived from it.
+        assert_eq!(
+            s(SubnetLoc::Top(2)),
+            json!({"id": 3, "subnet": "10.0.2.0/24", "valid-lifetime": 600})
+        );
+        // Inside a shared network: inherits from the network.
+        assert_eq!(
+            s(SubnetLoc::Network(0, 0)),
+            json!({"id": 4, "subnet": "10.0.3.0/24"})
+        );
+        let net = &d.root()["shared-networks"][0];
+        assert_eq!(net["valid-lifetime"], 5000);
+        assert!(net.get("min-valid-lifetime").is_none());
+        // The global level is untouched.
+        assert_eq!(d.root()["renew-timer"], 1000);
+    }
+
+    #[test]
+    fn marking_own_keys() {
+        let mut m = json!({"id": 1}).as_object().unwrap().clone();
+        mark_own(&mut m, &["valid-lifetime".into(), "renew-timer".into()], &[]);
+        assert_eq!(own_keys(&m).len(), 2);
+        mark_own(&mut m, &[], &["valid-lifetime".into(), "renew-timer".into()]);
+        assert!(m.get("user-context").is_none(), "{m:?}");
+    }
+}

@@ -1,0 +1,158 @@
+//! Whole-configuration checks that run after every edit, before anything is sent. Only
+//! problems the edit introduced are reported: a server that already runs with, say,
+//! overlapping subnets (Kea 2.2 accepts them) can still be edited elsewhere.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::classes::class_exists;
+use super::net::{Prefix, Range};
+use super::options::unknown_option_data;
+use super::settings::check_order;
+use super::subnets::{classes_of, prefix_of};
+use super::ConfigDoc;
+use crate::kea::{ErrorKind, KeaError};
+
+/// One problem, with the kind of error it makes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Problem {
+    conflict: bool,
+    text: String,
+}
+
+fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
+    let family = doc.family;
+    let mut out = BTreeSet::new();
+    let mut add = |conflict: bool, text: String| {
+        out.insert(Problem { conflict, text });
+    };
+    let mut ids = BTreeSet::new();
+    let mut prefixes: Vec<(Prefix, String)> = Vec::new();
+    for loc in doc.subnet_locs() {
+        let s = doc.subnet(loc);
+        let label = s.get("subnet").and_then(Value::as_str).unwrap_or("?").to_string();
+        match s.get("id").and_then(Value::as_u64) {
+            Some(0) | None => add(false, format!("subnet {label} has no id (give every subnet an explicit id)")),
+            Some(id) => {
+                if !ids.insert(id) {
+                    add(true, format!("subnet id {id} is used twice"));
+                }
+            }
+        }
+        let Some(prefix) = prefix_of(s, family) else {
+            add(false, format!("subnet \"{label}\" is not a canonical {} prefix", family.ip_name()));
+            continue;
+        };
+        for (p, other) in &prefixes {
+            if *p == prefix {
+                add(true, format!("A scope with address \"{}\" already exists on the server", prefix.0.network()));
+            } else if p.overlaps(&prefix) {
+                add(true, format!("subnet {label} overlaps subnet {other}"));
+            }
+        }
+        prefixes.push((prefix, label.clone()));
+        let mut ranges: Vec<Range> = Vec::new();
+        for p in s.get("pools").and_then(Value::as_array).into_iter().flatten() {
+            let Some(text) = p.get("pool").and_then(Value::as_str) else {
+                continue;
+            };
+            match Range::parse(text, family, "pool") {
+                Err(e) => add(false, e.message),
+                Ok(r) => {
+                    if !r.within(&prefix) {
+                        add(false, format!("pool \"{text}\" does not lie inside its subnet {label}"));
+                    }
+                    if let Some(o) = ranges.iter().find(|o| o.overlaps(&r)) {
+                        add(true, format!("pool {text} overlaps pool {o} in subnet {label}"));
+                    }
+                    ranges.push(r);
+                }
+            }
+            if let Some(pm) = p.as_object() {
+                for c in classes_of(pm) {
+                    if !class_exists(doc, &c) {
+                        add(true, format!("pool {text} of subnet {label} names client class \"{c}\", which is not defined on the server"));
+                    }
+                }
+            }
+        }
+        for c in classes_of(s) {
+            if !class_exists(doc, &c) {
+                add(true, format!("subnet {label} names client class \"{c}\", which is not defined on the server"));
+            }
+        }
+        for c in s
+            .get("require-client-classes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !class_exists(doc, c) {
+                add(true, format!("subnet {label} requires client class \"{c}\", which is not defined on the server"));
+            }
+        }
+        if let Err(e) = check_order(s, &format!("subnet {label}")) {
+            add(false, e.message);
+        }
+    }
+    let mut names = BTreeSet::new();
+    for c in doc.root_array("client-classes") {
+        if let Some(n) = c.get("name").and_then(Value::as_str)
+            && !names.insert(n.to_string())
+        {
+            add(true, format!("client class \"{n}\" is defined twice"));
+        }
+    }
+    for u in unknown_option_data(doc) {
+        add(false, format!("{u} is not a known option; define it first"));
+    }
+    if let Err(e) = check_order(doc.root(), "server settings") {
+        add(false, e.message);
+    }
+    out
+}
+
+/// Fails with the first problem `new` has that `base` did not have.
+pub fn validate(base: &ConfigDoc, new: &ConfigDoc) -> Result<(), KeaError> {
+    let before = problems(base);
+    let after = problems(new);
+    match after.difference(&before).next() {
+        None => Ok(()),
+        Some(p) => Err(KeaError::new(
+            if p.conflict { ErrorKind::Conflict } else { ErrorKind::Invalid },
+            p.text.clone(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Family;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_new_problems_count() {
+        let base = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"subnet4": [
+                {"id": 1, "subnet": "10.0.0.0/24"}, {"id": 2, "subnet": "10.0.0.0/25"}]}}),
+        )
+        .unwrap();
+        let mut new = base.clone();
+        new.root_mut().insert("valid-lifetime".into(), json!(600));
+        assert!(validate(&base, &new).is_ok(), "the old overlap is not ours");
+        new.root_mut()["subnet4"][0]["client-class"] = json!("ghost");
+        let e = validate(&base, &new).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        assert!(e.message.contains("\"ghost\""), "{}", e.message);
+        let mut new = base.clone();
+        new.root_mut()["subnet4"][0]["option-data"] = json!([{"name": "nope", "data": "1"}]);
+        assert_eq!(validate(&base, &new).unwrap_err().kind, ErrorKind::Invalid);
+        let mut new = base.clone();
+        new.root_mut()["subnet4"][0]["client-class"] = json!("HA_server1");
+        assert!(validate(&base, &new).is_ok(), "built-in classes exist");
+    }
+}
