@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod edit;
 mod capabilities;
 mod error;
 mod inventory;

@@ -314,6 +314,20 @@ impl Service {
         Ok(a.text.unwrap_or_default())
     }
 
+    /// `config-set`: replaces the running configuration. Kea keeps the old one when it
+    /// rejects the new one; a rejection is a `kea` error with Kea's own text.
+    pub async fn set(&self, config: &Value) -> Result<String, KeaError> {
+        let mut config = config.clone();
+        if let Some(m) = config.as_object_mut() {
+            m.remove("hash");
+        }
+        let a = self
+            .server
+            .command_answer("config-set", Some(&self.name), Some(config))
+            .await?;
+        Ok(a.text.unwrap_or_default())
+    }
+
     /// `config-write` to the file the daemon was started with.
     pub async fn write(&self) -> Result<Option<Value>, KeaError> {
         self.command("config-write", None).await

@@ -2,24 +2,24 @@
 //! only where keascript has logic (subnets, pools, options, classes, settings), and the
 //! edits of the script API applied to it locally, validated, before anything is sent.
 
-mod classes;
+pub mod classes;
 mod diff;
 mod doc;
-mod inherit;
+pub mod inherit;
 mod keys;
 pub mod net;
-mod options;
+pub mod options;
 mod protect;
-mod settings;
-mod subnets;
+pub mod settings;
+pub mod subnets;
 mod validate;
 
 pub use diff::unified_diff;
-pub use doc::{ConfigDoc, SubnetLoc};
+pub use doc::{ConfigDoc, SubnetKey, SubnetLoc, merge};
 pub use inherit::{OWN_KEY, normalize_inherited};
 pub use keys::{to_kea_keys, to_script_keys};
-pub use options::OptionScope;
-pub use protect::{protected_changes, restore_protected};
+pub use options::{NameOrCode, OptionScope};
+pub use protect::{PROTECTED, protected_changes, restore_protected};
 pub use validate::validate;
 
 use std::net::IpAddr;

@@ -1,0 +1,210 @@
+//! One change to a configuration, as the script API names it.
+
+use serde_json::{Map, Value};
+
+use crate::kea::KeaError;
+use crate::kea::config::{
+    self, ConfigDoc, Family, OptionScope, net::Prefix, net::Range, protected_changes,
+    restore_protected,
+};
+use crate::kea::config::{NameOrCode, SubnetKey};
+
+/// A change, with its inputs already in Kea's key spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Replace the whole configuration.
+    Apply { config: Value, allow_paths: bool },
+    AddSubnet(Map<String, Value>),
+    UpdateSubnet(SubnetKey, Map<String, Value>),
+    DeleteSubnet(SubnetKey),
+    AddPool(SubnetKey, String, Map<String, Value>),
+    DeletePool(SubnetKey, String),
+    AddClass(Map<String, Value>),
+    UpdateClass(String, Map<String, Value>),
+    DeleteClass(String),
+    AssignClass(SubnetKey, Option<String>, String),
+    UnassignClass(SubnetKey, Option<String>),
+    SetOption(OptionScope, Map<String, Value>),
+    DeleteOption(OptionScope, NameOrCode, Option<String>),
+    DefineOption(Map<String, Value>),
+    UpdateOptionDef(u16, String, Map<String, Value>),
+    DeleteOptionDef(u16, String),
+    Set(Map<String, Value>),
+}
+
+/// What an edit is about, for dry-run output and the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditTarget {
+    /// `subnet`, `pool`, `class`, `option`, `option_def`, `settings`, `config`.
+    pub kind: &'static str,
+    pub key: String,
+    /// `add`, `update`, `delete`, `assign`, `unassign`, `set`, `apply`.
+    pub action: &'static str,
+}
+
+impl Edit {
+    /// What the edit is about.
+    pub fn target(&self) -> EditTarget {
+        let t = |kind, key: String, action| EditTarget { kind, key, action };
+        let subnet_of = |m: &Map<String, Value>| {
+            m.get("subnet").and_then(Value::as_str).unwrap_or("?").to_string()
+        };
+        let name_of = |m: &Map<String, Value>| {
+            m.get("name")
+                .or_else(|| m.get("code"))
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .unwrap_or_default()
+        };
+        match self {
+            Self::Apply { .. } => t("config", String::new(), "apply"),
+            Self::AddSubnet(m) => t("subnet", subnet_of(m), "add"),
+            Self::UpdateSubnet(k, _) => t("subnet", k.to_string(), "update"),
+            Self::DeleteSubnet(k) => t("subnet", k.to_string(), "delete"),
+            Self::AddPool(k, r, _) => t("pool", format!("{k} {r}"), "add"),
+            Self::DeletePool(k, r) => t("pool", format!("{k} {r}"), "delete"),
+            Self::AddClass(m) => t("class", name_of(m), "add"),
+            Self::UpdateClass(n, _) => t("class", n.clone(), "update"),
+            Self::DeleteClass(n) => t("class", n.clone(), "delete"),
+            Self::AssignClass(k, p, c) => t(
+                "class",
+                format!("{c} on {k}{}", p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()),
+                "assign",
+            ),
+            Self::UnassignClass(k, p) => t(
+                "class",
+                format!("{k}{}", p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()),
+                "unassign",
+            ),
+            Self::SetOption(s, m) => t("option", format!("{} at {s}", name_of(m)), "set"),
+            Self::DeleteOption(s, w, _) => t("option", format!("{w} at {s}"), "delete"),
+            Self::DefineOption(m) => t("option_def", name_of(m), "add"),
+            Self::UpdateOptionDef(c, s, _) => t("option_def", format!("{s}/{c}"), "update"),
+            Self::DeleteOptionDef(c, s) => t("option_def", format!("{s}/{c}"), "delete"),
+            Self::Set(m) => t(
+                "settings",
+                m.keys().map(|k| k.replace('-', "_")).collect::<Vec<_>>().join(","),
+                "set",
+            ),
+        }
+    }
+
+    /// Checks that need no server: the input alone. Runs before anything is sent.
+    pub fn precheck(&self, family: Family) -> Result<(), KeaError> {
+        match self {
+            Self::Apply { config, .. } => {
+                if config.get(family.root_key()).is_none_or(|v| !v.is_object()) {
+                    return Err(KeaError::invalid(format!(
+                        "apply(): the configuration needs a \"{}\" map",
+                        family.root_key()
+                    )));
+                }
+            }
+            Self::AddSubnet(m) => {
+                let s = m.get("subnet").and_then(Value::as_str).ok_or_else(|| {
+                    KeaError::invalid("add_subnet: \"subnet\" (the prefix) is required")
+                })?;
+                let prefix = Prefix::parse(s, family, "subnet")?;
+                for p in m.get("pools").and_then(Value::as_array).into_iter().flatten() {
+                    let text = p
+                        .as_str()
+                        .or_else(|| p.get("pool").and_then(Value::as_str))
+                        .unwrap_or("");
+                    let r = Range::parse(text, family, "pool")?;
+                    if !r.within(&prefix) {
+                        return Err(KeaError::invalid(format!(
+                            "pool \"{text}\" does not lie inside its subnet {prefix}"
+                        )));
+                    }
+                }
+            }
+            Self::AddPool(_, r, _) | Self::DeletePool(_, r) => {
+                Range::parse(r, family, "pool")?;
+            }
+            Self::AssignClass(_, p, c) => {
+                if let Some(p) = p {
+                    Range::parse(p, family, "pool")?;
+                }
+                if c.trim().is_empty() {
+                    return Err(KeaError::invalid("the class name is empty"));
+                }
+            }
+            Self::UnassignClass(_, Some(p)) => {
+                Range::parse(p, family, "pool")?;
+            }
+            Self::AddClass(m) => {
+                if m.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+                    return Err(KeaError::invalid("add_class: \"name\" is required"));
+                }
+            }
+            _ => {}
+        }
+        // Everything else is checked against an empty configuration of the family: what
+        // fails there fails on any server.
+        Ok(())
+    }
+
+    /// The protected top-level keys this edit may change on purpose.
+    pub fn allowed_protected(&self) -> Vec<&'static str> {
+        match self {
+            Self::Apply {
+                allow_paths: true, ..
+            } => config::PROTECTED.to_vec(),
+            Self::Set(m) if m.contains_key("control-socket") => {
+                vec!["control-socket", "control-sockets"]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Applies the edit to `doc` (already checked against nothing but `doc`). `live` is the
+    /// server's running configuration; `min_subnet_id` the lowest id a new subnet may get.
+    pub fn apply_to(
+        &self,
+        doc: &mut ConfigDoc,
+        live: &ConfigDoc,
+        min_subnet_id: u64,
+    ) -> Result<Value, KeaError> {
+        use config::{classes as c, options as o, settings as st, subnets as s};
+        Ok(match self {
+            Self::Apply {
+                config,
+                allow_paths,
+            } => {
+                let mut new = ConfigDoc::new(doc.family, config.clone())?;
+                if !allow_paths {
+                    let changed = protected_changes(live, &new);
+                    if let Some(k) = changed.first() {
+                        return Err(KeaError::invalid(format!(
+                            "apply() would change \"{k}\" (hook libraries, control sockets and file paths are protected); pass #{{ allow_paths: true }} to change it"
+                        )));
+                    }
+                }
+                restore_protected(&mut new, live, &self.allowed_protected());
+                *doc = new;
+                Value::Null
+            }
+            Self::AddSubnet(m) => s::add_subnet(doc, m, min_subnet_id)?,
+            Self::UpdateSubnet(k, m) => s::update_subnet(doc, k, m)?,
+            Self::DeleteSubnet(k) => s::delete_subnet(doc, k)?,
+            Self::AddPool(k, r, m) => s::add_pool(doc, k, r, m)?,
+            Self::DeletePool(k, r) => s::delete_pool(doc, k, r)?,
+            Self::AddClass(m) => c::add_class(doc, m)?,
+            Self::UpdateClass(n, m) => c::update_class(doc, n, m)?,
+            Self::DeleteClass(n) => c::delete_class(doc, n)?,
+            Self::AssignClass(k, p, class) => {
+                s::assign_class(doc, k, p.as_deref(), class)?;
+                Value::Null
+            }
+            Self::UnassignClass(k, p) => {
+                s::unassign_class(doc, k, p.as_deref())?;
+                Value::Null
+            }
+            Self::SetOption(scope, m) => o::set_option(doc, scope, m)?,
+            Self::DeleteOption(scope, w, space) => o::delete_option(doc, scope, w, space.as_deref())?,
+            Self::DefineOption(m) => o::define_option(doc, m)?,
+            Self::UpdateOptionDef(code, space, m) => o::update_option_def(doc, *code, space, m)?,
+            Self::DeleteOptionDef(code, space) => o::delete_option_def(doc, *code, space)?,
+            Self::Set(m) => Value::Object(st::set(doc, m)?),
+        })
+    }
+}

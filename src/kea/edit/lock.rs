@@ -1,0 +1,70 @@
+//! One editor per server on a host: a lock file per server in the state directory, so two
+//! keascript processes never interleave their read-check-write of the same configuration.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::kea::{ErrorKind, KeaError};
+
+/// Where keascript keeps its state: `$KEASCRIPT_STATE_DIR`, else the user's state directory
+/// (`~/.local/state/keascript`), else `/var/lib/keascript`.
+pub fn state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("KEASCRIPT_STATE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .map(|d| d.join("keascript"))
+        .unwrap_or_else(|| PathBuf::from("/var/lib/keascript"))
+}
+
+/// An exclusive lock on one server; released when dropped.
+pub struct ServerLock {
+    file: File,
+}
+
+impl ServerLock {
+    /// Waits (up to `wait`) for the lock of `server`.
+    pub async fn acquire(server: &str, wait: Duration) -> Result<Self, KeaError> {
+        let dir = state_dir().join("locks");
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            KeaError::invalid(format!("cannot create the lock directory {}: {e}", dir.display()))
+        })?;
+        let safe: String = server
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{safe}.lock"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| KeaError::invalid(format!("cannot open {}: {e}", path.display())))?;
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { file }),
+                Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                _ => {
+                    return Err(KeaError::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "another keascript is changing server \"{server}\" (lock {}); try again",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ServerLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}

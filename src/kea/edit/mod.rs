@@ -1,0 +1,11 @@
+//! The edit pipeline every mutation goes through (`spec/design.md` › The edit pipeline):
+//! validate locally, read the live configuration and check the change against it, apply
+//! it with the narrowest command Kea has, persist it, and report what was done.
+
+mod change;
+mod lock;
+mod pipeline;
+
+pub use change::{Edit, EditTarget};
+pub use lock::{ServerLock, state_dir};
+pub use pipeline::{CommitOptions, CommitReport, commit, read_config};

@@ -1,0 +1,130 @@
+//! The config path of the edit pipeline: `config-get` → edit locally → validate →
+//! `config-set` → `config-write`, all-or-nothing.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Edit, ServerLock};
+use crate::kea::config::{
+    ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
+};
+use crate::kea::{ErrorKind, KeaError, Service};
+
+/// How to commit.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// Change nothing: compute the diff and the commands, ask Kea's `config-test` verdict.
+    pub dry_run: bool,
+    /// The lowest id a new subnet may get (HA: above every peer's ids).
+    pub min_subnet_id: u64,
+}
+
+/// What a commit did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommitReport {
+    /// False when the edits changed nothing, and nothing was sent.
+    pub changed: bool,
+    pub dry_run: bool,
+    /// Unified diff of the configuration (inherited values left out).
+    pub diff: String,
+    /// The commands that change the server, in order.
+    pub commands: Vec<String>,
+    /// One result per edit (the new subnet, class, option…; `null` when there is none).
+    pub results: Vec<Value>,
+    /// Kea's `config-test` verdict in a dry run.
+    pub verdict: Option<String>,
+    /// The configuration before and after, as sent (for the audit trail and HA).
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The running configuration of a service as a document.
+pub async fn read_config(svc: &Service) -> Result<ConfigDoc, KeaError> {
+    let family = Family::of_service(&svc.name);
+    ConfigDoc::new(family, svc.config().await?).map_err(|e| context(e, svc, "config-get"))
+}
+
+fn context(e: KeaError, svc: &Service, command: &str) -> KeaError {
+    e.with_server(svc.server.name())
+        .with_service(Some(&svc.name))
+        .with_command(command)
+}
+
+/// Applies `edits` to the service as one configuration change.
+pub async fn commit(
+    svc: &Service,
+    edits: &[Edit],
+    opts: &CommitOptions,
+) -> Result<CommitReport, KeaError> {
+    let family = Family::of_service(&svc.name);
+    let local = |e: KeaError| e.with_server(svc.server.name()).with_service(Some(&svc.name));
+    for e in edits {
+        e.precheck(family).map_err(local)?;
+    }
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(
+            ServerLock::acquire(&format!("{}-{}", svc.server.name(), svc.name), Duration::from_secs(60))
+                .await
+                .map_err(local)?,
+        )
+    };
+    // Read the live configuration right before the change: what was changed behind our
+    // back (a config-reload, another tool) is what the change is checked against.
+    let live = read_config(svc).await?;
+    let mut base = live.clone();
+    normalize_inherited(&mut base);
+    let mut new = base.clone();
+    let mut results = Vec::with_capacity(edits.len());
+    for e in edits {
+        results.push(e.apply_to(&mut new, &live, opts.min_subnet_id).map_err(local)?);
+    }
+    let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
+    restore_protected(&mut new, &live, &allowed);
+    validate(&base, &new).map_err(local)?;
+    let mut report = CommitReport {
+        dry_run: opts.dry_run,
+        results,
+        ..Default::default()
+    };
+    if new.value == base.value {
+        return Ok(report);
+    }
+    report.changed = true;
+    report.diff = unified_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
+    report.commands = vec![
+        format!("config-set ({}, whole configuration)", svc.name),
+        format!("config-write ({})", svc.name),
+    ];
+    report.before = Some(base.value.clone());
+    report.after = Some(new.value.clone());
+    if opts.dry_run {
+        report.verdict = Some(svc.test(&new.value).await?);
+        return Ok(report);
+    }
+    svc.set(&new.value).await?;
+    if let Err(write_err) = svc.write().await {
+        // The running configuration changed but could not be persisted: undo it, so the
+        // server is never left half-changed.
+        return Err(match svc.set(&base.value).await {
+            Ok(_) => KeaError {
+                message: format!(
+                    "config-write failed ({}); the change was undone, the server runs its previous configuration",
+                    write_err.message
+                ),
+                ..write_err
+            },
+            Err(undo) => KeaError {
+                kind: ErrorKind::Partial,
+                message: format!(
+                    "config-write failed ({}) and undoing the change failed too ({}): the server runs the new configuration, its file has the old one",
+                    write_err.message, undo.message
+                ),
+                ..write_err
+            },
+        });
+    }
+    Ok(report)
+}
