@@ -27,6 +27,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
     pub timeout: Duration,
 
+    /// Change nothing: every mutation prints its diff and the commands it would send
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// Stop the script after this many Rhai operations
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -95,6 +99,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         RunContext::new(runtime.handle().clone(), inventory, args.args)
             .with_timeout(limits.timeout),
     );
+    ctx.set_dry_run(args.dry_run);
     // Ctrl-C or SIGTERM stops the script (and a Kea call in flight) so the lab, if any,
     // is torn down properly.
     let on_signal = ctx.clone();

@@ -196,6 +196,27 @@ impl Lab {
         }
     }
 
+    /// Restarts one daemon (`kea-dhcp4`, `kea-dhcp6`, `kea-ctrl-agent`) from its config
+    /// file, and waits until the lab answers again: shows what a change left on disk.
+    pub async fn restart(&mut self, name: &str) -> Result<(), LabError> {
+        let i = self
+            .daemons
+            .iter()
+            .position(|d| d.name == name)
+            .ok_or_else(|| LabError::Start(format!("no daemon {name} in the lab")))?;
+        self.daemons[i].stop();
+        let install = KeaInstall::find()?;
+        let (bin, cfg) = match name {
+            "kea-dhcp4" => (install.dhcp4, self.config_file("dhcp4")),
+            "kea-dhcp6" => (install.dhcp6, self.config_file("dhcp6")),
+            _ => (install.agent, self.config_file("agent")),
+        };
+        let run = self.dir().to_path_buf();
+        self.daemons[i] = Daemon::spawn(name, &bin, &cfg, &run)
+            .map_err(|e| LabError::Start(format!("cannot restart {name}: {e}")))?;
+        self.wait_ready(Duration::from_secs(30)).await
+    }
+
     /// Stops every process the lab started, by PID. Also done on drop.
     pub fn stop(&mut self) {
         // The agent first, so nothing forwards to a daemon that is going away.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub struct RunContext {
     deadline: Mutex<Option<Instant>>,
     cancel: Mutex<CancellationToken>,
     servers: Mutex<HashMap<String, Arc<Server>>>,
+    dry_run: AtomicBool,
 }
 
 impl RunContext {
@@ -40,7 +42,17 @@ impl RunContext {
             deadline: Mutex::new(None),
             cancel: Mutex::new(CancellationToken::new()),
             servers: Mutex::new(HashMap::new()),
+            dry_run: AtomicBool::new(false),
         }
+    }
+
+    /// Dry-run mode: mutations print their diff and commands and change nothing.
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, Ordering::SeqCst);
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run.load(Ordering::SeqCst)
     }
 
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {

@@ -6,6 +6,8 @@ mod support;
 
 mod auth_tls;
 mod cli;
+mod editing;
+mod editing_hooks;
 mod kea3_double;
 mod lab;
 mod scripts;

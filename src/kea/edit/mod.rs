@@ -3,9 +3,11 @@
 //! it with the narrowest command Kea has, persist it, and report what was done.
 
 mod change;
+mod fanout;
 mod lock;
 mod pipeline;
 
 pub use change::{Edit, EditTarget};
+pub use fanout::{ServerOutcome, commit_everywhere};
 pub use lock::{ServerLock, state_dir};
 pub use pipeline::{CommitOptions, CommitReport, commit, read_config};

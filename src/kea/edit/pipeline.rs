@@ -12,12 +12,14 @@ use crate::kea::config::{
 use crate::kea::{ErrorKind, KeaError, Service};
 
 /// How to commit.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct CommitOptions {
     /// Change nothing: compute the diff and the commands, ask Kea's `config-test` verdict.
     pub dry_run: bool,
     /// The lowest id a new subnet may get (HA: above every peer's ids).
     pub min_subnet_id: u64,
+    /// In a dry run, do not ask Kea's `config-test` (just the diff).
+    pub skip_test: bool,
 }
 
 /// What a commit did (or, in a dry run, would do).
@@ -101,7 +103,9 @@ pub async fn commit(
     report.before = Some(base.value.clone());
     report.after = Some(new.value.clone());
     if opts.dry_run {
-        report.verdict = Some(svc.test(&new.value).await?);
+        if !opts.skip_test {
+            report.verdict = Some(svc.test(&new.value).await?);
+        }
         return Ok(report);
     }
     svc.set(&new.value).await?;

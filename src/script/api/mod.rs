@@ -1,9 +1,13 @@
 //! The bindings of `spec/script-api.md`, one file per area.
 
+mod args;
 mod connect;
+mod editing;
 mod misc;
+mod reading;
 mod server;
 mod service;
+mod views;
 
 use std::sync::Arc;
 
@@ -19,5 +23,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     connect::register(engine, ctx.clone());
     server::register(engine, ctx.clone());
     service::register(engine, ctx.clone());
+    reading::register(engine, ctx.clone());
+    editing::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }
