@@ -1,7 +1,7 @@
 //! A Kea server (a Control Agent, or one endpoint per daemon) and its DHCP services.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -15,6 +15,8 @@ pub struct Server {
     agent: Option<Transport>,
     services: BTreeMap<String, Transport>,
     config_path_only: bool,
+    /// `list-commands` read once per service.
+    capabilities: Mutex<HashMap<String, Capabilities>>,
 }
 
 impl Server {
@@ -26,6 +28,7 @@ impl Server {
             agent: None,
             services: BTreeMap::new(),
             config_path_only: entry.config_path_only,
+            capabilities: Mutex::default(),
         };
         let bad =
             |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(name);
@@ -65,6 +68,7 @@ impl Server {
             agent: None,
             services: BTreeMap::new(),
             config_path_only: false,
+            capabilities: Mutex::default(),
         };
         match (is_unix, service) {
             (false, None) => {
@@ -284,6 +288,26 @@ impl Service {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         Ok(Capabilities::from_commands(&self.name, list))
+    }
+
+    /// Capabilities, asked once per server handle and then remembered.
+    pub async fn capabilities_cached(&self) -> Result<Capabilities, KeaError> {
+        if let Some(c) = self
+            .server
+            .capabilities
+            .lock()
+            .expect("capabilities lock")
+            .get(&self.name)
+        {
+            return Ok(*c);
+        }
+        let c = self.capabilities().await?;
+        self.server
+            .capabilities
+            .lock()
+            .expect("capabilities lock")
+            .insert(self.name.clone(), c);
+        Ok(c)
     }
 
     /// The running configuration, without the `hash` key later Kea versions add.

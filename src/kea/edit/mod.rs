@@ -4,10 +4,12 @@
 
 mod change;
 mod fanout;
+mod hooks;
 mod lock;
 mod pipeline;
 
 pub use change::{Edit, EditTarget};
 pub use fanout::{ServerOutcome, commit_everywhere};
+pub use hooks::HookCommand;
 pub use lock::{ServerLock, state_dir};
 pub use pipeline::{CommitOptions, CommitReport, commit, read_config};

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::hooks::{self, HookCommand};
 use super::{Edit, ServerLock};
 use crate::kea::config::{
     ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
 };
-use crate::kea::{ErrorKind, KeaError, Service};
+use crate::kea::{Capabilities, ErrorKind, KeaError, Service};
 
 /// How to commit.
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,10 +97,15 @@ pub async fn commit(
     }
     report.changed = true;
     report.diff = unified_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
-    report.commands = vec![
-        format!("config-set ({}, whole configuration)", svc.name),
-        format!("config-write ({})", svc.name),
-    ];
+    let hook_plan = hook_plan(svc, edits, &base, &new, &report.results).await?;
+    report.commands = match &hook_plan {
+        Some(plan) => plan
+            .iter()
+            .map(|c| format!("{} ({}) {}", c.command, svc.name, c.arguments))
+            .collect(),
+        None => vec![format!("config-set ({}, whole configuration)", svc.name)],
+    };
+    report.commands.push(format!("config-write ({})", svc.name));
     report.before = Some(base.value.clone());
     report.after = Some(new.value.clone());
     if opts.dry_run {
@@ -108,7 +114,16 @@ pub async fn commit(
         }
         return Ok(report);
     }
-    svc.set(&new.value).await?;
+    match &hook_plan {
+        Some(plan) => {
+            for c in plan {
+                svc.command(&c.command, Some(c.arguments.clone())).await?;
+            }
+        }
+        None => {
+            svc.set(&new.value).await?;
+        }
+    }
     if let Err(write_err) = svc.write().await {
         // The running configuration changed but could not be persisted: undo it, so the
         // server is never left half-changed.
@@ -131,4 +146,33 @@ pub async fn commit(
         });
     }
     Ok(report)
+}
+
+/// The hook commands for a single subnet or class edit, when the server has the hooks and
+/// the inventory allows them; `None` means the config path.
+async fn hook_plan(
+    svc: &Service,
+    edits: &[Edit],
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+    results: &[Value],
+) -> Result<Option<Vec<HookCommand>>, KeaError> {
+    let [edit] = edits else {
+        // Several changes are one configuration change: one config-set.
+        return Ok(None);
+    };
+    if svc.server.config_path_only() || !hooks::only_subnets_and_classes_differ(base, new) {
+        return Ok(None);
+    }
+    let all = Capabilities {
+        subnet_cmds: true,
+        class_cmds: true,
+        ..Default::default()
+    };
+    // Ask the server only when a hook command exists for this edit.
+    if hooks::plan(edit, &all, base, new, &results[0]).is_none() {
+        return Ok(None);
+    }
+    let caps = svc.capabilities_cached().await?;
+    Ok(hooks::plan(edit, &caps, base, new, &results[0]))
 }

@@ -1,0 +1,230 @@
+//! The hook path of the edit pipeline: when the server has the `subnet_cmds` / `class_cmds`
+//! hooks (Kea ≥ 2.7.7 ships them), a single change to a subnet, pool or class is sent as
+//! the narrowest command instead of a whole `config-set`.
+//!
+//! Pools and subnet-level options go through `subnet4-delta-add` / `-delta-del`, which
+//! change only what they name. Other subnet changes use `subnet4-update`, which replaces the
+//! whole subnet (`reference/kea3/README.md`): it is sent the complete subnet with only the
+//! values the subnet owns, so pools are kept and inherited values stay inherited.
+
+use serde_json::{Map, Value, json};
+
+use super::Edit;
+use crate::kea::Capabilities;
+use crate::kea::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes};
+
+/// One command to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookCommand {
+    pub command: String,
+    pub arguments: Value,
+}
+
+fn cmd(command: String, arguments: Value) -> HookCommand {
+    HookCommand { command, arguments }
+}
+
+fn v(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "4",
+        Family::V6 => "6",
+    }
+}
+
+fn subnet_in(doc: &ConfigDoc, key: &SubnetKey) -> Option<Map<String, Value>> {
+    doc.find_subnet(key).ok().map(|l| doc.subnet(l).clone())
+}
+
+fn subnet_by_id(doc: &ConfigDoc, id: &Value) -> Option<Map<String, Value>> {
+    id.as_u64()
+        .and_then(|i| subnet_in(doc, &SubnetKey::Id(i)))
+}
+
+fn class_in(doc: &ConfigDoc, name: &str) -> Option<Value> {
+    classes::find_class(doc, name).map(|i| doc.root_array("client-classes")[i].clone())
+}
+
+/// A subnet reduced to what a delta names it by.
+fn delta(subnet: &Map<String, Value>, key: &str, items: Vec<Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), subnet.get("id").cloned().unwrap_or(Value::Null));
+    m.insert(
+        "subnet".into(),
+        subnet.get("subnet").cloned().unwrap_or(Value::Null),
+    );
+    m.insert(key.into(), Value::Array(items));
+    m
+}
+
+/// The commands for one edit on the hook path, or `None` when it goes the config path
+/// (the server lacks the hook, the inventory forbids hooks, or the edit has no hook
+/// command). `base` and `new` are the configuration before and after the edit.
+pub fn plan(
+    edit: &Edit,
+    caps: &Capabilities,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+    result: &Value,
+) -> Option<Vec<HookCommand>> {
+    let family = base.family;
+    let n = v(family);
+    let sk = family.subnet_key();
+    let subnet_cmds = caps.subnet_cmds;
+    let class_cmds = caps.class_cmds;
+    // The whole subnet, owned values only: what subnet4-update must receive.
+    let update = |key: &SubnetKey| -> Option<Vec<HookCommand>> {
+        let s = subnet_in(new, key)?;
+        Some(vec![cmd(format!("subnet{n}-update"), json!({ sk: [s] }))])
+    };
+    match edit {
+        Edit::AddSubnet(_) if subnet_cmds => {
+            let s = subnet_by_id(new, result.get("id")?)?;
+            Some(vec![cmd(format!("subnet{n}-add"), json!({ sk: [s] }))])
+        }
+        Edit::DeleteSubnet(key) if subnet_cmds => {
+            let s = subnet_in(base, key)?;
+            Some(vec![cmd(format!("subnet{n}-del"), json!({ "id": s.get("id")? }))])
+        }
+        Edit::AddPool(key, ..) if subnet_cmds => {
+            let s = subnet_in(new, key)?;
+            Some(vec![cmd(
+                format!("subnet{n}-delta-add"),
+                json!({ sk: [delta(&s, "pools", vec![result.clone()])] }),
+            )])
+        }
+        Edit::DeletePool(key, _) if subnet_cmds => {
+            let s = subnet_in(base, key)?;
+            let pool = json!({ "pool": result.get("pool")? });
+            Some(vec![cmd(
+                format!("subnet{n}-delta-del"),
+                json!({ sk: [delta(&s, "pools", vec![pool])] }),
+            )])
+        }
+        Edit::SetOption(OptionScope::Subnet(key), _) if subnet_cmds => {
+            let s = subnet_in(new, key)?;
+            Some(vec![cmd(
+                format!("subnet{n}-delta-add"),
+                json!({ sk: [delta(&s, "option-data", vec![result.clone()])] }),
+            )])
+        }
+        Edit::DeleteOption(OptionScope::Subnet(key), ..) if subnet_cmds => {
+            let s = subnet_in(base, key)?;
+            let mut o = Map::new();
+            for k in ["code", "name", "space"] {
+                if let Some(x) = result.get(k) {
+                    o.insert(k.into(), x.clone());
+                }
+            }
+            Some(vec![cmd(
+                format!("subnet{n}-delta-del"),
+                json!({ sk: [delta(&s, "option-data", vec![Value::Object(o)])] }),
+            )])
+        }
+        Edit::UpdateSubnet(key, _)
+        | Edit::AssignClass(key, ..)
+        | Edit::UnassignClass(key, _)
+        | Edit::SetOption(OptionScope::Pool(key, _), _)
+        | Edit::DeleteOption(OptionScope::Pool(key, _), ..)
+            if subnet_cmds =>
+        {
+            update(key)
+        }
+        Edit::AddClass(m) if class_cmds => {
+            let c = class_in(new, m.get("name")?.as_str()?)?;
+            Some(vec![cmd("class-add".into(), json!({ "client-classes": [c] }))])
+        }
+        Edit::UpdateClass(name, _)
+        | Edit::SetOption(OptionScope::Class(name), _)
+        | Edit::DeleteOption(OptionScope::Class(name), ..)
+            if class_cmds =>
+        {
+            let c = class_in(new, name)?;
+            Some(vec![cmd("class-update".into(), json!({ "client-classes": [c] }))])
+        }
+        Edit::DeleteClass(name) if class_cmds => {
+            Some(vec![cmd("class-del".into(), json!({ "name": name }))])
+        }
+        _ => None,
+    }
+}
+
+/// True when `base` and `new` differ only in their subnets, shared networks and classes:
+/// otherwise a hook command would not carry the whole change (e.g. an option definition
+/// update that also rewrote option data) and the config path is used.
+pub fn only_subnets_and_classes_differ(base: &ConfigDoc, new: &ConfigDoc) -> bool {
+    let strip = |d: &ConfigDoc| {
+        let mut d = d.clone();
+        let sk = d.family.subnet_key();
+        d.root_mut().remove(sk);
+        d.root_mut().remove("client-classes");
+        d.root_mut().remove("shared-networks");
+        d.value
+    };
+    strip(base) == strip(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::config::normalize_inherited;
+
+    fn caps() -> Capabilities {
+        Capabilities {
+            subnet_cmds: true,
+            class_cmds: true,
+            ..Default::default()
+        }
+    }
+
+    fn docs(edit: &Edit) -> (ConfigDoc, ConfigDoc, Value) {
+        let mut base = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"valid-lifetime": 4000, "subnet4": [{"id": 1, "subnet": "192.0.2.0/24",
+                "valid-lifetime": 4000, "pools": [{"pool": "192.0.2.10-192.0.2.20"}]}],
+                "client-classes": [{"name": "voip"}]}}),
+        )
+        .unwrap();
+        normalize_inherited(&mut base);
+        let mut new = base.clone();
+        let r = edit.apply_to(&mut new, &base, 0).unwrap();
+        (base, new, r)
+    }
+
+    fn m(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn narrow_commands_per_edit() {
+        let e = Edit::AddPool(SubnetKey::Id(1), "192.0.2.100-192.0.2.110".into(), Map::new());
+        let (b, n, r) = docs(&e);
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p[0].command, "subnet4-delta-add");
+        assert_eq!(
+            p[0].arguments,
+            json!({"subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.100-192.0.2.110"}]}]})
+        );
+        let e = Edit::UpdateSubnet(SubnetKey::Id(1), m(json!({"renew-timer": 100})));
+        let (b, n, r) = docs(&e);
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p[0].command, "subnet4-update");
+        let sent = &p[0].arguments["subnet4"][0];
+        assert_eq!(sent["pools"][0]["pool"], "192.0.2.10-192.0.2.20", "pools are kept");
+        assert!(sent.get("valid-lifetime").is_none(), "inherited values are not sent");
+        assert_eq!(sent["renew-timer"], 100);
+        let e = Edit::AddSubnet(m(json!({"subnet": "10.0.0.0/24"})));
+        let (b, n, r) = docs(&e);
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p[0].command, "subnet4-add");
+        assert_eq!(p[0].arguments["subnet4"][0]["id"], 2);
+        let e = Edit::DeleteClass("voip".into());
+        let (b, n, r) = docs(&e);
+        assert_eq!(plan(&e, &caps(), &b, &n, &r).unwrap()[0].command, "class-del");
+        // Without the hooks: the config path.
+        assert!(plan(&e, &Capabilities::default(), &b, &n, &r).is_none());
+        // Settings have no hook command.
+        let e = Edit::Set(m(json!({"valid-lifetime": 7200})));
+        let (b, n, r) = docs(&e);
+        assert!(plan(&e, &caps(), &b, &n, &r).is_none());
+    }
+}
