@@ -1,10 +1,10 @@
 //! What Kea is: result codes as error kinds, servers and their services, capabilities,
 //! the inventory. Never imports Rhai, so everything here is testable without a script engine.
 
+mod capabilities;
 pub mod catalog;
 pub mod config;
 pub mod edit;
-mod capabilities;
 mod error;
 mod inventory;
 mod server;

@@ -97,7 +97,9 @@ mod tests {
 
     #[test]
     fn every_limit_is_set_explicitly_whatever_the_build() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let ctx = Arc::new(RunContext::new(
             rt.handle().clone(),
             Inventory::builtin(),
@@ -119,7 +121,9 @@ mod tests {
 
     #[test]
     fn deep_recursion_is_stopped_by_the_call_depth_limit() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let ctx = Arc::new(RunContext::new(
             rt.handle().clone(),
             Inventory::builtin(),

@@ -79,7 +79,10 @@ fn prepare(input: &Map<String, Value>, family: Family) -> Result<Map<String, Val
     }
     if let Some(ns) = c.get("next-server")
         && !ns.is_null()
-        && ns.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()).is_none()
+        && ns
+            .as_str()
+            .and_then(|s| s.parse::<Ipv4Addr>().ok())
+            .is_none()
     {
         return Err(KeaError::invalid(format!(
             "next_server {ns} is not an IPv4 address"
@@ -170,8 +173,7 @@ pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
         .collect();
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
-        if s
-            .get("require-client-classes")
+        if s.get("require-client-classes")
             .and_then(Value::as_array)
             .is_some_and(|a| a.iter().any(|c| c.as_str() == Some(name)))
         {
@@ -230,11 +232,16 @@ mod tests {
         .unwrap();
         let c = add_class(
             &mut d,
-            &m(json!({"name": "voip", "test": "substring(option[60].hex,0,4) == 'Cisc'",
-                      "next-server": "10.0.0.5", "description": "phones", "global": true})),
+            &m(
+                json!({"name": "voip", "test": "substring(option[60].hex,0,4) == 'Cisc'",
+                      "next-server": "10.0.0.5", "description": "phones", "global": true}),
+            ),
         )
         .unwrap();
-        assert_eq!(c["user-context"], json!({"description": "phones", "global": true}));
+        assert_eq!(
+            c["user-context"],
+            json!({"description": "phones", "global": true})
+        );
         assert!(c.get("description").is_none());
         let e = add_class(&mut d, &m(json!({"name": "voip"}))).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
@@ -242,19 +249,39 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Invalid);
         let e = add_class(&mut d, &m(json!({"name": "x", "next-server": "nope"}))).unwrap_err();
         assert!(e.message.contains("next_server"), "{}", e.message);
-        add_class(&mut d, &m(json!({"name": "voip2", "test": "member('voip')"}))).unwrap();
+        add_class(
+            &mut d,
+            &m(json!({"name": "voip2", "test": "member('voip')"})),
+        )
+        .unwrap();
         let e = delete_class(&mut d, "voip").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
-        assert!(e.message.contains("pool 10.0.0.10-10.0.0.20 of subnet 10.0.0.0/24"), "{}", e.message);
-        assert!(e.message.contains("the test of class \"voip2\""), "{}", e.message);
+        assert!(
+            e.message
+                .contains("pool 10.0.0.10-10.0.0.20 of subnet 10.0.0.0/24"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("the test of class \"voip2\""),
+            "{}",
+            e.message
+        );
         let u = update_class(&mut d, "voip", &m(json!({"description": "desk phones"}))).unwrap();
         assert_eq!(u["user-context"]["description"], "desk phones");
         assert_eq!(u["user-context"]["global"], true);
         delete_class(&mut d, "voip2").unwrap();
-        assert_eq!(delete_class(&mut d, "nope").unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            delete_class(&mut d, "nope").unwrap_err().kind,
+            ErrorKind::NotFound
+        );
         assert!(class_exists(&d, "HA_server1") && class_exists(&d, "voip"));
         let v6 = ConfigDoc::new(Family::V6, json!({"Dhcp6": {}}));
-        let e = add_class(&mut v6.unwrap(), &m(json!({"name": "b", "boot-file-name": "x"}))).unwrap_err();
+        let e = add_class(
+            &mut v6.unwrap(),
+            &m(json!({"name": "b", "boot-file-name": "x"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("DHCPv4"), "{}", e.message);
     }
 }

@@ -27,8 +27,16 @@ mod tests {
 
     #[test]
     fn shows_only_what_changed() {
-        let a = ConfigDoc::new(Family::V4, json!({"Dhcp4": {"valid-lifetime": 4000, "x": 1}})).unwrap();
-        let b = ConfigDoc::new(Family::V4, json!({"Dhcp4": {"valid-lifetime": 7200, "x": 1}})).unwrap();
+        let a = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"valid-lifetime": 4000, "x": 1}}),
+        )
+        .unwrap();
+        let b = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"valid-lifetime": 7200, "x": 1}}),
+        )
+        .unwrap();
         let d = unified_diff(&a, &b, "dhcp4");
         assert!(d.contains("-    \"valid-lifetime\": 4000"), "{d}");
         assert!(d.contains("+    \"valid-lifetime\": 7200"), "{d}");

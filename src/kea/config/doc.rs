@@ -63,10 +63,7 @@ impl ConfigDoc {
         if let Some(m) = value.as_object_mut() {
             m.remove("hash");
         }
-        if !value
-            .get(family.root_key())
-            .is_some_and(Value::is_object)
-        {
+        if !value.get(family.root_key()).is_some_and(Value::is_object) {
             return Err(KeaError::invalid(format!(
                 "the configuration has no \"{}\" map",
                 family.root_key()
@@ -160,11 +157,12 @@ impl ConfigDoc {
             let s = self.subnet(loc);
             let hit = match key {
                 SubnetKey::Id(id) => s.get("id").and_then(Value::as_u64) == Some(*id),
-                SubnetKey::Prefix(p) => s
-                    .get("subnet")
-                    .and_then(Value::as_str)
-                    .and_then(|t| Prefix::parse(t, self.family, "subnet").ok())
-                    == Some(*p),
+                SubnetKey::Prefix(p) => {
+                    s.get("subnet")
+                        .and_then(Value::as_str)
+                        .and_then(|t| Prefix::parse(t, self.family, "subnet").ok())
+                        == Some(*p)
+                }
             };
             if hit {
                 return Ok(loc);
@@ -251,10 +249,7 @@ mod tests {
         assert_eq!(d.subnet_locs().len(), 2);
         let k = SubnetKey::parse("10.7.0.0/24", Family::V4).unwrap();
         assert_eq!(d.find_subnet(&k).unwrap(), SubnetLoc::Network(0, 0));
-        assert_eq!(
-            d.find_subnet(&SubnetKey::Id(1)).unwrap(),
-            SubnetLoc::Top(0)
-        );
+        assert_eq!(d.find_subnet(&SubnetKey::Id(1)).unwrap(), SubnetLoc::Top(0));
         assert_eq!(d.max_subnet_id(), 7);
         let e = d.find_subnet(&SubnetKey::Id(9)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
@@ -262,10 +257,11 @@ mod tests {
 
     #[test]
     fn merge_rules() {
-        let mut t = json!({"a": 1, "m": {"x": 1, "y": 2}, "arr": [1, 2], "user-context": {"k": 1, "z": 2}})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut t =
+            json!({"a": 1, "m": {"x": 1, "y": 2}, "arr": [1, 2], "user-context": {"k": 1, "z": 2}})
+                .as_object()
+                .unwrap()
+                .clone();
         let p = json!({"a": null, "m": {"y": 3}, "arr": [9], "user-context": {"z": null, "n": 1}});
         merge(&mut t, p.as_object().unwrap());
         assert_eq!(

@@ -83,7 +83,12 @@ pub fn own_keys(scope: &Map<String, Value>) -> BTreeSet<String> {
         .get("user-context")
         .and_then(|u| u.get(OWN_KEY))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -146,7 +151,11 @@ pub fn normalize_inherited(doc: &mut ConfigDoc) {
 }
 
 /// The values a scope would pass on: its own over its parent's.
-fn overlay(parent: &Map<String, Value>, scope: &Map<String, Value>, family: Family) -> Map<String, Value> {
+fn overlay(
+    parent: &Map<String, Value>,
+    scope: &Map<String, Value>,
+    family: Family,
+) -> Map<String, Value> {
     let mut m = Map::new();
     for k in inheritable(family) {
         if let Some(v) = scope.get(k).or_else(|| parent.get(k)) {
@@ -214,7 +223,10 @@ mod tests {
         let mut d = echoed();
         normalize_inherited(&mut d);
         let s = |loc| Value::Object(d.subnet(loc).clone());
-        assert_eq!(s(SubnetLoc::Top(0)), json!({"id": 1, "subnet": "10.0.0.0/24"}));
+        assert_eq!(
+            s(SubnetLoc::Top(0)),
+            json!({"id": 1, "subnet": "10.0.0.0/24"})
+        );
         // Recorded as own, even though equal to the global value.
         assert_eq!(
             s(SubnetLoc::Top(1)),
@@ -241,9 +253,17 @@ mod tests {
     #[test]
     fn marking_own_keys() {
         let mut m = json!({"id": 1}).as_object().unwrap().clone();
-        mark_own(&mut m, &["valid-lifetime".into(), "renew-timer".into()], &[]);
+        mark_own(
+            &mut m,
+            &["valid-lifetime".into(), "renew-timer".into()],
+            &[],
+        );
         assert_eq!(own_keys(&m).len(), 2);
-        mark_own(&mut m, &[], &["valid-lifetime".into(), "renew-timer".into()]);
+        mark_own(
+            &mut m,
+            &[],
+            &["valid-lifetime".into(), "renew-timer".into()],
+        );
         assert!(m.get("user-context").is_none(), "{m:?}");
     }
 }

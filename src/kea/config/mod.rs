@@ -34,7 +34,11 @@ pub enum Family {
 impl Family {
     /// The family of a service name.
     pub fn of_service(service: &str) -> Self {
-        if service == "dhcp6" { Self::V6 } else { Self::V4 }
+        if service == "dhcp6" {
+            Self::V6
+        } else {
+            Self::V4
+        }
     }
 
     /// `Dhcp4` / `Dhcp6`: the top-level key of the configuration.

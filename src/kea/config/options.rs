@@ -318,7 +318,10 @@ pub fn set_option(
     let entry = Value::Object(entry);
     let list = option_list_mut(doc, scope)?;
     let same = |o: &Value| {
-        let ospace = o.get("space").and_then(Value::as_str).unwrap_or(family.option_space());
+        let ospace = o
+            .get("space")
+            .and_then(Value::as_str)
+            .unwrap_or(family.option_space());
         ospace == space
             && (o.get("code").and_then(Value::as_u64) == Some(def.code as u64)
                 || o.get("name").and_then(Value::as_str) == Some(def.name.as_str()))
@@ -344,7 +347,10 @@ pub fn delete_option(
     let i = list
         .iter()
         .position(|o| {
-            let ospace = o.get("space").and_then(Value::as_str).unwrap_or(family.option_space());
+            let ospace = o
+                .get("space")
+                .and_then(Value::as_str)
+                .unwrap_or(family.option_space());
             if ospace != space {
                 return false;
             }
@@ -362,10 +368,7 @@ pub fn delete_option(
             }
         })
         .ok_or_else(|| {
-            KeaError::new(
-                ErrorKind::NotFound,
-                format!("no option {which} at {scope}"),
-            )
+            KeaError::new(ErrorKind::NotFound, format!("no option {which} at {scope}"))
         })?;
     Ok(list.remove(i))
 }
@@ -392,7 +395,11 @@ fn all_option_lists(doc: &ConfigDoc) -> Vec<(String, Vec<Value>)> {
     }
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
-        let prefix = s.get("subnet").and_then(Value::as_str).unwrap_or("?").to_string();
+        let prefix = s
+            .get("subnet")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         out.push((format!("subnet {prefix}"), get(s)));
         for key in ["pools", "pd-pools"] {
             for p in s.get(key).and_then(Value::as_array).into_iter().flatten() {
@@ -406,7 +413,12 @@ fn all_option_lists(doc: &ConfigDoc) -> Vec<(String, Vec<Value>)> {
                 }
             }
         }
-        for r in s.get("reservations").and_then(Value::as_array).into_iter().flatten() {
+        for r in s
+            .get("reservations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(rm) = r.as_object() {
                 out.push((format!("a reservation in subnet {prefix}"), get(rm)));
             }
@@ -437,7 +449,11 @@ fn def_index(doc: &ConfigDoc, code: u16, space: &str) -> Option<usize> {
 }
 
 /// Checks a definition's fields; `skip` is the index of the definition being changed.
-fn check_def(doc: &ConfigDoc, def: &Map<String, Value>, skip: Option<usize>) -> Result<(), KeaError> {
+fn check_def(
+    doc: &ConfigDoc,
+    def: &Map<String, Value>,
+    skip: Option<usize>,
+) -> Result<(), KeaError> {
     let family = doc.family;
     let space = def
         .get("space")
@@ -536,7 +552,9 @@ fn check_def(doc: &ConfigDoc, def: &Map<String, Value>, skip: Option<usize>) -> 
         && !a.is_boolean()
         && !a.is_null()
     {
-        return Err(KeaError::invalid(format!("array must be true or false, not {a}")));
+        return Err(KeaError::invalid(format!(
+            "array must be true or false, not {a}"
+        )));
     }
     for (i, other) in doc.root_array("option-def").iter().enumerate() {
         if Some(i) == skip {
@@ -586,11 +604,17 @@ pub fn update_option_def(
     patch: &Map<String, Value>,
 ) -> Result<Value, KeaError> {
     let i = def_index(doc, code, space).ok_or_else(|| def_not_found(code, space))?;
-    let old = doc.root_array("option-def")[i].as_object().cloned().unwrap_or_default();
+    let old = doc.root_array("option-def")[i]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut new = old.clone();
     merge(&mut new, patch);
     check_def(doc, &new, Some(i))?;
-    let new_code = new.get("code").and_then(Value::as_u64).unwrap_or(code as u64);
+    let new_code = new
+        .get("code")
+        .and_then(Value::as_u64)
+        .unwrap_or(code as u64);
     let new_name = new.get("name").cloned();
     let new_space = new
         .get("space")
@@ -667,7 +691,10 @@ pub fn delete_option_def(doc: &mut ConfigDoc, code: u16, space: &str) -> Result<
     let mut uses = Vec::new();
     for (label, list) in all_option_lists(doc) {
         let used = list.iter().any(|o| {
-            o.get("space").and_then(Value::as_str).unwrap_or(family.option_space()) == space
+            o.get("space")
+                .and_then(Value::as_str)
+                .unwrap_or(family.option_space())
+                == space
                 && (o.get("code").and_then(Value::as_u64) == Some(code as u64)
                     || o.get("name").and_then(Value::as_str) == Some(name))
         });
@@ -693,8 +720,14 @@ pub fn unknown_option_data(doc: &ConfigDoc) -> Vec<String> {
     let mut out = Vec::new();
     for (label, list) in all_option_lists(doc) {
         for o in list {
-            let space = o.get("space").and_then(Value::as_str).unwrap_or(family.option_space());
-            let which = match (o.get("name").and_then(Value::as_str), o.get("code").and_then(Value::as_u64)) {
+            let space = o
+                .get("space")
+                .and_then(Value::as_str)
+                .unwrap_or(family.option_space());
+            let which = match (
+                o.get("name").and_then(Value::as_str),
+                o.get("code").and_then(Value::as_u64),
+            ) {
                 (Some(n), _) => NameOrCode::Name(n.to_string()),
                 (None, Some(c)) => NameOrCode::Code(c as u16),
                 _ => continue,
@@ -739,31 +772,79 @@ mod tests {
     #[test]
     fn standard_options_by_name_and_code_with_typed_data() {
         let mut d = doc();
-        let e = set_option(&mut d, &OptionScope::Global, &spec_of(&NameOrCode::Name("routers".into()), json!("10.0.0.1"))).unwrap();
+        let e = set_option(
+            &mut d,
+            &OptionScope::Global,
+            &spec_of(&NameOrCode::Name("routers".into()), json!("10.0.0.1")),
+        )
+        .unwrap();
         assert_eq!(e["code"], 3);
         let sub = OptionScope::Subnet(SubnetKey::Id(1));
-        set_option(&mut d, &sub, &spec_of(&NameOrCode::Code(6), json!("10.0.0.53, 10.0.0.54"))).unwrap();
-        assert_eq!(options_at(&d, &sub).unwrap()[0]["name"], "domain-name-servers");
+        set_option(
+            &mut d,
+            &sub,
+            &spec_of(&NameOrCode::Code(6), json!("10.0.0.53, 10.0.0.54")),
+        )
+        .unwrap();
+        assert_eq!(
+            options_at(&d, &sub).unwrap()[0]["name"],
+            "domain-name-servers"
+        );
         // Replaces, not duplicates.
-        set_option(&mut d, &sub, &spec_of(&NameOrCode::Name("domain-name-servers".into()), json!("10.0.0.9"))).unwrap();
+        set_option(
+            &mut d,
+            &sub,
+            &spec_of(
+                &NameOrCode::Name("domain-name-servers".into()),
+                json!("10.0.0.9"),
+            ),
+        )
+        .unwrap();
         assert_eq!(options_at(&d, &sub).unwrap().len(), 1);
-        let e = set_option(&mut d, &sub, &spec_of(&NameOrCode::Name("routers".into()), json!("not-an-ip")))
-            .unwrap_err();
+        let e = set_option(
+            &mut d,
+            &sub,
+            &spec_of(&NameOrCode::Name("routers".into()), json!("not-an-ip")),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
-        assert!(e.message.contains("routers") && e.message.contains("not-an-ip"), "{}", e.message);
-        let e = set_option(&mut d, &sub, &spec_of(&NameOrCode::Name("no-such-option".into()), json!("x")))
-            .unwrap_err();
+        assert!(
+            e.message.contains("routers") && e.message.contains("not-an-ip"),
+            "{}",
+            e.message
+        );
+        let e = set_option(
+            &mut d,
+            &sub,
+            &spec_of(&NameOrCode::Name("no-such-option".into()), json!("x")),
+        )
+        .unwrap_err();
         assert!(e.message.contains("no-such-option"), "{}", e.message);
         let e = set_option(&mut d, &sub, &spec_of(&NameOrCode::Code(222), json!("x"))).unwrap_err();
         assert!(e.message.contains("code 222"), "{}", e.message);
         let pool = OptionScope::Pool(SubnetKey::Id(1), "10.0.0.10 - 10.0.0.20".into());
-        set_option(&mut d, &pool, &spec_of(&NameOrCode::Name("domain-name".into()), json!("example.org"))).unwrap();
+        set_option(
+            &mut d,
+            &pool,
+            &spec_of(
+                &NameOrCode::Name("domain-name".into()),
+                json!("example.org"),
+            ),
+        )
+        .unwrap();
         let class = OptionScope::Class("voip".into());
-        set_option(&mut d, &class, &spec_of(&NameOrCode::Name("tftp-server-name".into()), json!("tftp1"))).unwrap();
+        set_option(
+            &mut d,
+            &class,
+            &spec_of(&NameOrCode::Name("tftp-server-name".into()), json!("tftp1")),
+        )
+        .unwrap();
         delete_option(&mut d, &class, &NameOrCode::Code(66), None).unwrap();
         assert!(options_at(&d, &class).unwrap().is_empty());
         assert_eq!(
-            delete_option(&mut d, &class, &NameOrCode::Code(66), None).unwrap_err().kind,
+            delete_option(&mut d, &class, &NameOrCode::Code(66), None)
+                .unwrap_err()
+                .kind,
             ErrorKind::NotFound
         );
     }
@@ -771,29 +852,71 @@ mod tests {
     #[test]
     fn custom_definitions_are_checked_and_followed() {
         let mut d = doc();
-        let e = define_option(&mut d, &m(json!({"code": 3, "name": "mine", "type": "string"}))).unwrap_err();
-        assert!(e.message.contains("standard option routers"), "{}", e.message);
-        let e = define_option(&mut d, &m(json!({"code": 0, "name": "mine", "type": "string"}))).unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 3, "name": "mine", "type": "string"})),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("standard option routers"),
+            "{}",
+            e.message
+        );
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 0, "name": "mine", "type": "string"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("PAD"), "{}", e.message);
-        let e = define_option(&mut d, &m(json!({"code": 255, "name": "mine", "type": "string"}))).unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 255, "name": "mine", "type": "string"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("END"), "{}", e.message);
-        let e = define_option(&mut d, &m(json!({"code": 222, "name": "mine", "type": "strng"}))).unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 222, "name": "mine", "type": "strng"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("strng"), "{}", e.message);
-        let e = define_option(&mut d, &m(json!({"code": 222, "name": "mine", "type": "string", "record-types": "uint8"})))
-            .unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 222, "name": "mine", "type": "string", "record-types": "uint8"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("record_types"), "{}", e.message);
-        let e = define_option(&mut d, &m(json!({"code": 2, "name": "x", "type": "string", "space": "vendor-abc"})))
-            .unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 2, "name": "x", "type": "string", "space": "vendor-abc"})),
+        )
+        .unwrap_err();
         assert!(e.message.contains("vendor-"), "{}", e.message);
         define_option(&mut d, &m(json!({"code": 222, "name": "mine", "type": "record", "record-types": "uint8, ipv4-address"})))
             .unwrap();
-        let e = define_option(&mut d, &m(json!({"code": 222, "name": "other", "type": "string"}))).unwrap_err();
+        let e = define_option(
+            &mut d,
+            &m(json!({"code": 222, "name": "other", "type": "string"})),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
-        define_option(&mut d, &m(json!({"code": 1, "name": "cfg-file", "type": "string", "space": "vendor-4491x"})))
-            .unwrap_err();
-        set_option(&mut d, &OptionScope::Subnet(SubnetKey::Id(1)), &spec_of(&NameOrCode::Name("mine".into()), json!("5, 10.0.0.1")))
-            .unwrap();
-        let e = set_option(&mut d, &OptionScope::Global, &spec_of(&NameOrCode::Code(222), json!("5"))).unwrap_err();
+        define_option(
+            &mut d,
+            &m(json!({"code": 1, "name": "cfg-file", "type": "string", "space": "vendor-4491x"})),
+        )
+        .unwrap_err();
+        set_option(
+            &mut d,
+            &OptionScope::Subnet(SubnetKey::Id(1)),
+            &spec_of(&NameOrCode::Name("mine".into()), json!("5, 10.0.0.1")),
+        )
+        .unwrap();
+        let e = set_option(
+            &mut d,
+            &OptionScope::Global,
+            &spec_of(&NameOrCode::Code(222), json!("5")),
+        )
+        .unwrap_err();
         assert!(e.message.contains("2 comma-separated"), "{}", e.message);
         let e = delete_option_def(&mut d, 222, "dhcp4").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
@@ -803,7 +926,13 @@ mod tests {
         let opts = options_at(&d, &OptionScope::Subnet(SubnetKey::Id(1))).unwrap();
         assert_eq!(opts[0]["code"], 223);
         assert!(unknown_option_data(&d).is_empty());
-        delete_option(&mut d, &OptionScope::Subnet(SubnetKey::Id(1)), &NameOrCode::Name("mine".into()), None).unwrap();
+        delete_option(
+            &mut d,
+            &OptionScope::Subnet(SubnetKey::Id(1)),
+            &NameOrCode::Name("mine".into()),
+            None,
+        )
+        .unwrap();
         delete_option_def(&mut d, 223, "dhcp4").unwrap();
         assert!(d.root_array("option-def").is_empty());
     }

@@ -47,7 +47,6 @@ pub fn restore_protected(new: &mut ConfigDoc, live: &ConfigDoc, except: &[&str])
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::Family;

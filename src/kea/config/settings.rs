@@ -42,7 +42,10 @@ pub fn setting_keys(family: Family) -> &'static [&'static str] {
 
 /// The control socket's name (path) as the settings show it.
 fn control_socket_name(root: &Map<String, Value>) -> Value {
-    if let Some(n) = root.get("control-socket").and_then(|c| c.get("socket-name")) {
+    if let Some(n) = root
+        .get("control-socket")
+        .and_then(|c| c.get("socket-name"))
+    {
         return n.clone();
     }
     root.get("control-sockets")
@@ -140,7 +143,10 @@ pub fn check_order(m: &Map<String, Value>, where_: &str) -> Result<(), KeaError>
 }
 
 /// Changes settings (Kea keys). `null` unsets a setting (Kea's default applies again).
-pub fn set(doc: &mut ConfigDoc, patch: &Map<String, Value>) -> Result<Map<String, Value>, KeaError> {
+pub fn set(
+    doc: &mut ConfigDoc,
+    patch: &Map<String, Value>,
+) -> Result<Map<String, Value>, KeaError> {
     let family = doc.family;
     let keys = setting_keys(family);
     for (k, v) in patch {
@@ -148,7 +154,10 @@ pub fn set(doc: &mut ConfigDoc, patch: &Map<String, Value>) -> Result<Map<String
         if !keys.contains(&k.as_str()) {
             return Err(KeaError::invalid(format!(
                 "\"{snake}\" is not a server setting here (settings: {}); use apply() for other keys",
-                keys.iter().map(|k| k.replace('-', "_")).collect::<Vec<_>>().join(", ")
+                keys.iter()
+                    .map(|k| k.replace('-', "_"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if v.is_null() {
@@ -159,7 +168,10 @@ pub fn set(doc: &mut ConfigDoc, patch: &Map<String, Value>) -> Result<Map<String
         }
         match k.as_str() {
             "next-server" => {
-                if v.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()).is_none() {
+                if v.as_str()
+                    .and_then(|s| s.parse::<Ipv4Addr>().ok())
+                    .is_none()
+                {
                     return Err(KeaError::invalid(format!(
                         "next_server {v} is not an IPv4 address"
                     )));
@@ -167,12 +179,16 @@ pub fn set(doc: &mut ConfigDoc, patch: &Map<String, Value>) -> Result<Map<String
             }
             "echo-client-id" | "match-client-id" => {
                 if !v.is_boolean() {
-                    return Err(KeaError::invalid(format!("{snake} must be true or false, not {v}")));
+                    return Err(KeaError::invalid(format!(
+                        "{snake} must be true or false, not {v}"
+                    )));
                 }
             }
             "server-tag" => {
                 if !v.is_string() {
-                    return Err(KeaError::invalid(format!("server_tag must be a string, not {v}")));
+                    return Err(KeaError::invalid(format!(
+                        "server_tag must be a string, not {v}"
+                    )));
                 }
             }
             "control-socket" => match v.as_str() {
@@ -249,12 +265,25 @@ mod tests {
         assert_eq!(s["min-valid-lifetime"], 4000);
         assert_eq!(s["control-socket"], "/run/k4");
         assert_eq!(s["renew-timer"], Value::Null);
-        set(&mut d, &m(json!({"valid-lifetime": 7200, "renew-timer": 1800, "rebind-timer": 3600}))).unwrap();
+        set(
+            &mut d,
+            &m(json!({"valid-lifetime": 7200, "renew-timer": 1800, "rebind-timer": 3600})),
+        )
+        .unwrap();
         assert_eq!(d.root()["valid-lifetime"], 7200);
         let e = set(&mut d, &m(json!({"min-valid-lifetime": 8000}))).unwrap_err();
-        assert!(e.message.contains("min_valid_lifetime 8000"), "{}", e.message);
+        assert!(
+            e.message.contains("min_valid_lifetime 8000"),
+            "{}",
+            e.message
+        );
         let e = set(&mut d, &m(json!({"renew-timer": 3600}))).unwrap_err();
-        assert!(e.message.contains("renew_timer 3600 must be less than rebind_timer 3600"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("renew_timer 3600 must be less than rebind_timer 3600"),
+            "{}",
+            e.message
+        );
         let e = set(&mut d, &m(json!({"rebind-timer": 9000}))).unwrap_err();
         assert!(e.message.contains("valid_lifetime"), "{}", e.message);
         let e = set(&mut d, &m(json!({"next-server": "10.0.0.300"}))).unwrap_err();
@@ -265,7 +294,11 @@ mod tests {
         assert!(e.message.contains("server_tag"), "{}", e.message);
         let e = set(&mut d, &m(json!({"interfaces-config": {}}))).unwrap_err();
         assert!(e.message.contains("apply()"), "{}", e.message);
-        set(&mut d, &m(json!({"control-socket": "/run/other", "server-tag": "edge"}))).unwrap();
+        set(
+            &mut d,
+            &m(json!({"control-socket": "/run/other", "server-tag": "edge"})),
+        )
+        .unwrap();
         assert_eq!(d.root()["control-socket"]["socket-name"], "/run/other");
         assert_eq!(d.root()["control-socket"]["socket-type"], "unix");
     }

@@ -35,7 +35,9 @@ fn normalize_pools(
         return Ok(());
     };
     let Some(list) = pools.as_array_mut() else {
-        return Err(KeaError::invalid("pools must be an array of ranges or maps"));
+        return Err(KeaError::invalid(
+            "pools must be an array of ranges or maps",
+        ));
     };
     let mut seen: Vec<Range> = Vec::new();
     for p in list.iter_mut() {
@@ -114,7 +116,11 @@ pub fn add_subnet(
                 SubnetKey::Id(id) => id,
                 SubnetKey::Prefix(_) => unreachable!(),
             },
-            None => return Err(KeaError::invalid(format!("subnet id {v} is not an integer"))),
+            None => {
+                return Err(KeaError::invalid(format!(
+                    "subnet id {v} is not an integer"
+                )));
+            }
         },
     };
     subnet.insert("id".into(), json!(id));
@@ -267,9 +273,7 @@ pub fn add_pool(
     pool.insert("pool".into(), Value::String(text));
     let value = Value::Object(pool);
     let s = doc.subnet_mut(loc);
-    let list = s
-        .entry("pools")
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let list = s.entry("pools").or_insert_with(|| Value::Array(Vec::new()));
     list.as_array_mut()
         .ok_or_else(|| KeaError::invalid("the subnet's pools are not an array"))?
         .push(value.clone());
@@ -319,7 +323,11 @@ pub fn assign_class(
 }
 
 /// Removes the class limit of a subnet or pool.
-pub fn unassign_class(doc: &mut ConfigDoc, key: &SubnetKey, pool: Option<&str>) -> Result<(), KeaError> {
+pub fn unassign_class(
+    doc: &mut ConfigDoc,
+    key: &SubnetKey,
+    pool: Option<&str>,
+) -> Result<(), KeaError> {
     let t = target_mut(doc, key, pool)?;
     t.remove("client-class");
     t.remove("client-classes");
@@ -345,7 +353,11 @@ pub fn ranges_with_class(doc: &ConfigDoc, class: &str) -> Vec<(String, Option<St
     let mut out = Vec::new();
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
-        let prefix = s.get("subnet").and_then(Value::as_str).unwrap_or("").to_string();
+        let prefix = s
+            .get("subnet")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if classes_of(s).iter().any(|c| c == class) {
             out.push((prefix.clone(), None));
         }
@@ -388,24 +400,44 @@ mod tests {
     #[test]
     fn add_subnet_picks_the_next_id_and_refuses_duplicates_and_overlaps() {
         let mut d = doc();
-        let s = add_subnet(&mut d, &m(json!({"subnet": "10.0.0.0/24", "pools": ["10.0.0.10 - 10.0.0.20"],
-                                            "valid-lifetime": 600})), 0)
-            .unwrap();
+        let s = add_subnet(
+            &mut d,
+            &m(
+                json!({"subnet": "10.0.0.0/24", "pools": ["10.0.0.10 - 10.0.0.20"],
+                                            "valid-lifetime": 600}),
+            ),
+            0,
+        )
+        .unwrap();
         assert_eq!(s["id"], 4);
         assert_eq!(s["pools"][0]["pool"], "10.0.0.10-10.0.0.20");
-        assert_eq!(s["user-context"]["keascript-own"], json!(["valid-lifetime"]));
+        assert_eq!(
+            s["user-context"]["keascript-own"],
+            json!(["valid-lifetime"])
+        );
         let e = add_subnet(&mut d, &m(json!({"subnet": "1.3.3.0/24"})), 0).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
-        assert_eq!(e.message, "A scope with address \"1.3.3.0\" already exists on the server");
+        assert_eq!(
+            e.message,
+            "A scope with address \"1.3.3.0\" already exists on the server"
+        );
         let e = add_subnet(&mut d, &m(json!({"subnet": "1.3.3.0/25"})), 0).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
         assert!(e.message.contains("overlaps"), "{}", e.message);
         let e = add_subnet(&mut d, &m(json!({"subnet": "10.9.0.0/24", "id": 3})), 0).unwrap_err();
-        assert!(e.message.contains("subnet id 3 is already used"), "{}", e.message);
+        assert!(
+            e.message.contains("subnet id 3 is already used"),
+            "{}",
+            e.message
+        );
         let e = add_subnet(&mut d, &m(json!({"subnet": "10.9.0.1/24"})), 0).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
-        let e = add_subnet(&mut d, &m(json!({"subnet": "10.9.0.0/24", "pools": ["10.8.0.1-10.8.0.9"]})), 0)
-            .unwrap_err();
+        let e = add_subnet(
+            &mut d,
+            &m(json!({"subnet": "10.9.0.0/24", "pools": ["10.8.0.1-10.8.0.9"]})),
+            0,
+        )
+        .unwrap_err();
         assert!(e.message.contains("does not lie inside"), "{}", e.message);
         let e = add_subnet(
             &mut d,
@@ -423,16 +455,29 @@ mod tests {
     fn update_merges_keeps_id_and_prefix_and_tracks_own_values() {
         let mut d = doc();
         let k = SubnetKey::Id(3);
-        let s = update_subnet(&mut d, &k, &m(json!({"valid-lifetime": 900, "renew-timer": 100}))).unwrap();
+        let s = update_subnet(
+            &mut d,
+            &k,
+            &m(json!({"valid-lifetime": 900, "renew-timer": 100})),
+        )
+        .unwrap();
         assert_eq!(s["pools"][0]["pool"], "1.3.3.10-1.3.3.20", "pools kept");
-        assert_eq!(s["user-context"]["keascript-own"], json!(["renew-timer", "valid-lifetime"]));
+        assert_eq!(
+            s["user-context"]["keascript-own"],
+            json!(["renew-timer", "valid-lifetime"])
+        );
         let s = update_subnet(&mut d, &k, &m(json!({"renew-timer": null}))).unwrap();
         assert!(s.get("renew-timer").is_none());
-        assert_eq!(s["user-context"]["keascript-own"], json!(["valid-lifetime"]));
+        assert_eq!(
+            s["user-context"]["keascript-own"],
+            json!(["valid-lifetime"])
+        );
         assert!(update_subnet(&mut d, &k, &m(json!({"id": 9}))).is_err());
         assert!(update_subnet(&mut d, &k, &m(json!({"subnet": "1.3.4.0/24"}))).is_err());
         assert_eq!(
-            update_subnet(&mut d, &SubnetKey::Id(99), &m(json!({}))).unwrap_err().kind,
+            update_subnet(&mut d, &SubnetKey::Id(99), &m(json!({})))
+                .unwrap_err()
+                .kind,
             ErrorKind::NotFound
         );
     }
@@ -452,7 +497,10 @@ mod tests {
             ranges_with_class(&d, "voip"),
             vec![
                 ("1.3.3.0/24".to_string(), None),
-                ("1.3.3.0/24".to_string(), Some("1.3.3.100-1.3.3.120".to_string()))
+                (
+                    "1.3.3.0/24".to_string(),
+                    Some("1.3.3.100-1.3.3.120".to_string())
+                )
             ]
         );
         unassign_class(&mut d, &k, None).unwrap();
@@ -460,7 +508,9 @@ mod tests {
         delete_pool(&mut d, &k, "1.3.3.100-1.3.3.120").unwrap();
         assert!(ranges_with_class(&d, "voip").is_empty());
         assert_eq!(
-            delete_pool(&mut d, &k, "1.3.3.100-1.3.3.120").unwrap_err().kind,
+            delete_pool(&mut d, &k, "1.3.3.100-1.3.3.120")
+                .unwrap_err()
+                .kind,
             ErrorKind::NotFound
         );
         delete_subnet(&mut d, &k).unwrap();

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::ConfigDoc;
 use super::classes::class_exists;
 use super::net::{Prefix, Range};
 use super::options::unknown_option_data;
 use super::settings::check_order;
 use super::subnets::{classes_of, prefix_of};
-use super::ConfigDoc;
 use crate::kea::{ErrorKind, KeaError};
 
 /// One problem, with the kind of error it makes.
@@ -31,9 +31,16 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
     let mut prefixes: Vec<(Prefix, String)> = Vec::new();
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
-        let label = s.get("subnet").and_then(Value::as_str).unwrap_or("?").to_string();
+        let label = s
+            .get("subnet")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         match s.get("id").and_then(Value::as_u64) {
-            Some(0) | None => add(false, format!("subnet {label} has no id (give every subnet an explicit id)")),
+            Some(0) | None => add(
+                false,
+                format!("subnet {label} has no id (give every subnet an explicit id)"),
+            ),
             Some(id) => {
                 if !ids.insert(id) {
                     add(true, format!("subnet id {id} is used twice"));
@@ -41,19 +48,36 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             }
         }
         let Some(prefix) = prefix_of(s, family) else {
-            add(false, format!("subnet \"{label}\" is not a canonical {} prefix", family.ip_name()));
+            add(
+                false,
+                format!(
+                    "subnet \"{label}\" is not a canonical {} prefix",
+                    family.ip_name()
+                ),
+            );
             continue;
         };
         for (p, other) in &prefixes {
             if *p == prefix {
-                add(true, format!("A scope with address \"{}\" already exists on the server", prefix.0.network()));
+                add(
+                    true,
+                    format!(
+                        "A scope with address \"{}\" already exists on the server",
+                        prefix.0.network()
+                    ),
+                );
             } else if p.overlaps(&prefix) {
                 add(true, format!("subnet {label} overlaps subnet {other}"));
             }
         }
         prefixes.push((prefix, label.clone()));
         let mut ranges: Vec<Range> = Vec::new();
-        for p in s.get("pools").and_then(Value::as_array).into_iter().flatten() {
+        for p in s
+            .get("pools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(text) = p.get("pool").and_then(Value::as_str) else {
                 continue;
             };
@@ -61,10 +85,16 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 Err(e) => add(false, e.message),
                 Ok(r) => {
                     if !r.within(&prefix) {
-                        add(false, format!("pool \"{text}\" does not lie inside its subnet {label}"));
+                        add(
+                            false,
+                            format!("pool \"{text}\" does not lie inside its subnet {label}"),
+                        );
                     }
                     if let Some(o) = ranges.iter().find(|o| o.overlaps(&r)) {
-                        add(true, format!("pool {text} overlaps pool {o} in subnet {label}"));
+                        add(
+                            true,
+                            format!("pool {text} overlaps pool {o} in subnet {label}"),
+                        );
                     }
                     ranges.push(r);
                 }
@@ -72,14 +102,24 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             if let Some(pm) = p.as_object() {
                 for c in classes_of(pm) {
                     if !class_exists(doc, &c) {
-                        add(true, format!("pool {text} of subnet {label} names client class \"{c}\", which is not defined on the server"));
+                        add(
+                            true,
+                            format!(
+                                "pool {text} of subnet {label} names client class \"{c}\", which is not defined on the server"
+                            ),
+                        );
                     }
                 }
             }
         }
         for c in classes_of(s) {
             if !class_exists(doc, &c) {
-                add(true, format!("subnet {label} names client class \"{c}\", which is not defined on the server"));
+                add(
+                    true,
+                    format!(
+                        "subnet {label} names client class \"{c}\", which is not defined on the server"
+                    ),
+                );
             }
         }
         for c in s
@@ -90,7 +130,12 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             .filter_map(Value::as_str)
         {
             if !class_exists(doc, c) {
-                add(true, format!("subnet {label} requires client class \"{c}\", which is not defined on the server"));
+                add(
+                    true,
+                    format!(
+                        "subnet {label} requires client class \"{c}\", which is not defined on the server"
+                    ),
+                );
             }
         }
         if let Err(e) = check_order(s, &format!("subnet {label}")) {
@@ -121,7 +166,11 @@ pub fn validate(base: &ConfigDoc, new: &ConfigDoc) -> Result<(), KeaError> {
     match after.difference(&before).next() {
         None => Ok(()),
         Some(p) => Err(KeaError::new(
-            if p.conflict { ErrorKind::Conflict } else { ErrorKind::Invalid },
+            if p.conflict {
+                ErrorKind::Conflict
+            } else {
+                ErrorKind::Invalid
+            },
             p.text.clone(),
         )),
     }

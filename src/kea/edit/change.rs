@@ -13,7 +13,10 @@ use crate::kea::config::{NameOrCode, SubnetKey};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Replace the whole configuration.
-    Apply { config: Value, allow_paths: bool },
+    Apply {
+        config: Value,
+        allow_paths: bool,
+    },
     AddSubnet(Map<String, Value>),
     UpdateSubnet(SubnetKey, Map<String, Value>),
     DeleteSubnet(SubnetKey),
@@ -47,7 +50,10 @@ impl Edit {
     pub fn target(&self) -> EditTarget {
         let t = |kind, key: String, action| EditTarget { kind, key, action };
         let subnet_of = |m: &Map<String, Value>| {
-            m.get("subnet").and_then(Value::as_str).unwrap_or("?").to_string()
+            m.get("subnet")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
         };
         let name_of = |m: &Map<String, Value>| {
             m.get("name")
@@ -67,12 +73,18 @@ impl Edit {
             Self::DeleteClass(n) => t("class", n.clone(), "delete"),
             Self::AssignClass(k, p, c) => t(
                 "class",
-                format!("{c} on {k}{}", p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()),
+                format!(
+                    "{c} on {k}{}",
+                    p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()
+                ),
                 "assign",
             ),
             Self::UnassignClass(k, p) => t(
                 "class",
-                format!("{k}{}", p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()),
+                format!(
+                    "{k}{}",
+                    p.as_ref().map(|p| format!(" {p}")).unwrap_or_default()
+                ),
                 "unassign",
             ),
             Self::SetOption(s, m) => t("option", format!("{} at {s}", name_of(m)), "set"),
@@ -82,7 +94,10 @@ impl Edit {
             Self::DeleteOptionDef(c, s) => t("option_def", format!("{s}/{c}"), "delete"),
             Self::Set(m) => t(
                 "settings",
-                m.keys().map(|k| k.replace('-', "_")).collect::<Vec<_>>().join(","),
+                m.keys()
+                    .map(|k| k.replace('-', "_"))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 "set",
             ),
         }
@@ -91,20 +106,25 @@ impl Edit {
     /// Checks that need no server: the input alone. Runs before anything is sent.
     pub fn precheck(&self, family: Family) -> Result<(), KeaError> {
         match self {
-            Self::Apply { config, .. } => {
-                if config.get(family.root_key()).is_none_or(|v| !v.is_object()) {
-                    return Err(KeaError::invalid(format!(
-                        "apply(): the configuration needs a \"{}\" map",
-                        family.root_key()
-                    )));
-                }
+            Self::Apply { config, .. }
+                if config.get(family.root_key()).is_none_or(|v| !v.is_object()) =>
+            {
+                return Err(KeaError::invalid(format!(
+                    "apply(): the configuration needs a \"{}\" map",
+                    family.root_key()
+                )));
             }
             Self::AddSubnet(m) => {
                 let s = m.get("subnet").and_then(Value::as_str).ok_or_else(|| {
                     KeaError::invalid("add_subnet: \"subnet\" (the prefix) is required")
                 })?;
                 let prefix = Prefix::parse(s, family, "subnet")?;
-                for p in m.get("pools").and_then(Value::as_array).into_iter().flatten() {
+                for p in m
+                    .get("pools")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let text = p
                         .as_str()
                         .or_else(|| p.get("pool").and_then(Value::as_str))
@@ -131,15 +151,16 @@ impl Edit {
             Self::UnassignClass(_, Some(p)) => {
                 Range::parse(p, family, "pool")?;
             }
-            Self::AddClass(m) => {
-                if m.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
-                    return Err(KeaError::invalid("add_class: \"name\" is required"));
-                }
+            Self::AddClass(m)
+                if m.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(|n| n.trim().is_empty()) =>
+            {
+                return Err(KeaError::invalid("add_class: \"name\" is required"));
             }
+            // The rest depends on the server's configuration: checked in `apply_to`.
             _ => {}
         }
-        // Everything else is checked against an empty configuration of the family: what
-        // fails there fails on any server.
         Ok(())
     }
 
@@ -200,7 +221,9 @@ impl Edit {
                 Value::Null
             }
             Self::SetOption(scope, m) => o::set_option(doc, scope, m)?,
-            Self::DeleteOption(scope, w, space) => o::delete_option(doc, scope, w, space.as_deref())?,
+            Self::DeleteOption(scope, w, space) => {
+                o::delete_option(doc, scope, w, space.as_deref())?
+            }
             Self::DefineOption(m) => o::define_option(doc, m)?,
             Self::UpdateOptionDef(code, space, m) => o::update_option_def(doc, *code, space, m)?,
             Self::DeleteOptionDef(code, space) => o::delete_option_def(doc, *code, space)?,

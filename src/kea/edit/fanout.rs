@@ -57,10 +57,18 @@ pub async fn commit_everywhere(
         .cloned()
         .expect("one failed");
     Err(KeaError {
-        kind: if undo_failed { ErrorKind::Partial } else { first.kind },
+        kind: if undo_failed {
+            ErrorKind::Partial
+        } else {
+            first.kind
+        },
         message: format!(
             "the change could not be made on every server, so it was made on none{}: {}",
-            if undo_failed { " (except where putting it back failed)" } else { "" },
+            if undo_failed {
+                " (except where putting it back failed)"
+            } else {
+                ""
+            },
             lines.join("; ")
         ),
         server: first.server.clone(),

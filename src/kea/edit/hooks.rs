@@ -36,8 +36,7 @@ fn subnet_in(doc: &ConfigDoc, key: &SubnetKey) -> Option<Map<String, Value>> {
 }
 
 fn subnet_by_id(doc: &ConfigDoc, id: &Value) -> Option<Map<String, Value>> {
-    id.as_u64()
-        .and_then(|i| subnet_in(doc, &SubnetKey::Id(i)))
+    id.as_u64().and_then(|i| subnet_in(doc, &SubnetKey::Id(i)))
 }
 
 fn class_in(doc: &ConfigDoc, name: &str) -> Option<Value> {
@@ -47,7 +46,10 @@ fn class_in(doc: &ConfigDoc, name: &str) -> Option<Value> {
 /// A subnet reduced to what a delta names it by.
 fn delta(subnet: &Map<String, Value>, key: &str, items: Vec<Value>) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("id".into(), subnet.get("id").cloned().unwrap_or(Value::Null));
+    m.insert(
+        "id".into(),
+        subnet.get("id").cloned().unwrap_or(Value::Null),
+    );
     m.insert(
         "subnet".into(),
         subnet.get("subnet").cloned().unwrap_or(Value::Null),
@@ -83,7 +85,10 @@ pub fn plan(
         }
         Edit::DeleteSubnet(key) if subnet_cmds => {
             let s = subnet_in(base, key)?;
-            Some(vec![cmd(format!("subnet{n}-del"), json!({ "id": s.get("id")? }))])
+            Some(vec![cmd(
+                format!("subnet{n}-del"),
+                json!({ "id": s.get("id")? }),
+            )])
         }
         Edit::AddPool(key, ..) if subnet_cmds => {
             let s = subnet_in(new, key)?;
@@ -131,7 +136,10 @@ pub fn plan(
         }
         Edit::AddClass(m) if class_cmds => {
             let c = class_in(new, m.get("name")?.as_str()?)?;
-            Some(vec![cmd("class-add".into(), json!({ "client-classes": [c] }))])
+            Some(vec![cmd(
+                "class-add".into(),
+                json!({ "client-classes": [c] }),
+            )])
         }
         Edit::UpdateClass(name, _)
         | Edit::SetOption(OptionScope::Class(name), _)
@@ -139,7 +147,10 @@ pub fn plan(
             if class_cmds =>
         {
             let c = class_in(new, name)?;
-            Some(vec![cmd("class-update".into(), json!({ "client-classes": [c] }))])
+            Some(vec![cmd(
+                "class-update".into(),
+                json!({ "client-classes": [c] }),
+            )])
         }
         Edit::DeleteClass(name) if class_cmds => {
             Some(vec![cmd("class-del".into(), json!({ "name": name }))])
@@ -196,7 +207,11 @@ mod tests {
 
     #[test]
     fn narrow_commands_per_edit() {
-        let e = Edit::AddPool(SubnetKey::Id(1), "192.0.2.100-192.0.2.110".into(), Map::new());
+        let e = Edit::AddPool(
+            SubnetKey::Id(1),
+            "192.0.2.100-192.0.2.110".into(),
+            Map::new(),
+        );
         let (b, n, r) = docs(&e);
         let p = plan(&e, &caps(), &b, &n, &r).unwrap();
         assert_eq!(p[0].command, "subnet4-delta-add");
@@ -209,8 +224,14 @@ mod tests {
         let p = plan(&e, &caps(), &b, &n, &r).unwrap();
         assert_eq!(p[0].command, "subnet4-update");
         let sent = &p[0].arguments["subnet4"][0];
-        assert_eq!(sent["pools"][0]["pool"], "192.0.2.10-192.0.2.20", "pools are kept");
-        assert!(sent.get("valid-lifetime").is_none(), "inherited values are not sent");
+        assert_eq!(
+            sent["pools"][0]["pool"], "192.0.2.10-192.0.2.20",
+            "pools are kept"
+        );
+        assert!(
+            sent.get("valid-lifetime").is_none(),
+            "inherited values are not sent"
+        );
         assert_eq!(sent["renew-timer"], 100);
         let e = Edit::AddSubnet(m(json!({"subnet": "10.0.0.0/24"})));
         let (b, n, r) = docs(&e);
@@ -219,7 +240,10 @@ mod tests {
         assert_eq!(p[0].arguments["subnet4"][0]["id"], 2);
         let e = Edit::DeleteClass("voip".into());
         let (b, n, r) = docs(&e);
-        assert_eq!(plan(&e, &caps(), &b, &n, &r).unwrap()[0].command, "class-del");
+        assert_eq!(
+            plan(&e, &caps(), &b, &n, &r).unwrap()[0].command,
+            "class-del"
+        );
         // Without the hooks: the config path.
         assert!(plan(&e, &Capabilities::default(), &b, &n, &r).is_none());
         // Settings have no hook command.

@@ -29,11 +29,20 @@ impl ServerLock {
     pub async fn acquire(server: &str, wait: Duration) -> Result<Self, KeaError> {
         let dir = state_dir().join("locks");
         std::fs::create_dir_all(&dir).map_err(|e| {
-            KeaError::invalid(format!("cannot create the lock directory {}: {e}", dir.display()))
+            KeaError::invalid(format!(
+                "cannot create the lock directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let safe: String = server
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = dir.join(format!("{safe}.lock"));
         let file = File::options()

@@ -61,7 +61,10 @@ pub async fn commit(
     opts: &CommitOptions,
 ) -> Result<CommitReport, KeaError> {
     let family = Family::of_service(&svc.name);
-    let local = |e: KeaError| e.with_server(svc.server.name()).with_service(Some(&svc.name));
+    let local = |e: KeaError| {
+        e.with_server(svc.server.name())
+            .with_service(Some(&svc.name))
+    };
     for e in edits {
         e.precheck(family).map_err(local)?;
     }
@@ -69,9 +72,12 @@ pub async fn commit(
         None
     } else {
         Some(
-            ServerLock::acquire(&format!("{}-{}", svc.server.name(), svc.name), Duration::from_secs(60))
-                .await
-                .map_err(local)?,
+            ServerLock::acquire(
+                &format!("{}-{}", svc.server.name(), svc.name),
+                Duration::from_secs(60),
+            )
+            .await
+            .map_err(local)?,
         )
     };
     // Read the live configuration right before the change: what was changed behind our
@@ -82,7 +88,10 @@ pub async fn commit(
     let mut new = base.clone();
     let mut results = Vec::with_capacity(edits.len());
     for e in edits {
-        results.push(e.apply_to(&mut new, &live, opts.min_subnet_id).map_err(local)?);
+        results.push(
+            e.apply_to(&mut new, &live, opts.min_subnet_id)
+                .map_err(local)?,
+        );
     }
     let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
     restore_protected(&mut new, &live, &allowed);

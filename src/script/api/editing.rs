@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use rhai::{Dynamic, Engine, EvalAltResult, INT, Map as RMap};
 use serde_json::{Map, Value};
 
+use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::views;
-use super::ServiceHandle;
 use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
 use crate::kea::edit::{CommitOptions, CommitReport, Edit, commit, commit_everywhere, read_config};
 use crate::kea::{Server, Service};
@@ -125,7 +125,9 @@ fn everywhere(ctx: &RunContext, svc: &Service) -> R<Vec<Service>> {
         if out.iter().any(|s| s.server.url() == server.url()) {
             continue;
         }
-        out.push(Service::new(server, &svc.name).map_err(|e| crate::script::errors::kea_error(&e))?);
+        out.push(
+            Service::new(server, &svc.name).map_err(|e| crate::script::errors::kea_error(&e))?,
+        );
     }
     Ok(out)
 }
@@ -141,13 +143,16 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         .iter()
         .map(|e| {
             let t = e.target();
-            format!("{} {} {}", t.action, t.kind, t.key).trim().to_string()
+            format!("{} {} {}", t.action, t.kind, t.key)
+                .trim()
+                .to_string()
         })
         .collect();
     if is_global_class_edit(ctx, svc, &edits)? {
         let services = everywhere(ctx, svc)?;
         let edits2 = edits.clone();
-        let outcomes = ctx.block(async move { commit_everywhere(&services, &edits2, &opts).await })?;
+        let outcomes =
+            ctx.block(async move { commit_everywhere(&services, &edits2, &opts).await })?;
         let mut first = None;
         for o in outcomes {
             let r = o.result.expect("all succeeded");
@@ -161,7 +166,11 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
     let svc2 = svc.clone();
     let report = ctx.block(async move { commit(&svc2, &edits, &opts).await })?;
     if opts.dry_run {
-        print_dry_run(&format!("{}/{}", svc.server.name(), svc.name), &what, &report);
+        print_dry_run(
+            &format!("{}/{}", svc.server.name(), svc.name),
+            &what,
+            &report,
+        );
     }
     Ok(report)
 }
@@ -171,11 +180,18 @@ fn print_dry_run(label: &str, what: &[String], r: &CommitReport) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "[dry run] {label}: {}", what.join("; "));
     if !r.changed {
-        let _ = writeln!(out, "[dry run] {label}: changes nothing; nothing would be sent");
+        let _ = writeln!(
+            out,
+            "[dry run] {label}: changes nothing; nothing would be sent"
+        );
         return;
     }
     let _ = write!(out, "{}", r.diff);
-    let _ = writeln!(out, "[dry run] {label}: would send {}", r.commands.join(", then "));
+    let _ = writeln!(
+        out,
+        "[dry run] {label}: would send {}",
+        r.commands.join(", then ")
+    );
     if let Some(v) = &r.verdict {
         let _ = writeln!(out, "[dry run] {label}: Kea's config-test says: {v}");
     }
@@ -206,7 +222,11 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         t.submit(c, e)
     });
     reg!("add_pool", |t, c, k: Dynamic, r: Dynamic| {
-        let e = Edit::AddPool(subnet_key(&k, t.family())?, string(&r, "the pool range")?, Map::new());
+        let e = Edit::AddPool(
+            subnet_key(&k, t.family())?,
+            string(&r, "the pool range")?,
+            Map::new(),
+        );
         t.submit(c, e)
     });
     reg!("add_pool", |t, c, k: Dynamic, r: Dynamic, m: RMap| {
@@ -234,10 +254,18 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         t.submit(c, e)
     });
     reg!("assign_class", |t, c, k: Dynamic, class: Dynamic| {
-        let e = Edit::AssignClass(subnet_key(&k, t.family())?, None, string(&class, "the class name")?);
+        let e = Edit::AssignClass(
+            subnet_key(&k, t.family())?,
+            None,
+            string(&class, "the class name")?,
+        );
         t.submit(c, e)
     });
-    reg!("assign_class", |t, c, k: Dynamic, p: Dynamic, class: Dynamic| {
+    reg!("assign_class", |t,
+                          c,
+                          k: Dynamic,
+                          p: Dynamic,
+                          class: Dynamic| {
         let e = Edit::AssignClass(
             subnet_key(&k, t.family())?,
             Some(string(&p, "the pool range")?),
@@ -250,19 +278,32 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         t.submit(c, e)
     });
     reg!("unassign_class", |t, c, k: Dynamic, p: Dynamic| {
-        let e = Edit::UnassignClass(subnet_key(&k, t.family())?, Some(string(&p, "the pool range")?));
+        let e = Edit::UnassignClass(
+            subnet_key(&k, t.family())?,
+            Some(string(&p, "the pool range")?),
+        );
         t.submit(c, e)
     });
     reg!("set_option", |t, c, a: Dynamic, b: Dynamic| {
         // (scope, map) or (name_or_code, data) at the global level.
         let e = match b.read_lock::<RMap>() {
             Some(m) => Edit::SetOption(scope(&a, t.family())?, kea_map(&m, "the option")?),
-            None => Edit::SetOption(OptionScope::Global, spec_of(&name_or_code(&a)?, option_data(&b)?)),
+            None => Edit::SetOption(
+                OptionScope::Global,
+                spec_of(&name_or_code(&a)?, option_data(&b)?),
+            ),
         };
         t.submit(c, e)
     });
-    reg!("set_option", |t, c, s: Dynamic, n: Dynamic, data: Dynamic| {
-        let e = Edit::SetOption(scope(&s, t.family())?, spec_of(&name_or_code(&n)?, option_data(&data)?));
+    reg!("set_option", |t,
+                        c,
+                        s: Dynamic,
+                        n: Dynamic,
+                        data: Dynamic| {
+        let e = Edit::SetOption(
+            scope(&s, t.family())?,
+            spec_of(&name_or_code(&n)?, option_data(&data)?),
+        );
         t.submit(c, e)
     });
     reg!("delete_option", |t, c, n: Dynamic| {
@@ -279,13 +320,22 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
             t.submit(c, e)
         });
     }
-    reg!("update_option_def", |t, c, code: INT, space: Dynamic, m: RMap| {
-        let code = u16::try_from(code).map_err(|_| invalid(format!("option code {code} is out of range")))?;
-        let e = Edit::UpdateOptionDef(code, string(&space, "the option space")?, kea_map(&m, "the change")?);
-        t.submit(c, e)
-    });
+    reg!(
+        "update_option_def",
+        |t, c, code: INT, space: Dynamic, m: RMap| {
+            let code = u16::try_from(code)
+                .map_err(|_| invalid(format!("option code {code} is out of range")))?;
+            let e = Edit::UpdateOptionDef(
+                code,
+                string(&space, "the option space")?,
+                kea_map(&m, "the change")?,
+            );
+            t.submit(c, e)
+        }
+    );
     reg!("delete_option_def", |t, c, code: INT, space: Dynamic| {
-        let code = u16::try_from(code).map_err(|_| invalid(format!("option code {code} is out of range")))?;
+        let code = u16::try_from(code)
+            .map_err(|_| invalid(format!("option code {code} is out of range")))?;
         let e = Edit::DeleteOptionDef(code, string(&space, "the option space")?);
         t.submit(c, e)
     });
@@ -295,7 +345,13 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
     });
     reg!("apply", |t, c, cfg: Dynamic| {
         let config = crate::script::convert::to_json(&cfg, "the configuration")?;
-        t.submit(c, Edit::Apply { config, allow_paths: false })
+        t.submit(
+            c,
+            Edit::Apply {
+                config,
+                allow_paths: false,
+            },
+        )
     });
     reg!("apply", |t, c, cfg: Dynamic, opts: RMap| {
         let config = crate::script::convert::to_json(&cfg, "the configuration")?;
@@ -303,10 +359,20 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         for (k, v) in &opts {
             match (k.as_str(), v.as_bool()) {
                 ("allow_paths", Ok(b)) => allow_paths = b,
-                _ => return Err(invalid(format!("apply(): unknown option {k}: {v} (known: allow_paths)"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "apply(): unknown option {k}: {v} (known: allow_paths)"
+                    )));
+                }
             }
         }
-        t.submit(c, Edit::Apply { config, allow_paths })
+        t.submit(
+            c,
+            Edit::Apply {
+                config,
+                allow_paths,
+            },
+        )
     });
 }
 

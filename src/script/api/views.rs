@@ -18,7 +18,10 @@ fn snake(v: &Value) -> Map<String, Value> {
 /// A pool map.
 pub fn pool(v: &Value) -> Value {
     let mut m = snake(v);
-    fill(&mut m, &["pool", "client_class", "option_data", "user_context"]);
+    fill(
+        &mut m,
+        &["pool", "client_class", "option_data", "user_context"],
+    );
     Value::Object(m)
 }
 
@@ -81,7 +84,10 @@ pub fn class(v: &Value, family: Family) -> Value {
     );
     fill(&mut m, &["name", "test", "option_data", "user_context"]);
     if family == Family::V4 {
-        fill(&mut m, &["next_server", "server_hostname", "boot_file_name"]);
+        fill(
+            &mut m,
+            &["next_server", "server_hostname", "boot_file_name"],
+        );
     }
     Value::Object(m)
 }
@@ -89,7 +95,10 @@ pub fn class(v: &Value, family: Family) -> Value {
 /// An option data entry.
 pub fn option(v: &Value) -> Value {
     let mut m = snake(v);
-    fill(&mut m, &["name", "code", "space", "data", "csv_format", "always_send"]);
+    fill(
+        &mut m,
+        &["name", "code", "space", "data", "csv_format", "always_send"],
+    );
     Value::Object(m)
 }
 
@@ -98,7 +107,15 @@ pub fn option_def(v: &Value) -> Value {
     let mut m = snake(v);
     fill(
         &mut m,
-        &["name", "code", "type", "array", "space", "record_types", "encapsulate"],
+        &[
+            "name",
+            "code",
+            "type",
+            "array",
+            "space",
+            "record_types",
+            "encapsulate",
+        ],
     );
     Value::Object(m)
 }
