@@ -2,11 +2,13 @@
 //!
 //! Layers, bottom up (see `spec/design.md`): [`transport`] sends one command and reads one
 //! answer; [`kea`] knows what Kea is (error kinds, servers, services, inventory); [`script`]
-//! is the only place that knows Rhai; [`lab`] starts real Kea daemons on loopback; [`cli`]
-//! is the command line.
+//! is the only place that knows Rhai; [`lab`] starts real Kea daemons on loopback; [`daemon`]
+//! runs triggers, [`repl`] is the interactive session; [`cli`] is the command line.
 
 pub mod cli;
+pub mod daemon;
 pub mod kea;
 pub mod lab;
+pub mod repl;
 pub mod script;
 pub mod transport;

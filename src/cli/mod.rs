@@ -1,6 +1,8 @@
 //! The command line: `keascript run`, `keascript lab`.
 
+mod daemon;
 mod lab;
+mod repl;
 mod run;
 
 use std::path::PathBuf;
@@ -31,6 +33,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Start a local Kea lab (kea-dhcp4, kea-dhcp6, kea-ctrl-agent) until Ctrl-C
     Lab(lab::LabArgs),
+    /// Run a script's triggers (file changes, timers) until stopped
+    Daemon(daemon::DaemonArgs),
+    /// Explore and operate Kea interactively
+    Repl(repl::ReplArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -51,6 +57,8 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
+        Command::Daemon(args) => daemon::daemon(&runtime, cli.config.as_deref(), args),
+        Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
     };
     ExitCode::from(status)
 }

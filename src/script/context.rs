@@ -30,6 +30,8 @@ pub struct RunContext {
     cancel: Mutex<CancellationToken>,
     servers: Mutex<HashMap<String, Arc<Server>>>,
     dry_run: AtomicBool,
+    /// Triggers registered by the script (`on_change`, `every`, `cron`), for the daemon.
+    pub triggers: super::triggers::Registry,
 }
 
 impl RunContext {
@@ -43,6 +45,7 @@ impl RunContext {
             cancel: Mutex::new(CancellationToken::new()),
             servers: Mutex::new(HashMap::new()),
             dry_run: AtomicBool::new(false),
+            triggers: Default::default(),
         }
     }
 
