@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::LabOptions;
+use super::{HaMode, LabOptions, Node};
 
 /// HTTPS on the lab's Control Agent.
 #[derive(Debug, Clone)]
@@ -19,11 +19,13 @@ pub struct LabTls {
     pub cert_required: bool,
 }
 
-pub(super) struct Files {
-    pub dhcp4: PathBuf,
-    pub dhcp6: PathBuf,
-    pub agent: PathBuf,
-    pub inventory: PathBuf,
+/// The file a daemon of a lab server reads (`dhcp4`, `dhcp6`, `agent`).
+pub fn file_of(dir: &Path, which: &str) -> PathBuf {
+    dir.join(match which {
+        "dhcp4" => "kea-dhcp4.json",
+        "dhcp6" => "kea-dhcp6.json",
+        _ => "kea-ctrl-agent.json",
+    })
 }
 
 fn hooks(hooks_dir: &Path) -> Value {
@@ -31,6 +33,28 @@ fn hooks(hooks_dir: &Path) -> Value {
         { "library": hooks_dir.join("libdhcp_lease_cmds.so") },
         { "library": hooks_dir.join("libdhcp_stat_cmds.so") }
     ])
+}
+
+/// The HA hook entry of `this` server of a pair (`reference/lab/ha/`: 1 s heartbeat, so the
+/// pair settles in about 3 s; peers are reached through their Control Agents).
+fn ha_hook(hooks_dir: &Path, mode: HaMode, this: &str, nodes: &[Node]) -> Value {
+    let roles = match mode {
+        HaMode::HotStandby => ["primary", "standby"],
+        HaMode::LoadBalancing => ["primary", "secondary"],
+    };
+    let peers: Vec<Value> = nodes
+        .iter()
+        .zip(roles)
+        .map(|(n, role)| {
+            json!({ "name": n.name, "url": format!("http://127.0.0.1:{}/", n.ca_port),
+                    "role": role, "auto-failover": true })
+        })
+        .collect();
+    json!({ "library": hooks_dir.join("libdhcp_ha.so"), "parameters": { "high-availability": [{
+        "this-server-name": this, "mode": mode.as_str(),
+        "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
+        "max-unacked-clients": 0, "sync-timeout": 10000, "peers": peers
+    }]}})
 }
 
 fn logger(name: &str, run: &Path) -> Value {
@@ -103,8 +127,9 @@ pub fn agent(run: &Path, port: u16, options: &LabOptions) -> Value {
     json!({ "Control-agent": ca })
 }
 
-/// The inventory for the lab: `lab` through the agent, `lab-unix` through the sockets.
-pub fn inventory(run: &Path, port: u16, options: &LabOptions) -> String {
+/// The inventory for the lab: each server through its agent (`lab`, or `server1` and
+/// `server2` of a pair) and through its UNIX sockets (`lab-unix`, `server1-unix`, …).
+pub fn inventory(run: &Path, nodes: &[Node], options: &LabOptions) -> String {
     let scheme = if options.tls.is_some() {
         "https"
     } else {
@@ -112,23 +137,35 @@ pub fn inventory(run: &Path, port: u16, options: &LabOptions) -> String {
     };
     let q = |p: &Path| toml_string(&p.display().to_string());
     let mut s = format!(
-        "# Written by keascript lab: the lab's servers.\ndefault = \"lab\"\n\n[servers.lab]\nurl = \"{scheme}://127.0.0.1:{port}\"\n"
+        "# Written by keascript lab: the lab's servers.\ndefault = \"{}\"\n",
+        nodes[0].name
     );
-    if let Some((user, _)) = &options.auth {
+    for n in nodes {
         s.push_str(&format!(
-            "user = {}\npassword_file = {}\n",
-            toml_string(user),
-            q(&run.join("lab.pass"))
+            "\n[servers.{}]\nurl = \"{scheme}://127.0.0.1:{}\"\n",
+            n.name, n.ca_port
+        ));
+        if let Some((user, _)) = &options.auth {
+            s.push_str(&format!(
+                "user = {}\npassword_file = {}\n",
+                toml_string(user),
+                q(&run.join("lab.pass"))
+            ));
+        }
+        if let Some(tls) = &options.tls {
+            s.push_str(&format!("ca_file = {}\n", q(&tls.ca_file)));
+        }
+        s.push_str(&format!(
+            "\n[servers.{}-unix]\ndhcp4 = {}\ndhcp6 = {}\n",
+            n.name,
+            toml_string(&format!("unix:{}", n.dir.join("kea4.sock").display())),
+            toml_string(&format!("unix:{}", n.dir.join("kea6.sock").display()))
         ));
     }
-    if let Some(tls) = &options.tls {
-        s.push_str(&format!("ca_file = {}\n", q(&tls.ca_file)));
+    if options.ha.is_some() {
+        let names: Vec<String> = nodes.iter().map(|n| toml_string(&n.name)).collect();
+        s.push_str(&format!("\n[ha.pair]\npeers = [{}]\n", names.join(", ")));
     }
-    s.push_str(&format!(
-        "\n[servers.lab-unix]\ndhcp4 = {}\ndhcp6 = {}\n",
-        toml_string(&format!("unix:{}", run.join("kea4.sock").display())),
-        toml_string(&format!("unix:{}", run.join("kea6.sock").display()))
-    ));
     s
 }
 
@@ -136,26 +173,37 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// Writes every file of the lab into `run`.
+/// Writes every file of the lab; returns the inventory's path.
 pub(super) fn write(
     run: &Path,
-    port: u16,
+    nodes: &[Node],
     hooks_dir: &Path,
     options: &LabOptions,
-) -> std::io::Result<Files> {
-    let files = Files {
-        dhcp4: run.join("kea-dhcp4.json"),
-        dhcp6: run.join("kea-dhcp6.json"),
-        agent: run.join("kea-ctrl-agent.json"),
-        inventory: run.join("keascript.toml"),
-    };
+) -> std::io::Result<PathBuf> {
     let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON");
-    std::fs::write(
-        &files.dhcp4,
-        pretty(&dhcp4(run, hooks_dir, options.extra_subnets4)),
-    )?;
-    std::fs::write(&files.dhcp6, pretty(&dhcp6(run, hooks_dir)))?;
-    std::fs::write(&files.agent, pretty(&agent(run, port, options)))?;
+    for n in nodes {
+        let mut v4 = dhcp4(&n.dir, hooks_dir, options.extra_subnets4);
+        if let Some(mode) = options.ha {
+            let root = &mut v4["Dhcp4"];
+            root["hooks-libraries"]
+                .as_array_mut()
+                .expect("hooks")
+                .push(ha_hook(hooks_dir, mode, &n.name, nodes));
+            if mode == HaMode::LoadBalancing {
+                // Load balancing needs the pools split between the peers.
+                root["subnet4"][0]["pools"] = json!([
+                    { "pool": "192.0.2.10 - 192.0.2.100", "client-class": "HA_server1" },
+                    { "pool": "192.0.2.101 - 192.0.2.200", "client-class": "HA_server2" }
+                ]);
+            }
+        }
+        std::fs::write(file_of(&n.dir, "dhcp4"), pretty(&v4))?;
+        std::fs::write(file_of(&n.dir, "dhcp6"), pretty(&dhcp6(&n.dir, hooks_dir)))?;
+        std::fs::write(
+            file_of(&n.dir, "agent"),
+            pretty(&agent(&n.dir, n.ca_port, options)),
+        )?;
+    }
     if let Some((_, password)) = &options.auth {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -170,8 +218,9 @@ pub(super) fn write(
     if options.tls.is_some() {
         std::fs::write(run.join("tls-enabled"), "")?;
     }
-    std::fs::write(&files.inventory, inventory(run, port, options))?;
-    Ok(files)
+    let inventory = run.join("keascript.toml");
+    std::fs::write(&inventory, self::inventory(run, nodes, options))?;
+    Ok(inventory)
 }
 
 #[cfg(test)]
@@ -186,7 +235,12 @@ mod tests {
             auth: Some(("admin".into(), Secret::new("pw"))),
             ..Default::default()
         };
-        let text = inventory(Path::new("/tmp/x y"), 18000, &opts);
+        let nodes = [Node {
+            name: "lab".into(),
+            dir: "/tmp/x y".into(),
+            ca_port: 18000,
+        }];
+        let text = inventory(Path::new("/tmp/x y"), &nodes, &opts);
         let inv = Inventory::parse(&text, Some(Path::new("/tmp/x y/keascript.toml"))).unwrap();
         assert_eq!(inv.default, "lab");
         assert_eq!(

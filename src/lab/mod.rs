@@ -29,13 +29,52 @@ pub struct LabOptions {
     pub auth: Option<(String, Secret)>,
     /// HTTPS on the Control Agent.
     pub tls: Option<LabTls>,
+    /// Start a real HA pair (`server1`, `server2`, each with its own daemons and agent)
+    /// instead of one server.
+    pub ha: Option<HaMode>,
+}
+
+/// The HA mode of a lab pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaMode {
+    HotStandby,
+    LoadBalancing,
+}
+
+impl HaMode {
+    /// Kea's name of the mode, which is also the state both peers settle in.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HotStandby => "hot-standby",
+            Self::LoadBalancing => "load-balancing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hot-standby" => Some(Self::HotStandby),
+            "load-balancing" => Some(Self::LoadBalancing),
+            _ => None,
+        }
+    }
+}
+
+/// One Kea server of the lab: its name, directory and agent port.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub dir: PathBuf,
+    pub ca_port: u16,
 }
 
 /// A running lab. Dropping it stops every process it started and removes its directory.
 pub struct Lab {
     dir: tempfile::TempDir,
+    /// The agent port of the first (or only) server.
     pub ca_port: u16,
     pub version: String,
+    nodes: Vec<Node>,
+    ha: Option<HaMode>,
     daemons: Vec<Daemon>,
     inventory: PathBuf,
 }
@@ -70,28 +109,118 @@ impl Lab {
             .prefix("keascript-lab-")
             .tempdir()
             .map_err(|e| LabError::Start(format!("cannot create a temporary directory: {e}")))?;
-        let run = dir.path().to_path_buf();
-        let ca_port = free_port().map_err(|e| LabError::Start(format!("no free port: {e}")))?;
-        let files = configs::write(&run, ca_port, &install.hooks_dir, options)
+        let root = dir.path().to_path_buf();
+        let names: Vec<&str> = if options.ha.is_some() {
+            vec!["server1", "server2"]
+        } else {
+            vec!["lab"]
+        };
+        let mut nodes = Vec::new();
+        for name in &names {
+            let node_dir = if options.ha.is_some() {
+                root.join(name)
+            } else {
+                root.clone()
+            };
+            std::fs::create_dir_all(&node_dir)
+                .map_err(|e| LabError::Start(format!("cannot create {}: {e}", node_dir.display())))?;
+            let ca_port =
+                free_port().map_err(|e| LabError::Start(format!("no free port: {e}")))?;
+            nodes.push(Node {
+                name: name.to_string(),
+                dir: node_dir,
+                ca_port,
+            });
+        }
+        let files = configs::write(&root, &nodes, &install.hooks_dir, options)
             .map_err(|e| LabError::Start(format!("cannot write the lab configuration: {e}")))?;
         let mut lab = Lab {
             dir,
-            ca_port,
+            ca_port: nodes[0].ca_port,
             version: install.version.clone(),
+            nodes: nodes.clone(),
+            ha: options.ha,
             daemons: Vec::new(),
-            inventory: files.inventory,
+            inventory: files,
         };
-        for (name, bin, cfg) in [
-            ("kea-dhcp4", &install.dhcp4, &files.dhcp4),
-            ("kea-dhcp6", &install.dhcp6, &files.dhcp6),
-            ("kea-ctrl-agent", &install.agent, &files.agent),
-        ] {
-            let d = Daemon::spawn(name, bin, cfg, &run)
-                .map_err(|e| LabError::Start(format!("cannot start {name}: {e}")))?;
-            lab.daemons.push(d);
+        for node in &nodes {
+            for (which, bin) in [
+                ("dhcp4", &install.dhcp4),
+                ("dhcp6", &install.dhcp6),
+                ("agent", &install.agent),
+            ] {
+                let name = lab.daemon_name(&node.name, which);
+                let cfg = configs::file_of(&node.dir, which);
+                let d = Daemon::spawn(&name, bin, &cfg, &node.dir)
+                    .map_err(|e| LabError::Start(format!("cannot start {name}: {e}")))?;
+                lab.daemons.push(d);
+            }
         }
         lab.wait_ready(Duration::from_secs(30)).await?;
+        if let Some(mode) = lab.ha {
+            lab.wait_ha(mode.as_str(), Duration::from_secs(30)).await?;
+        }
         Ok(lab)
+    }
+
+    /// The name of a daemon: `kea-dhcp4` in a one-server lab, `server2/kea-dhcp4` in a pair.
+    fn daemon_name(&self, node: &str, which: &str) -> String {
+        let program = match which {
+            "dhcp4" => "kea-dhcp4",
+            "dhcp6" => "kea-dhcp6",
+            _ => "kea-ctrl-agent",
+        };
+        if self.ha.is_some() {
+            format!("{node}/{program}")
+        } else {
+            program.to_string()
+        }
+    }
+
+    /// Waits until both peers of an HA pair report `state` in `ha-heartbeat`.
+    pub async fn wait_ha(&self, state: &str, limit: Duration) -> Result<(), LabError> {
+        let started = Instant::now();
+        loop {
+            let states = self.ha_states().await;
+            if states.iter().all(|s| s.as_deref() == Some(state)) {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(LabError::Start(format!(
+                    "the HA pair did not reach {state} within {}s (states {states:?}); logs in {}",
+                    limit.as_secs(),
+                    self.dir().display()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Each node's HA state from `ha-heartbeat` on its UNIX socket (`None` when it does not
+    /// answer).
+    pub async fn ha_states(&self) -> Vec<Option<String>> {
+        let opts = TransportOptions {
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            let sock = n.dir.join("kea4.sock");
+            let state = match Endpoint::parse(&format!("unix:{}", sock.display()), true)
+                .and_then(|ep| Transport::new(ep, opts.clone()))
+            {
+                Ok(t) => t
+                    .send(&Request::new("ha-heartbeat"))
+                    .await
+                    .ok()
+                    .and_then(|a| a.arguments)
+                    .and_then(|a| a.get("state").and_then(|s| s.as_str()).map(String::from)),
+                Err(_) => None,
+            };
+            out.push(state);
+        }
+        out
     }
 
     async fn wait_ready(&mut self, limit: Duration) -> Result<(), LabError> {
@@ -102,7 +231,12 @@ impl Lab {
             ..Default::default()
         };
         let mut probes = Vec::new();
-        for sock in [self.socket("dhcp4"), self.socket("dhcp6")] {
+        let sockets: Vec<PathBuf> = self
+            .nodes
+            .iter()
+            .flat_map(|n| [n.dir.join("kea4.sock"), n.dir.join("kea6.sock")])
+            .collect();
+        for sock in sockets {
             let ep = Endpoint::parse(&format!("unix:{}", sock.display()), true)
                 .map_err(|e| LabError::Start(e.to_string()))?;
             probes.push(
@@ -120,11 +254,13 @@ impl Lab {
                     )));
                 }
             }
-            let mut ready = std::net::TcpStream::connect_timeout(
-                &([127, 0, 0, 1], self.ca_port).into(),
-                Duration::from_millis(200),
-            )
-            .is_ok();
+            let mut ready = self.nodes.iter().all(|n| {
+                std::net::TcpStream::connect_timeout(
+                    &([127, 0, 0, 1], n.ca_port).into(),
+                    Duration::from_millis(200),
+                )
+                .is_ok()
+            });
             for p in &probes {
                 ready &= matches!(p.send(&request).await, Ok(a) if a.result == 0);
             }
@@ -147,30 +283,50 @@ impl Lab {
         self.dir.path()
     }
 
-    /// The Control Agent URL.
+    /// The Control Agent URL (of the first server).
     pub fn url(&self) -> String {
+        self.url_of(0)
+    }
+
+    /// The Control Agent URL of server `i` (0 or, in a pair, 1).
+    pub fn url_of(&self, i: usize) -> String {
         let scheme = if self.is_tls() { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}", self.ca_port)
+        format!("{scheme}://127.0.0.1:{}", self.nodes[i].ca_port)
+    }
+
+    /// The lab's servers: one, or the two peers of an HA pair.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The HA mode of a pair lab.
+    pub fn ha_mode(&self) -> Option<HaMode> {
+        self.ha
     }
 
     fn is_tls(&self) -> bool {
         self.dir.path().join("tls-enabled").exists()
     }
 
-    /// The UNIX control socket of `dhcp4` or `dhcp6`.
+    /// The UNIX control socket of `dhcp4` or `dhcp6` (of the first server).
     pub fn socket(&self, service: &str) -> PathBuf {
+        self.socket_of(0, service)
+    }
+
+    /// The UNIX control socket of `dhcp4` or `dhcp6` of server `i`.
+    pub fn socket_of(&self, i: usize, service: &str) -> PathBuf {
         let v = if service == "dhcp6" { "6" } else { "4" };
-        self.dir.path().join(format!("kea{v}.sock"))
+        self.nodes[i].dir.join(format!("kea{v}.sock"))
     }
 
     /// The configuration file a daemon was started with (`dhcp4`, `dhcp6`, `agent`).
     pub fn config_file(&self, which: &str) -> PathBuf {
-        let name = match which {
-            "dhcp4" => "kea-dhcp4.json",
-            "dhcp6" => "kea-dhcp6.json",
-            _ => "kea-ctrl-agent.json",
-        };
-        self.dir.path().join(name)
+        self.config_file_of(0, which)
+    }
+
+    /// The configuration file of a daemon of server `i`.
+    pub fn config_file_of(&self, i: usize, which: &str) -> PathBuf {
+        configs::file_of(&self.nodes[i].dir, which)
     }
 
     /// The inventory file that describes this lab (`lab` through the agent, `lab-unix`
@@ -184,7 +340,8 @@ impl Lab {
         self.daemons.iter().map(|d| d.pid).collect()
     }
 
-    /// PID of one daemon (`kea-dhcp4`, `kea-dhcp6`, `kea-ctrl-agent`).
+    /// PID of one daemon (`kea-dhcp4`, `kea-dhcp6`, `kea-ctrl-agent`; in a pair
+    /// `server2/kea-dhcp4`…).
     pub fn pid(&self, name: &str) -> Option<u32> {
         self.daemons.iter().find(|d| d.name == name).map(|d| d.pid)
     }
@@ -206,12 +363,19 @@ impl Lab {
             .ok_or_else(|| LabError::Start(format!("no daemon {name} in the lab")))?;
         self.daemons[i].stop();
         let install = KeaInstall::find()?;
-        let (bin, cfg) = match name {
-            "kea-dhcp4" => (install.dhcp4, self.config_file("dhcp4")),
-            "kea-dhcp6" => (install.dhcp6, self.config_file("dhcp6")),
-            _ => (install.agent, self.config_file("agent")),
+        let (node, program) = match name.split_once('/') {
+            Some((n, p)) => (
+                self.nodes.iter().position(|x| x.name == n).unwrap_or(0),
+                p,
+            ),
+            None => (0, name),
         };
-        let run = self.dir().to_path_buf();
+        let (bin, cfg) = match program {
+            "kea-dhcp4" => (install.dhcp4, self.config_file_of(node, "dhcp4")),
+            "kea-dhcp6" => (install.dhcp6, self.config_file_of(node, "dhcp6")),
+            _ => (install.agent, self.config_file_of(node, "agent")),
+        };
+        let run = self.nodes[node].dir.clone();
         self.daemons[i] = Daemon::spawn(name, &bin, &cfg, &run)
             .map_err(|e| LabError::Start(format!("cannot restart {name}: {e}")))?;
         self.wait_ready(Duration::from_secs(30)).await

@@ -13,7 +13,8 @@ pub(super) struct Daemon {
 
 impl Daemon {
     pub fn spawn(name: &str, bin: &Path, config: &Path, run: &Path) -> std::io::Result<Self> {
-        let output = run.join(format!("{name}.out"));
+        let program = name.rsplit('/').next().unwrap_or(name);
+        let output = run.join(format!("{program}.out"));
         let out = std::fs::File::create(&output)?;
         let err = out.try_clone()?;
         let child = Command::new(bin)
