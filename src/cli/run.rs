@@ -31,6 +31,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// While an HA peer is down, let changes go to the reachable peers only (with a warning)
+    #[arg(long)]
+    pub single_peer: bool,
+
     /// Stop the script after this many Rhai operations
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -100,6 +104,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
             .with_timeout(limits.timeout),
     );
     ctx.set_dry_run(args.dry_run);
+    ctx.set_single_peer(args.single_peer);
     // Ctrl-C or SIGTERM stops the script (and a Kea call in flight) so the lab, if any,
     // is torn down properly.
     let on_signal = ctx.clone();

@@ -5,6 +5,7 @@ mod capabilities;
 pub mod catalog;
 pub mod config;
 pub mod edit;
+pub mod ha;
 mod error;
 mod inventory;
 mod server;

@@ -17,6 +17,8 @@ pub struct Server {
     config_path_only: bool,
     /// `list-commands` read once per service.
     capabilities: Mutex<HashMap<String, Capabilities>>,
+    /// The HA relationship read once per service.
+    ha: Mutex<HashMap<String, Option<super::ha::HaTopology>>>,
 }
 
 impl Server {
@@ -29,6 +31,7 @@ impl Server {
             services: BTreeMap::new(),
             config_path_only: entry.config_path_only,
             capabilities: Mutex::default(),
+            ha: Mutex::default(),
         };
         let bad =
             |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(name);
@@ -69,6 +72,7 @@ impl Server {
             services: BTreeMap::new(),
             config_path_only: false,
             capabilities: Mutex::default(),
+            ha: Mutex::default(),
         };
         match (is_unix, service) {
             (false, None) => {
@@ -308,6 +312,25 @@ impl Service {
             .expect("capabilities lock")
             .insert(self.name.clone(), c);
         Ok(c)
+    }
+
+    /// The HA relationship of this service (from its configuration), read once per server
+    /// handle.
+    pub async fn ha_topology_cached(&self) -> Result<Option<super::ha::HaTopology>, KeaError> {
+        if let Some(t) = self.server.ha.lock().expect("ha lock").get(&self.name) {
+            return Ok(t.clone());
+        }
+        let doc = super::config::ConfigDoc::new(
+            super::config::Family::of_service(&self.name),
+            self.config().await?,
+        )?;
+        let t = super::ha::topology(&doc);
+        self.server
+            .ha
+            .lock()
+            .expect("ha lock")
+            .insert(self.name.clone(), t.clone());
+        Ok(t)
     }
 
     /// The running configuration, without the `hash` key later Kea versions add.

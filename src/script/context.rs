@@ -30,6 +30,7 @@ pub struct RunContext {
     cancel: Mutex<CancellationToken>,
     servers: Mutex<HashMap<String, Arc<Server>>>,
     dry_run: AtomicBool,
+    single_peer: AtomicBool,
     /// Triggers registered by the script (`on_change`, `every`, `cron`), for the daemon.
     pub triggers: super::triggers::Registry,
 }
@@ -45,6 +46,7 @@ impl RunContext {
             cancel: Mutex::new(CancellationToken::new()),
             servers: Mutex::new(HashMap::new()),
             dry_run: AtomicBool::new(false),
+            single_peer: AtomicBool::new(false),
             triggers: Default::default(),
         }
     }
@@ -56,6 +58,25 @@ impl RunContext {
 
     pub fn is_dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
+    }
+
+    /// While an HA peer is down, let changes go to the reachable peers only.
+    pub fn set_single_peer(&self, on: bool) {
+        self.single_peer.store(on, Ordering::SeqCst);
+    }
+
+    pub fn is_single_peer(&self) -> bool {
+        self.single_peer.load(Ordering::SeqCst)
+    }
+
+    /// The inventory name of a connected server (by identity), if it came from there.
+    pub fn inventory_name_of(&self, server: &Arc<Server>) -> Option<String> {
+        self.servers
+            .lock()
+            .expect("servers lock")
+            .iter()
+            .find(|(_, s)| Arc::ptr_eq(s, server))
+            .map(|(n, _)| n.clone())
     }
 
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {

@@ -9,6 +9,24 @@ use crate::kea::config::{
 };
 use crate::kea::config::{NameOrCode, SubnetKey};
 
+/// The parts of a configuration that belong to one server of an HA pair and are never
+/// copied to its peer: hooks (with `this-server-name` and TLS files), control sockets,
+/// interfaces, loggers, databases, paths, the server's identity.
+pub const PER_PEER: &[&str] = &[
+    "hooks-libraries",
+    "control-socket",
+    "control-sockets",
+    "interfaces-config",
+    "loggers",
+    "lease-database",
+    "hosts-database",
+    "hosts-databases",
+    "data-directory",
+    "config-control",
+    "server-id",
+    "server-tag",
+];
+
 /// A change, with its inputs already in Kea's key spelling.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
@@ -177,13 +195,16 @@ impl Edit {
         }
     }
 
-    /// Applies the edit to `doc` (already checked against nothing but `doc`). `live` is the
-    /// server's running configuration; `min_subnet_id` the lowest id a new subnet may get.
+    /// Applies the edit to `doc`. `live` is the server's running configuration;
+    /// `min_subnet_id` the lowest id a new subnet may get. `peer` is set when the edit is
+    /// carried over to an HA peer: a whole configuration then keeps the peer's own
+    /// per-server parts ([`PER_PEER`]).
     pub fn apply_to(
         &self,
         doc: &mut ConfigDoc,
         live: &ConfigDoc,
         min_subnet_id: u64,
+        peer: bool,
     ) -> Result<Value, KeaError> {
         use config::{classes as c, options as o, settings as st, subnets as s};
         Ok(match self {
@@ -201,6 +222,18 @@ impl Edit {
                     }
                 }
                 restore_protected(&mut new, live, &self.allowed_protected());
+                if peer {
+                    for k in PER_PEER {
+                        match live.root().get(*k) {
+                            Some(v) => {
+                                new.root_mut().insert((*k).to_string(), v.clone());
+                            }
+                            None => {
+                                new.root_mut().remove(*k);
+                            }
+                        }
+                    }
+                }
                 *doc = new;
                 Value::Null
             }

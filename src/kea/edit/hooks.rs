@@ -197,7 +197,7 @@ mod tests {
         .unwrap();
         normalize_inherited(&mut base);
         let mut new = base.clone();
-        let r = edit.apply_to(&mut new, &base, 0).unwrap();
+        let r = edit.apply_to(&mut new, &base, 0, false).unwrap();
         (base, new, r)
     }
 

@@ -7,9 +7,11 @@ mod fanout;
 mod hooks;
 mod lock;
 mod pipeline;
+mod relationship;
 
-pub use change::{Edit, EditTarget};
+pub use change::{Edit, EditTarget, PER_PEER};
 pub use fanout::{ServerOutcome, commit_everywhere};
 pub use hooks::HookCommand;
 pub use lock::{ServerLock, state_dir};
 pub use pipeline::{CommitOptions, CommitReport, commit, read_config};
+pub use relationship::{PeerTarget, RelationshipReport, commit_relationship, subnet_drift};

@@ -54,6 +54,36 @@ fn context(e: KeaError, svc: &Service, command: &str) -> KeaError {
         .with_command(command)
 }
 
+/// A change computed on one server's configuration.
+pub(super) struct Prepared {
+    /// The running configuration, inherited values left out.
+    pub base: ConfigDoc,
+    /// What it becomes.
+    pub new: ConfigDoc,
+    /// One result per edit.
+    pub results: Vec<Value>,
+}
+
+/// Applies `edits` locally to `live` and validates the outcome (steps 1–2 of the pipeline).
+pub(super) fn prepare(
+    live: &ConfigDoc,
+    edits: &[Edit],
+    min_subnet_id: u64,
+    peer: bool,
+) -> Result<Prepared, KeaError> {
+    let mut base = live.clone();
+    normalize_inherited(&mut base);
+    let mut new = base.clone();
+    let mut results = Vec::with_capacity(edits.len());
+    for e in edits {
+        results.push(e.apply_to(&mut new, live, min_subnet_id, peer)?);
+    }
+    let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
+    restore_protected(&mut new, live, &allowed);
+    validate(&base, &new)?;
+    Ok(Prepared { base, new, results })
+}
+
 /// Applies `edits` to the service as one configuration change.
 pub async fn commit(
     svc: &Service,
@@ -83,19 +113,8 @@ pub async fn commit(
     // Read the live configuration right before the change: what was changed behind our
     // back (a config-reload, another tool) is what the change is checked against.
     let live = read_config(svc).await?;
-    let mut base = live.clone();
-    normalize_inherited(&mut base);
-    let mut new = base.clone();
-    let mut results = Vec::with_capacity(edits.len());
-    for e in edits {
-        results.push(
-            e.apply_to(&mut new, &live, opts.min_subnet_id)
-                .map_err(local)?,
-        );
-    }
-    let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
-    restore_protected(&mut new, &live, &allowed);
-    validate(&base, &new).map_err(local)?;
+    let Prepared { base, new, results } =
+        prepare(&live, edits, opts.min_subnet_id, false).map_err(local)?;
     let mut report = CommitReport {
         dry_run: opts.dry_run,
         results,

@@ -11,7 +11,11 @@ use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::views;
 use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
-use crate::kea::edit::{CommitOptions, CommitReport, Edit, commit, commit_everywhere, read_config};
+use crate::kea::edit::{
+    CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_everywhere, commit_relationship,
+    read_config,
+};
+use crate::kea::ha::map_peer;
 use crate::kea::{Server, Service};
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
@@ -163,6 +167,29 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         }
         return Ok(first.unwrap_or_default());
     }
+    // HA: the change goes to every peer of the relationship, or to none.
+    let svc2 = svc.clone();
+    let topo = ctx.block(async move { svc2.ha_topology_cached().await })?;
+    if let Some(topo) = topo.filter(|t| t.partners().count() > 0) {
+        let others = peer_targets(ctx, svc, &topo)?;
+        let (svc2, this) = (svc.clone(), topo.this_server.clone());
+        let single = ctx.is_single_peer();
+        let rel = ctx.block(async move {
+            commit_relationship(&svc2, &this, &others, &edits, &opts, single).await
+        })?;
+        for p in &rel.skipped {
+            eprintln!(
+                "warning: HA peer {p} was skipped (single_peer): it did not get this change"
+            );
+        }
+        if opts.dry_run {
+            print_dry_run(&format!("{}/{}", svc.server.name(), svc.name), &what, &rel.origin);
+            for (peer, r) in &rel.peers {
+                print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
+            }
+        }
+        return Ok(rel.origin);
+    }
     let svc2 = svc.clone();
     let report = ctx.block(async move { commit(&svc2, &edits, &opts).await })?;
     if opts.dry_run {
@@ -173,6 +200,35 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         );
     }
     Ok(report)
+}
+
+/// The other peers of a relationship, each mapped to an inventory server when possible.
+pub fn peer_targets(
+    ctx: &RunContext,
+    svc: &Service,
+    topo: &crate::kea::ha::HaTopology,
+) -> R<Vec<PeerTarget>> {
+    let this_name = ctx
+        .inventory_name_of(&svc.server)
+        .unwrap_or_else(|| svc.server.name().to_string());
+    let mut out = Vec::new();
+    for p in topo.partners() {
+        let service = match map_peer(p, topo, &this_name, &ctx.inventory) {
+            Some(n) if n != this_name => {
+                let server = ctx.server(Some(&n))?;
+                Some(
+                    Service::new(server, &svc.name)
+                        .map_err(|e| crate::script::errors::kea_error(&e))?,
+                )
+            }
+            _ => None,
+        };
+        out.push(PeerTarget {
+            peer: p.name.clone(),
+            service,
+        });
+    }
+    Ok(out)
 }
 
 fn print_dry_run(label: &str, what: &[String], r: &CommitReport) {

@@ -3,6 +3,7 @@
 mod args;
 mod connect;
 mod editing;
+mod ha;
 mod misc;
 mod reading;
 mod server;
@@ -25,5 +26,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     service::register(engine, ctx.clone());
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
+    ha::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }

@@ -1,0 +1,295 @@
+//! One change to an HA relationship: every peer gets it, each on its own configuration, or
+//! none does (`spec/design.md` step 5).
+//!
+//! Order: read every peer's live configuration (a peer that is down refuses the change,
+//! unless the caller allows the reachable peers only); check the peers agree on their
+//! subnets; compute the change on each peer's own configuration (per-peer parts are never
+//! copied); `config-test` on every peer; then `config-set` + `config-write` peer by peer. If a
+//! peer fails, the peers already changed are put back from their snapshots; if that fails
+//! too the error is `partial`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::pipeline::{Prepared, prepare, read_config};
+use super::{CommitOptions, CommitReport, Edit, ServerLock};
+use crate::kea::config::{ConfigDoc, Family, unified_diff};
+use crate::kea::{ErrorKind, KeaError, Service};
+
+/// A peer of the relationship and how to reach it (`None`: not in the inventory).
+#[derive(Debug, Clone)]
+pub struct PeerTarget {
+    /// The peer's name in the HA configuration.
+    pub peer: String,
+    pub service: Option<Service>,
+}
+
+/// What happened on each peer.
+#[derive(Debug, Clone, Default)]
+pub struct RelationshipReport {
+    /// The report of the server the change was made through.
+    pub origin: CommitReport,
+    /// `(peer name, report)` for every other peer that got the change.
+    pub peers: Vec<(String, CommitReport)>,
+    /// Peers left out (down, or not in the inventory) under `single_peer`.
+    pub skipped: Vec<String>,
+}
+
+struct Member {
+    name: String,
+    svc: Service,
+    live: ConfigDoc,
+    prepared: Option<Prepared>,
+}
+
+fn subnet_set(doc: &ConfigDoc) -> BTreeSet<(u64, String)> {
+    doc.subnet_locs()
+        .into_iter()
+        .map(|l| {
+            let s = doc.subnet(l);
+            (
+                s.get("id").and_then(Value::as_u64).unwrap_or(0),
+                s.get("subnet").and_then(Value::as_str).unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Differences between the peers' subnet sets, as lines (empty when they agree).
+pub fn subnet_drift(docs: &[(String, ConfigDoc)]) -> Vec<String> {
+    let Some((first_name, first)) = docs.first() else {
+        return Vec::new();
+    };
+    let a = subnet_set(first);
+    let mut out = Vec::new();
+    for (name, d) in &docs[1..] {
+        let b = subnet_set(d);
+        for (id, prefix) in a.difference(&b) {
+            out.push(format!("{name} lacks subnet {prefix} (id {id}) that {first_name} has"));
+        }
+        for (id, prefix) in b.difference(&a) {
+            out.push(format!("{first_name} lacks subnet {prefix} (id {id}) that {name} has"));
+        }
+    }
+    out
+}
+
+/// Commits `edits` on `origin` and every peer in `others`.
+pub async fn commit_relationship(
+    origin: &Service,
+    origin_peer_name: &str,
+    others: &[PeerTarget],
+    edits: &[Edit],
+    opts: &CommitOptions,
+    single_peer: bool,
+) -> Result<RelationshipReport, KeaError> {
+    let family = Family::of_service(&origin.name);
+    let ctx = |e: KeaError, svc: &Service| {
+        e.with_server(svc.server.name()).with_service(Some(&svc.name))
+    };
+    for e in edits {
+        e.precheck(family).map_err(|e| ctx(e, origin))?;
+    }
+    // Locks in a fixed order, so two keascripts changing the same pair cannot deadlock.
+    let mut lock_names: Vec<String> = std::iter::once(origin)
+        .chain(others.iter().filter_map(|p| p.service.as_ref()))
+        .map(|s| format!("{}-{}", s.server.name(), s.name))
+        .collect();
+    lock_names.sort();
+    lock_names.dedup();
+    let mut _locks = Vec::new();
+    if !opts.dry_run {
+        for n in &lock_names {
+            _locks.push(
+                ServerLock::acquire(n, Duration::from_secs(60))
+                    .await
+                    .map_err(|e| ctx(e, origin))?,
+            );
+        }
+    }
+    // Every peer's live configuration, concurrently.
+    let mut report = RelationshipReport::default();
+    let origin_live = read_config(origin).await?;
+    let reads = others.iter().map(|p| async move {
+        match &p.service {
+            None => (p, Err(None)),
+            Some(svc) => (p, read_config(svc).await.map_err(Some)),
+        }
+    });
+    let mut members = vec![Member {
+        name: origin_peer_name.to_string(),
+        svc: origin.clone(),
+        live: origin_live,
+        prepared: None,
+    }];
+    for (p, r) in futures::future::join_all(reads).await {
+        match r {
+            Ok(live) => members.push(Member {
+                name: p.peer.clone(),
+                svc: p.service.clone().expect("read only with a service"),
+                live,
+                prepared: None,
+            }),
+            Err(e) => {
+                let why = match &e {
+                    None => "it is not in the inventory (add it, or name the pair in an [ha.NAME] entry)".to_string(),
+                    Some(e) if e.kind == ErrorKind::Transport => format!("it is down: {}", e.message),
+                    Some(e) => e.message.clone(),
+                };
+                if single_peer && e.as_ref().is_none_or(|e| e.kind == ErrorKind::Transport) {
+                    tracing::warn!(peer = %p.peer, "HA peer skipped (single_peer): {why}");
+                    report.skipped.push(p.peer.clone());
+                    continue;
+                }
+                let kind = e.as_ref().map_or(ErrorKind::Conflict, |e| e.kind);
+                return Err(ctx(
+                    KeaError::new(
+                        kind,
+                        format!(
+                            "HA peer {} cannot get the change: {why}. Nothing was changed on any peer (single_peer(true) or --single-peer changes the reachable peers only)",
+                            p.peer
+                        ),
+                    ),
+                    origin,
+                ));
+            }
+        }
+    }
+    // The peers must agree on their subnets before the same change goes to each.
+    let docs: Vec<(String, ConfigDoc)> = members.iter().map(|m| (m.name.clone(), m.live.clone())).collect();
+    let drift = subnet_drift(&docs);
+    if !drift.is_empty() {
+        return Err(ctx(
+            KeaError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the HA peers' subnets differ, so the change was refused: {}",
+                    drift.join("; ")
+                ),
+            ),
+            origin,
+        ));
+    }
+    // A new subnet gets the same id on every peer.
+    let min_id = members.iter().map(|m| m.live.max_subnet_id()).max().unwrap_or(0) + 1;
+    let min_id = min_id.max(opts.min_subnet_id);
+    for (i, m) in members.iter_mut().enumerate() {
+        m.prepared = Some(prepare(&m.live, edits, min_id, i > 0).map_err(|e| ctx(e, &m.svc))?);
+    }
+    let changed: Vec<bool> = members
+        .iter()
+        .map(|m| {
+            let p = m.prepared.as_ref().expect("prepared");
+            p.new.value != p.base.value
+        })
+        .collect();
+    let make_report = |m: &Member, changed: bool| {
+        let p = m.prepared.as_ref().expect("prepared");
+        CommitReport {
+            changed,
+            dry_run: opts.dry_run,
+            diff: if changed {
+                unified_diff(&p.base, &p.new, &format!("{}/{}", m.svc.server.name(), m.svc.name))
+            } else {
+                String::new()
+            },
+            commands: if changed {
+                vec![
+                    format!("config-set ({}, whole configuration)", m.svc.name),
+                    format!("config-write ({})", m.svc.name),
+                ]
+            } else {
+                Vec::new()
+            },
+            results: p.results.clone(),
+            verdict: None,
+            before: Some(p.base.value.clone()),
+            after: Some(p.new.value.clone()),
+        }
+    };
+    let mut reports: Vec<CommitReport> = members
+        .iter()
+        .zip(&changed)
+        .map(|(m, c)| make_report(m, *c))
+        .collect();
+    // Kea's verdict on every peer before any is changed.
+    if !(opts.dry_run && opts.skip_test) {
+        for ((m, c), r) in members.iter().zip(&changed).zip(reports.iter_mut()) {
+            if *c {
+                let p = m.prepared.as_ref().expect("prepared");
+                r.verdict = Some(m.svc.test(&p.new.value).await.map_err(|e| {
+                    KeaError {
+                        message: format!(
+                            "HA peer {} rejects the change, so no peer was changed: {}",
+                            m.name, e.message
+                        ),
+                        ..e
+                    }
+                })?);
+            }
+        }
+    }
+    if !opts.dry_run {
+        let mut done: Vec<usize> = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            if !changed[i] {
+                continue;
+            }
+            let p = m.prepared.as_ref().expect("prepared");
+            let step = async {
+                m.svc.set(&p.new.value).await?;
+                m.svc.write().await?;
+                Ok::<(), KeaError>(())
+            };
+            if let Err(e) = step.await {
+                return Err(undo(&members, &done, i, &e).await);
+            }
+            done.push(i);
+        }
+    }
+    let mut it = members.iter().zip(reports.drain(..));
+    report.origin = it.next().map(|(_, r)| r).unwrap_or_default();
+    report.peers = it.map(|(m, r)| (m.name.clone(), r)).collect();
+    Ok(report)
+}
+
+/// Puts the failed peer and every peer already changed back to their snapshots.
+async fn undo(members: &[Member], done: &[usize], failed: usize, cause: &KeaError) -> KeaError {
+    let mut lines = Vec::new();
+    let mut all_back = true;
+    for &i in done.iter().chain(std::iter::once(&failed)) {
+        let m = &members[i];
+        let base = &m.prepared.as_ref().expect("prepared").base.value;
+        let r = async {
+            m.svc.set(base).await?;
+            if i != failed {
+                m.svc.write().await?;
+            }
+            Ok::<(), KeaError>(())
+        }
+        .await;
+        match r {
+            Ok(()) => lines.push(format!("{} put back", m.name)),
+            Err(e) => {
+                all_back = false;
+                lines.push(format!("{} could NOT be put back: {}", m.name, e.message));
+            }
+        }
+    }
+    let failed_name = &members[failed].name;
+    KeaError {
+        kind: if all_back { cause.kind } else { ErrorKind::Partial },
+        message: format!(
+            "HA peer {failed_name} failed ({}); {}",
+            cause.message,
+            if all_back {
+                format!("every peer runs its previous configuration again ({})", lines.join(", "))
+            } else {
+                format!("the peers differ now: {}", lines.join(", "))
+            }
+        ),
+        ..cause.clone()
+    }
+}
