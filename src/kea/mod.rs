@@ -4,6 +4,7 @@
 mod capabilities;
 pub mod catalog;
 pub mod config;
+pub mod drift;
 pub mod edit;
 pub mod ha;
 mod error;

@@ -8,6 +8,7 @@ mod auth_tls;
 mod cli;
 mod editing;
 mod editing_hooks;
+mod ha;
 mod kea3_double;
 mod lab;
 mod scripts;

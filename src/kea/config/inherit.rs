@@ -150,6 +150,54 @@ pub fn normalize_inherited(doc: &mut ConfigDoc) {
     }
 }
 
+/// Normalises a whole configuration a script hands over (`apply`), which may carry Kea's
+/// echoes from an earlier `config()`: a value counts as inherited when it equals what the
+/// scope inherits in the new configuration, or what it inherited in the `live` one (the
+/// echo of a server-level value the script has since changed).
+pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
+    let family = new.family;
+    let sk = family.subnet_key();
+    let live_global = live.root().clone();
+    // What each live scope inherited: by subnet id, and by shared network name.
+    let mut subnet_parents = std::collections::HashMap::new();
+    for n in 0..live.root_array("shared-networks").len() {
+        let net = live.root()["shared-networks"][n].as_object().cloned().unwrap_or_default();
+        let eff = overlay(&live_global, &net, family);
+        for s in net.get(sk).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(id) = s.get("id").and_then(Value::as_u64) {
+                subnet_parents.insert(id, eff.clone());
+            }
+        }
+    }
+    for s in live.root_array(sk) {
+        if let Some(id) = s.get("id").and_then(Value::as_u64) {
+            subnet_parents.insert(id, live_global.clone());
+        }
+    }
+    let live_nets: BTreeSet<String> = live
+        .root_array("shared-networks")
+        .iter()
+        .filter_map(|n| n.get("name").and_then(Value::as_str).map(String::from))
+        .collect();
+    normalize_inherited(new);
+    for n in 0..new.root_array("shared-networks").len() {
+        if let Some(net) = new.root_mut()["shared-networks"][n].as_object_mut()
+            && net
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| live_nets.contains(name))
+        {
+            strip(net, &live_global, family);
+        }
+    }
+    for loc in new.subnet_locs() {
+        let id = new.subnet(loc).get("id").and_then(Value::as_u64);
+        if let Some(parent) = id.and_then(|id| subnet_parents.get(&id)) {
+            strip(new.subnet_mut(loc), parent, family);
+        }
+    }
+}
+
 /// The values a scope would pass on: its own over its parent's.
 fn overlay(
     parent: &Map<String, Value>,

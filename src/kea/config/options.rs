@@ -315,7 +315,6 @@ pub fn set_option(
             entry.insert(k.into(), v.clone());
         }
     }
-    let entry = Value::Object(entry);
     let list = option_list_mut(doc, scope)?;
     let same = |o: &Value| {
         let ospace = o
@@ -326,10 +325,24 @@ pub fn set_option(
             && (o.get("code").and_then(Value::as_u64) == Some(def.code as u64)
                 || o.get("name").and_then(Value::as_str) == Some(def.name.as_str()))
     };
-    match list.iter().position(same) {
-        Some(i) => list[i] = entry.clone(),
-        None => list.push(entry.clone()),
-    }
+    let entry = match list.iter().position(same) {
+        Some(i) => {
+            // Keep what the call does not name (Kea's echoed `always-send`, `csv-format`…),
+            // so setting the value an option already has changes nothing.
+            let mut merged = list[i].as_object().cloned().unwrap_or_default();
+            for (k, v) in entry {
+                merged.insert(k, v);
+            }
+            let merged = Value::Object(merged);
+            list[i] = merged.clone();
+            merged
+        }
+        None => {
+            let entry = Value::Object(entry);
+            list.push(entry.clone());
+            entry
+        }
+    };
     Ok(entry)
 }
 

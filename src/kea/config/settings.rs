@@ -91,9 +91,11 @@ fn uint(root: &Map<String, Value>, k: &str) -> Option<i64> {
 /// renew < rebind < valid.
 pub fn check_order(m: &Map<String, Value>, where_: &str) -> Result<(), KeaError> {
     for base in ["valid-lifetime", "preferred-lifetime"] {
+        // Only values that are set somewhere are compared: a bound that is not set is
+        // derived from the default and cannot be out of order with it.
         let d = uint(m, base);
-        let lo = uint(m, &format!("min-{base}")).or(d);
-        let hi = uint(m, &format!("max-{base}")).or(d);
+        let lo = uint(m, &format!("min-{base}"));
+        let hi = uint(m, &format!("max-{base}"));
         let snake = base.replace('-', "_");
         if let (Some(lo), Some(hi)) = (lo, hi)
             && lo > hi
@@ -209,6 +211,14 @@ pub fn set(
             },
         }
     }
+    // The change alone must be in order (else the input is wrong: `invalid`), and with
+    // the server's other values too (else it is wrong for this server: `conflict`).
+    let alone: Map<String, Value> = patch
+        .iter()
+        .filter(|(k, v)| *k != "control-socket" && !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    check_order(&alone, "server settings")?;
     let root = doc.root_mut();
     let mut next = root.clone();
     for (k, v) in patch {
@@ -221,7 +231,11 @@ pub fn set(
             next.insert(k.clone(), v.clone());
         }
     }
-    check_order(&next, "server settings")?;
+    check_order(&next, "server settings").map_err(|e| KeaError {
+        kind: crate::kea::ErrorKind::Conflict,
+        message: format!("{} (with the server's current values)", e.message),
+        ..e
+    })?;
     if let Some(name) = patch.get("control-socket").and_then(Value::as_str) {
         if next.contains_key("control-sockets") && !next.contains_key("control-socket") {
             if let Some(s) = next["control-sockets"].as_array_mut().and_then(|a| {

@@ -21,6 +21,21 @@ struct Problem {
     text: String,
 }
 
+/// A subnet's lifetimes and timers as Kea runs them: its own over its shared network's
+/// over the global ones.
+fn effective(doc: &ConfigDoc, loc: super::SubnetLoc) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    let layers = [Some(doc.root()), doc.network_of(loc), Some(doc.subnet(loc))];
+    for layer in layers.into_iter().flatten() {
+        for (k, v) in layer {
+            if k.contains("lifetime") || k.ends_with("-timer") {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    m
+}
+
 fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
     let family = doc.family;
     let mut out = BTreeSet::new();
@@ -138,8 +153,12 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 );
             }
         }
+        // The subnet's own values alone (a wrong input), then laid over what it inherits
+        // (wrong for this server).
         if let Err(e) = check_order(s, &format!("subnet {label}")) {
             add(false, e.message);
+        } else if let Err(e) = check_order(&effective(doc, loc), &format!("subnet {label}")) {
+            add(true, format!("{} (with the values it inherits)", e.message));
         }
     }
     let mut names = BTreeSet::new();

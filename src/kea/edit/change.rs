@@ -234,6 +234,8 @@ impl Edit {
                         }
                     }
                 }
+                // The script may hand back Kea's echoes from an earlier `config()`.
+                crate::kea::config::inherit::normalize_against(&mut new, live);
                 *doc = new;
                 Value::Null
             }

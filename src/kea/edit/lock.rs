@@ -19,7 +19,9 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/lib/keascript"))
 }
 
-/// An exclusive lock on one server; released when dropped.
+/// An exclusive lock on one server (named by its management address and service, so two
+/// inventories that call different servers by the same name do not wait on each other);
+/// released when dropped.
 pub struct ServerLock {
     file: File,
 }
@@ -62,7 +64,7 @@ impl ServerLock {
                     return Err(KeaError::new(
                         ErrorKind::Conflict,
                         format!(
-                            "another keascript is changing server \"{server}\" (lock {}); try again",
+                            "another keascript is changing {server} (lock {}); try again",
                             path.display()
                         ),
                     ));

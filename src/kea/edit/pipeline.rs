@@ -103,7 +103,7 @@ pub async fn commit(
     } else {
         Some(
             ServerLock::acquire(
-                &format!("{}-{}", svc.server.name(), svc.name),
+                &format!("{}-{}", svc.server.url(), svc.name),
                 Duration::from_secs(60),
             )
             .await

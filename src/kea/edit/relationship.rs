@@ -95,7 +95,7 @@ pub async fn commit_relationship(
     // Locks in a fixed order, so two keascripts changing the same pair cannot deadlock.
     let mut lock_names: Vec<String> = std::iter::once(origin)
         .chain(others.iter().filter_map(|p| p.service.as_ref()))
-        .map(|s| format!("{}-{}", s.server.name(), s.name))
+        .map(|s| format!("{}-{}", s.server.url(), s.name))
         .collect();
     lock_names.sort();
     lock_names.dedup();

@@ -8,6 +8,7 @@ mod misc;
 mod reading;
 mod server;
 mod service;
+mod triggers;
 mod views;
 
 use std::sync::Arc;
@@ -27,5 +28,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
     ha::register(engine, ctx.clone());
+    triggers::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }
