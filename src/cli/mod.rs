@@ -1,6 +1,7 @@
 //! The command line: `keascript run`, `keascript lab`.
 
 mod daemon;
+mod history;
 mod lab;
 mod repl;
 mod run;
@@ -37,6 +38,8 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// Explore and operate Kea interactively
     Repl(repl::ReplArgs),
+    /// Show the audit trail of changes made through keascript, newest first
+    History(history::HistoryArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Lab(args) => lab::lab(&runtime, args),
         Command::Daemon(args) => daemon::daemon(&runtime, cli.config.as_deref(), args),
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
+        Command::History(args) => history::history(args),
     };
     ExitCode::from(status)
 }

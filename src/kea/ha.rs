@@ -3,10 +3,10 @@
 //! commands. HA replicates leases, never configuration (`reference/kea-api.md` §0.10):
 //! keeping the peers' configurations in step is keascript's job (see `edit::relationship`).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::config::ConfigDoc;
-use super::{ErrorKind, Inventory, KeaError, Service};
+use super::{Inventory, KeaError, Service};
 
 /// One peer of a relationship, as the HA hook's configuration names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,18 +144,11 @@ pub async fn command(svc: &Service, command: &str, arguments: Option<Value>) -> 
     Ok(a.text.unwrap_or_default())
 }
 
-/// `ha-sync` from a peer (`max-period` bounds how long the peer's DHCP is disabled).
-pub async fn sync(svc: &Service, from: &str) -> Result<String, KeaError> {
-    if from.trim().is_empty() {
-        return Err(KeaError::new(ErrorKind::Invalid, "ha_sync(): the peer name is empty"));
-    }
-    command(svc, "ha-sync", Some(json!({ "server-name": from, "max-period": 60 }))).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kea::config::Family;
+    use serde_json::json;
 
     fn doc(url2: &str) -> ConfigDoc {
         ConfigDoc::new(

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
+use crate::kea::audit::{AuditEntry, AuditLog};
 use crate::kea::{Inventory, KeaError, Server};
 
 /// Why a run was stopped from outside the script.
@@ -33,6 +34,9 @@ pub struct RunContext {
     single_peer: AtomicBool,
     /// Triggers registered by the script (`on_change`, `every`, `cron`), for the daemon.
     pub triggers: super::triggers::Registry,
+    /// Where changes are recorded, and the name of the script that makes them.
+    pub audit: AuditLog,
+    pub script_name: Mutex<Option<String>>,
 }
 
 impl RunContext {
@@ -48,6 +52,8 @@ impl RunContext {
             dry_run: AtomicBool::new(false),
             single_peer: AtomicBool::new(false),
             triggers: Default::default(),
+            audit: AuditLog::default_log(),
+            script_name: Mutex::new(None),
         }
     }
 
@@ -58,6 +64,23 @@ impl RunContext {
 
     pub fn is_dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
+    }
+
+    /// Records a change in the audit trail (never in a dry run). A failure to write it is
+    /// reported on stderr: the change itself has been made.
+    pub fn audit(&self, mut entry: AuditEntry) {
+        if self.is_dry_run() {
+            return;
+        }
+        entry.script = self.script_name.lock().expect("script lock").clone();
+        if let Err(e) = self.audit.append(&entry) {
+            eprintln!("warning: {}", e.message);
+        }
+    }
+
+    /// The script whose changes are recorded (a path, or `repl`).
+    pub fn set_script_name(&self, name: &str) {
+        *self.script_name.lock().expect("script lock") = Some(name.to_string());
     }
 
     /// While an HA peer is down, let changes go to the reachable peers only.

@@ -41,6 +41,25 @@ pub fn kind_of_value(v: &Dynamic) -> String {
         .unwrap_or_else(|| "script".to_string())
 }
 
+/// The kind of an error raised by a host function (`"script"` for Rhai's own).
+pub fn kind_of_error(err: &EvalAltResult) -> String {
+    match innermost(err).0 {
+        EvalAltResult::ErrorRuntime(v, _) => kind_of_value(v),
+        _ => "script".to_string(),
+    }
+}
+
+/// The message of an error raised by a host function.
+pub fn message_of_error(err: &EvalAltResult) -> String {
+    match innermost(err).0 {
+        EvalAltResult::ErrorRuntime(v, _) => v
+            .read_lock::<Map>()
+            .and_then(|m| m.get("message").and_then(|m| m.clone().into_string().ok()))
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
 /// The innermost error (inside function calls and modules) and the call chain to it.
 fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Vec<String>) {
     let mut chain = Vec::new();

@@ -15,6 +15,7 @@ use crate::kea::edit::{
     CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_everywhere, commit_relationship,
     read_config,
 };
+use crate::kea::audit::{AuditEntry, snapshot};
 use crate::kea::ha::map_peer;
 use crate::kea::{Server, Service};
 use crate::script::RunContext;
@@ -136,9 +137,66 @@ fn everywhere(ctx: &RunContext, svc: &Service) -> R<Vec<Service>> {
     Ok(out)
 }
 
-/// Runs edits through the pipeline (on every inventory server for global classes), and
-/// prints what a dry run would do.
+/// Runs edits through the pipeline and records each change in the audit trail.
 pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitReport> {
+    let mut audits: Vec<AuditEntry> = Vec::new();
+    let r = run_edits_inner(ctx, svc, edits.clone(), &mut audits);
+    match &r {
+        Ok(_) => {}
+        Err(e) => {
+            // Record failures that happened after something may have been sent.
+            let kind = crate::script::errors::kind_of_error(e);
+            if matches!(kind.as_str(), "kea" | "transport" | "auth" | "partial" | "unsupported") {
+                for edit in &edits {
+                    let t = edit.target();
+                    let mut a = AuditEntry::new(svc.server.name(), Some(&svc.name), t.kind, &t.key, t.action);
+                    a.outcome = if kind == "partial" { "partial".into() } else { "error".into() };
+                    a.error = Some(crate::script::errors::message_of_error(e));
+                    audits.push(a);
+                }
+            }
+        }
+    }
+    for a in audits {
+        ctx.audit(a);
+    }
+    r
+}
+
+/// Audit entries for the edits of a report made on one server.
+fn entries_for(
+    server: &str,
+    svc: &Service,
+    edits: &[Edit],
+    report: &CommitReport,
+) -> Vec<AuditEntry> {
+    if !report.changed || report.dry_run {
+        return Vec::new();
+    }
+    let family = Family::of_service(&svc.name);
+    edits
+        .iter()
+        .zip(report.results.iter().chain(std::iter::repeat(&Value::Null)))
+        .map(|(edit, result)| {
+            let t = edit.target();
+            let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
+            let (before, after) =
+                snapshot(edit, family, report.before.as_ref(), report.after.as_ref(), result);
+            a.before = before;
+            a.after = after;
+            a
+        })
+        .collect()
+}
+
+/// Runs edits through the pipeline (on every inventory server for global classes, on every
+/// HA peer), and prints what a dry run would do.
+fn run_edits_inner(
+    ctx: &RunContext,
+    svc: &Service,
+    edits: Vec<Edit>,
+    audits: &mut Vec<AuditEntry>,
+) -> R<CommitReport> {
     let opts = CommitOptions {
         dry_run: ctx.is_dry_run(),
         ..Default::default()
@@ -160,6 +218,7 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         let mut first = None;
         for o in outcomes {
             let r = o.result.expect("all succeeded");
+            audits.extend(entries_for(&o.server, svc, &edits, &r));
             if opts.dry_run {
                 print_dry_run(&format!("{}/{}", o.server, svc.name), &what, &r);
             }
@@ -174,14 +233,21 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         let others = peer_targets(ctx, svc, &topo)?;
         let (svc2, this) = (svc.clone(), topo.this_server.clone());
         let single = ctx.is_single_peer();
+        let edits2 = edits.clone();
         let rel = ctx.block(async move {
-            commit_relationship(&svc2, &this, &others, &edits, &opts, single).await
+            commit_relationship(&svc2, &this, &others, &edits2, &opts, single).await
         })?;
         for p in &rel.skipped {
             eprintln!(
                 "warning: HA peer {p} was skipped (single_peer): it did not get this change"
             );
         }
+        let mut entries = entries_for(svc.server.name(), svc, &edits, &rel.origin);
+        for a in &mut entries {
+            a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
+            a.skipped = rel.skipped.clone();
+        }
+        audits.extend(entries);
         if opts.dry_run {
             print_dry_run(&format!("{}/{}", svc.server.name(), svc.name), &what, &rel.origin);
             for (peer, r) in &rel.peers {
@@ -191,7 +257,9 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         return Ok(rel.origin);
     }
     let svc2 = svc.clone();
-    let report = ctx.block(async move { commit(&svc2, &edits, &opts).await })?;
+    let edits2 = edits.clone();
+    let report = ctx.block(async move { commit(&svc2, &edits2, &opts).await })?;
+    audits.extend(entries_for(svc.server.name(), svc, &edits, &report));
     if opts.dry_run {
         print_dry_run(
             &format!("{}/{}", svc.server.name(), svc.name),

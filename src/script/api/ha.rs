@@ -15,6 +15,33 @@ use crate::script::errors::{invalid, kea_error};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
+/// Runs an HA command and records it in the audit trail (Kea's answer as `after`).
+fn ha_op(ctx: &RunContext, svc: &Service, command: &'static str, args: Option<Value>) -> R<String> {
+    if ctx.is_dry_run() {
+        println!("[dry run] {}/{}: would send {command}", svc.server.name(), svc.name);
+        return Ok(String::new());
+    }
+    let (s, a) = (svc.clone(), args.clone());
+    let r = ctx.block(async move { ha::command(&s, command, a).await });
+    let mut e = crate::kea::audit::AuditEntry::new(
+        svc.server.name(),
+        Some(&svc.name),
+        "ha",
+        command,
+        command,
+    );
+    match &r {
+        Ok(text) => e.after = json!({ "arguments": args, "text": text }),
+        Err(err) => {
+            e.after = json!({ "arguments": args });
+            e.outcome = "error".into();
+            e.error = Some(crate::script::errors::message_of_error(err));
+        }
+    }
+    ctx.audit(e);
+    r
+}
+
 fn topology(ctx: &RunContext, svc: &Service) -> R<Option<ha::HaTopology>> {
     let s = svc.clone();
     ctx.block(async move { s.ha_topology_cached().await })
@@ -100,8 +127,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     ] {
         let c = ctx.clone();
         engine.register_fn(name, move |s: &mut ServiceHandle| -> R<String> {
-            let svc = s.0.clone();
-            c.block(async move { ha::command(&svc, command, None).await })
+            ha_op(&c, &s.0, command, None)
         });
     }
     let c = ctx.clone();
@@ -116,14 +142,14 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
             .next()
             .map(|p| p.name.clone())
             .ok_or_else(|| invalid("the HA relationship has no partner to sync from"))?;
-        let svc = s.0.clone();
-        c.block(async move { ha::sync(&svc, &partner).await })
+        ha_op(&c, &s.0, "ha-sync", Some(json!({ "server-name": partner, "max-period": 60 })))
     });
     let c = ctx.clone();
     engine.register_fn("ha_sync", move |s: &mut ServiceHandle, peer: &str| -> R<String> {
-        let svc = s.0.clone();
-        let peer = peer.to_string();
-        c.block(async move { ha::sync(&svc, &peer).await })
+        if peer.trim().is_empty() {
+            return Err(invalid("ha_sync(): the peer name is empty"));
+        }
+        ha_op(&c, &s.0, "ha-sync", Some(json!({ "server-name": peer, "max-period": 60 })))
     });
     let c = ctx.clone();
     engine.register_fn("ha_scopes", move |s: &mut ServiceHandle, scopes: Array| -> R<String> {
@@ -131,8 +157,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         if !scopes.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
             return Err(invalid("ha_scopes(): give an array of scope names, e.g. [\"server1\"]"));
         }
-        let svc = s.0.clone();
-        c.block(async move { ha::command(&svc, "ha-scopes", Some(json!({ "scopes": scopes }))).await })
+        ha_op(&c, &s.0, "ha-scopes", Some(json!({ "scopes": scopes })))
     });
     let c = ctx;
     engine.register_fn("single_peer", move |on: bool| c.set_single_peer(on));

@@ -4,6 +4,7 @@ mod args;
 mod connect;
 mod editing;
 mod ha;
+mod leases;
 mod misc;
 mod reading;
 mod server;
@@ -28,6 +29,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
     ha::register(engine, ctx.clone());
+    leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::ServiceHandle;
+use crate::kea::audit::AuditEntry;
 use crate::kea::{Server, Service};
 use crate::script::RunContext;
 use crate::script::convert::{opt_to_dynamic, to_json};
@@ -131,8 +132,27 @@ pub(super) fn command(
     if cmd.trim().is_empty() {
         return Err(invalid("command(): the command name is empty"));
     }
+    let mutates = !crate::kea::audit::is_read_only(cmd);
+    if mutates && ctx.is_dry_run() {
+        println!(
+            "[dry run] {}: would send {cmd}{}{}",
+            s.0.name(),
+            service.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
+            args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+        );
+        return Ok(Dynamic::UNIT);
+    }
     let srv = s.0.clone();
-    let cmd = cmd.to_string();
-    let out = ctx.block(async move { srv.command(&cmd, service.as_deref(), args).await })?;
-    opt_to_dynamic(out)
+    let (cmd2, service2, args2) = (cmd.to_string(), service.clone(), args.clone());
+    let out = ctx.block(async move { srv.command(&cmd2, service2.as_deref(), args2).await });
+    if mutates {
+        let mut a = AuditEntry::new(s.0.name(), service.as_deref(), "command", cmd, cmd);
+        a.after = args.unwrap_or(serde_json::Value::Null);
+        if let Err(e) = &out {
+            a.outcome = "error".into();
+            a.error = Some(crate::script::errors::message_of_error(e));
+        }
+        ctx.audit(a);
+    }
+    opt_to_dynamic(out?)
 }

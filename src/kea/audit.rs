@@ -1,0 +1,370 @@
+//! The audit trail: one JSON line per change made through keascript, appended to a file in
+//! the state directory (or `$KEASCRIPT_AUDIT_FILE`), flushed to disk before the change is
+//! reported done. Concurrent keascript processes append whole lines under a file lock, so
+//! entries never interleave. Secrets never enter it: every value under a key that names a
+//! password, secret or token is replaced by `[redacted]`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::KeaError;
+use super::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes, options, settings};
+use super::edit::{Edit, state_dir};
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    /// The OS user who ran keascript.
+    pub user: String,
+    pub server: String,
+    pub service: Option<String>,
+    /// `subnet`, `pool`, `class`, `option`, `option_def`, `settings`, `config`, `lease`,
+    /// `ha`, `command`.
+    pub kind: String,
+    pub key: String,
+    /// `add`, `update`, `delete`, `set`, `apply`, `wipe`, or the command's name.
+    pub action: String,
+    pub before: Value,
+    pub after: Value,
+    /// The script that made the change (`repl` for the REPL).
+    pub script: Option<String>,
+    /// `ok`, `error` or `partial`.
+    pub outcome: String,
+    pub error: Option<String>,
+    /// Other HA peers that got the same change, and peers skipped under `single_peer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+impl AuditEntry {
+    /// A new entry stamped with the time and the OS user.
+    pub fn new(server: &str, service: Option<&str>, kind: &str, key: &str, action: &str) -> Self {
+        Self {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            user: os_user(),
+            server: server.to_string(),
+            service: service.map(str::to_string),
+            kind: kind.to_string(),
+            key: key.to_string(),
+            action: action.to_string(),
+            before: Value::Null,
+            after: Value::Null,
+            script: None,
+            outcome: "ok".into(),
+            error: None,
+            peers: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+}
+
+fn os_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()))
+}
+
+/// Replaces every value under a key that names a secret.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let lk = k.to_ascii_lowercase();
+                    let secret = (lk.contains("password") && !lk.ends_with("-file") && !lk.ends_with("_file"))
+                        || lk.contains("secret")
+                        || lk == "token"
+                        || lk.ends_with("-token");
+                    let v = if secret && !v.is_null() {
+                        Value::String("[redacted]".into())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The append-only audit file.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    pub path: PathBuf,
+}
+
+impl AuditLog {
+    /// `$KEASCRIPT_AUDIT_FILE`, else `audit.jsonl` in the state directory.
+    pub fn default_log() -> Self {
+        let path = std::env::var_os("KEASCRIPT_AUDIT_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| state_dir().join("audit.jsonl"));
+        Self { path }
+    }
+
+    pub fn at(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Appends one entry (redacted) as one line, under an exclusive lock, and flushes it to
+    /// disk before returning.
+    pub fn append(&self, entry: &AuditEntry) -> Result<(), KeaError> {
+        let fail = |e: std::io::Error| {
+            KeaError::invalid(format!(
+                "cannot write the audit trail {}: {e}",
+                self.path.display()
+            ))
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut entry = entry.clone();
+        entry.before = redact(&entry.before);
+        entry.after = redact(&entry.after);
+        let mut line = serde_json::to_vec(&entry).expect("JSON");
+        line.push(b'\n');
+        let mut file: File = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(fail)?;
+        file.lock().map_err(fail)?;
+        let r = file.write_all(&line).and_then(|()| file.sync_data());
+        let _ = file.unlock();
+        r.map_err(fail)
+    }
+
+    /// Entries, newest first, that match the filter.
+    pub fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, KeaError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(KeaError::invalid(format!(
+                    "cannot read the audit trail {}: {e}",
+                    self.path.display()
+                )));
+            }
+        };
+        let mut out = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            let Ok(e) = serde_json::from_str::<AuditEntry>(&line) else {
+                continue;
+            };
+            if filter.matches(&e) {
+                out.push(e);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub kind: Option<String>,
+    pub key: Option<String>,
+    /// Entries at or after this time.
+    pub since: Option<SystemTime>,
+}
+
+impl AuditFilter {
+    fn matches(&self, e: &AuditEntry) -> bool {
+        if self.kind.as_ref().is_some_and(|k| *k != e.kind) {
+            return false;
+        }
+        if self.key.as_ref().is_some_and(|k| *k != e.key) {
+            return false;
+        }
+        if let Some(since) = self.since {
+            match humantime::parse_rfc3339_weak(&e.time) {
+                Ok(t) if t >= since => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// True for commands that only read (never recorded when sent with `command()`).
+pub fn is_read_only(command: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "build-report",
+        "config-get",
+        "config-hash-get",
+        "config-test",
+        "list-commands",
+        "status-get",
+        "version-get",
+        "server-tag-get",
+        "ha-heartbeat",
+        "class-get",
+        "class-list",
+        "interface-list",
+    ];
+    EXACT.contains(&command)
+        || command.starts_with("stat-")
+        || (command.starts_with("statistic-") && command.contains("-get"))
+        || (command.starts_with("lease") && command.contains("-get"))
+        || ((command.starts_with("subnet") || command.starts_with("network"))
+            && (command.ends_with("-get") || command.ends_with("-list")))
+        || command.starts_with("sflq-pool") && command.contains("-get")
+}
+
+/// What the object an edit is about looked like before and after it.
+pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Option<&Value>, result: &Value) -> (Value, Value) {
+    let doc = |v: Option<&Value>| v.and_then(|v| ConfigDoc::new(family, v.clone()).ok());
+    let (b, a) = (doc(before), doc(after));
+    let subnet = |d: &Option<ConfigDoc>, key: &SubnetKey| {
+        d.as_ref()
+            .and_then(|d| d.find_subnet(key).ok().map(|l| Value::Object(d.subnet(l).clone())))
+            .unwrap_or(Value::Null)
+    };
+    let class = |d: &Option<ConfigDoc>, name: &str| {
+        d.as_ref()
+            .and_then(|d| classes::find_class(d, name).map(|i| d.root_array("client-classes")[i].clone()))
+            .unwrap_or(Value::Null)
+    };
+    let opts_at = |d: &Option<ConfigDoc>, scope: &OptionScope| {
+        d.as_ref()
+            .and_then(|d| options::options_at(d, scope).ok())
+            .map(Value::Array)
+            .unwrap_or(Value::Null)
+    };
+    let pool = |d: &Option<ConfigDoc>, key: &SubnetKey, range: &str| {
+        d.as_ref()
+            .and_then(|d| {
+                let loc = d.find_subnet(key).ok()?;
+                let i = super::config::subnets::find_pool(d, loc, range).ok()?;
+                Some(d.subnet(loc)["pools"][i].clone())
+            })
+            .unwrap_or(Value::Null)
+    };
+    let def = |d: &Option<ConfigDoc>, code: u64, space: &str| {
+        d.as_ref()
+            .and_then(|d| {
+                d.root_array("option-def")
+                    .iter()
+                    .find(|x| {
+                        x.get("code").and_then(Value::as_u64) == Some(code)
+                            && x.get("space").and_then(Value::as_str).unwrap_or(family.option_space()) == space
+                    })
+                    .cloned()
+            })
+            .unwrap_or(Value::Null)
+    };
+    let settings_of = |d: &Option<ConfigDoc>, keys: &Map<String, Value>| {
+        d.as_ref()
+            .map(|d| {
+                let all = settings::settings(d);
+                Value::Object(keys.keys().filter_map(|k| all.get(k).map(|v| (k.clone(), v.clone()))).collect())
+            })
+            .unwrap_or(Value::Null)
+    };
+    match edit {
+        Edit::Apply { .. } => (before.cloned().unwrap_or(Value::Null), after.cloned().unwrap_or(Value::Null)),
+        Edit::AddSubnet(_) => {
+            let id = result.get("id").and_then(Value::as_u64).unwrap_or(0);
+            (Value::Null, subnet(&a, &SubnetKey::Id(id)))
+        }
+        Edit::UpdateSubnet(k, _) | Edit::AssignClass(k, None, _) | Edit::UnassignClass(k, None) => {
+            (subnet(&b, k), subnet(&a, k))
+        }
+        Edit::DeleteSubnet(k) => (subnet(&b, k), Value::Null),
+        Edit::AddPool(k, r, _) => (Value::Null, pool(&a, k, r)),
+        Edit::DeletePool(k, r) => (pool(&b, k, r), Value::Null),
+        Edit::AssignClass(k, Some(r), _) | Edit::UnassignClass(k, Some(r)) => (pool(&b, k, r), pool(&a, k, r)),
+        Edit::AddClass(m) => {
+            let n = m.get("name").and_then(Value::as_str).unwrap_or("");
+            (Value::Null, class(&a, n))
+        }
+        Edit::UpdateClass(n, _) => (class(&b, n), class(&a, n)),
+        Edit::DeleteClass(n) => (class(&b, n), Value::Null),
+        Edit::SetOption(s, _) | Edit::DeleteOption(s, ..) => (opts_at(&b, s), opts_at(&a, s)),
+        Edit::DefineOption(m) => {
+            let code = m.get("code").and_then(Value::as_u64).unwrap_or(0);
+            let space = m.get("space").and_then(Value::as_str).unwrap_or(family.option_space());
+            (Value::Null, def(&a, code, space))
+        }
+        Edit::UpdateOptionDef(code, space, _) => {
+            let new_code = result.get("code").and_then(Value::as_u64).unwrap_or(*code as u64);
+            let new_space = result.get("space").and_then(Value::as_str).unwrap_or(space);
+            (def(&b, *code as u64, space), def(&a, new_code, new_space))
+        }
+        Edit::DeleteOptionDef(code, space) => (def(&b, *code as u64, space), Value::Null),
+        Edit::Set(m) => (settings_of(&b, m), settings_of(&a, m)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn read_only_commands() {
+        for c in ["config-get", "lease4-get-page", "stat-lease4-get", "subnet4-list", "ha-heartbeat", "statistic-get-all"] {
+            assert!(is_read_only(c), "{c}");
+        }
+        for c in ["config-set", "config-write", "config-reload", "lease4-add", "lease4-wipe", "ha-maintenance-start", "subnet4-add", "statistic-reset", "shutdown", "dhcp-disable"] {
+            assert!(!is_read_only(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_paths_are_not() {
+        let v = json!({"lease-database": {"password": "hunter2", "user": "kea"},
+                       "peers": [{"basic-auth-password": "s3", "basic-auth-password-file": "/etc/p"}],
+                       "user_context": {"api_secret": "x"}});
+        let r = redact(&v);
+        let s = r.to_string();
+        assert!(!s.contains("hunter2") && !s.contains("\"s3\"") && !s.contains("\"x\""), "{s}");
+        assert_eq!(r["peers"][0]["basic-auth-password-file"], "/etc/p");
+        assert_eq!(r["lease-database"]["user"], "kea");
+    }
+
+    #[test]
+    fn append_and_read_newest_first_with_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(&dir.path().join("a/audit.jsonl"));
+        for (i, kind) in ["subnet", "class", "subnet"].iter().enumerate() {
+            let mut e = AuditEntry::new("lab", Some("dhcp4"), kind, &format!("k{i}"), "add");
+            e.after = json!({"password": "p", "n": i});
+            log.append(&e).unwrap();
+        }
+        let all = log.read(&AuditFilter::default()).unwrap();
+        assert_eq!(all.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), vec!["k2", "k1", "k0"]);
+        assert_eq!(all[0].after["password"], "[redacted]");
+        let subnets = log
+            .read(&AuditFilter { kind: Some("subnet".into()), ..Default::default() })
+            .unwrap();
+        assert_eq!(subnets.len(), 2);
+        let later = log
+            .read(&AuditFilter {
+                since: Some(SystemTime::now() + std::time::Duration::from_secs(60)),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(later.is_empty());
+        assert!(!all[0].user.is_empty());
+    }
+}

@@ -1,0 +1,288 @@
+//! Leases and statistics in scripts: a lazy lease iterator (one page in memory), look-ups,
+//! checked changes (audited), `stats()`, and `history()` of the audit trail.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap};
+use serde_json::{Value, json};
+
+use super::ServiceHandle;
+use super::args::{kea_map, subnet_key};
+use crate::kea::audit::{AuditEntry, AuditFilter};
+use crate::kea::config::{ConfigDoc, Family, SubnetKey, to_script_keys};
+use crate::kea::leases::{self, LeasePager};
+use crate::kea::{KeaError, Service, stats};
+use crate::script::RunContext;
+use crate::script::convert::to_dynamic;
+use crate::script::errors::{invalid, kea_error};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// `v4.leases()`: iterate with `for lease in v4.leases() { … }`.
+#[derive(Clone)]
+pub struct LeaseIter {
+    ctx: Arc<RunContext>,
+    svc: Service,
+    subnet_id: Option<u64>,
+}
+
+/// The running walk of a [`LeaseIter`].
+pub struct LeaseWalk {
+    ctx: Arc<RunContext>,
+    pager: LeasePager,
+    failed: bool,
+}
+
+impl IntoIterator for LeaseIter {
+    type Item = R<Dynamic>;
+    type IntoIter = LeaseWalk;
+    fn into_iter(self) -> LeaseWalk {
+        LeaseWalk {
+            pager: LeasePager::new(self.svc, self.subnet_id),
+            ctx: self.ctx,
+            failed: false,
+        }
+    }
+}
+
+impl Iterator for LeaseWalk {
+    type Item = R<Dynamic>;
+    fn next(&mut self) -> Option<R<Dynamic>> {
+        if self.failed {
+            return None;
+        }
+        let pager = &mut self.pager;
+        let r = self.ctx.block(pager.next());
+        match r {
+            Ok(Some(l)) => Some(to_dynamic(&to_script_keys(&l))),
+            Ok(None) => None,
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn lease_view(v: &Value) -> R<Dynamic> {
+    if v.is_null() {
+        Ok(Dynamic::UNIT)
+    } else {
+        to_dynamic(&to_script_keys(v))
+    }
+}
+
+fn key_id(ctx: &RunContext, svc: &Service, key: &SubnetKey) -> R<u64> {
+    if let SubnetKey::Id(id) = key {
+        return Ok(*id);
+    }
+    let s = svc.clone();
+    let doc = ctx.block(async move {
+        ConfigDoc::new(Family::of_service(&s.name), s.config().await?)
+    })?;
+    let loc = doc.find_subnet(key).map_err(|e| kea_error(&e))?;
+    doc.subnet(loc)
+        .get("id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid(format!("subnet {key} has no id")))
+}
+
+fn audit_lease(ctx: &RunContext, svc: &Service, key: &str, action: &str, before: Value, after: Value) {
+    let mut a = AuditEntry::new(svc.server.name(), Some(&svc.name), "lease", key, action);
+    a.before = before;
+    a.after = after;
+    ctx.audit(a);
+}
+
+fn audit_failure(ctx: &RunContext, svc: &Service, key: &str, action: &str, e: &KeaError) {
+    // Checks that fail before anything is sent are not changes.
+    if matches!(
+        e.kind,
+        crate::kea::ErrorKind::Invalid | crate::kea::ErrorKind::Conflict | crate::kea::ErrorKind::NotFound
+    ) && e.code.is_none()
+    {
+        return;
+    }
+    let mut a = AuditEntry::new(svc.server.name(), Some(&svc.name), "lease", key, action);
+    a.outcome = "error".into();
+    a.error = Some(e.message.clone());
+    ctx.audit(a);
+}
+
+fn dry(ctx: &RunContext, svc: &Service, what: &str) -> bool {
+    if ctx.is_dry_run() {
+        println!("[dry run] {}/{}: would {what}", svc.server.name(), svc.name);
+        true
+    } else {
+        false
+    }
+}
+
+pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
+    engine.register_type_with_name::<LeaseIter>("Leases");
+    engine.register_iterator_result::<LeaseIter, Dynamic>();
+    let c = ctx.clone();
+    engine.register_fn("leases", move |s: &mut ServiceHandle| LeaseIter {
+        ctx: c.clone(),
+        svc: s.0.clone(),
+        subnet_id: None,
+    });
+    let c = ctx.clone();
+    engine.register_fn("leases", move |s: &mut ServiceHandle, key: Dynamic| -> R<LeaseIter> {
+        let family = Family::of_service(&s.0.name);
+        let id = key_id(&c, &s.0, &subnet_key(&key, family)?)?;
+        Ok(LeaseIter {
+            ctx: c.clone(),
+            svc: s.0.clone(),
+            subnet_id: Some(id),
+        })
+    });
+    let c = ctx.clone();
+    engine.register_fn("lease", move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
+        let (svc, ip) = (s.0.clone(), ip.to_string());
+        let l = c.block(async move { leases::get(&svc, &ip).await })?;
+        lease_view(&l.unwrap_or(Value::Null))
+    });
+    for (name, by) in [
+        ("leases_by_hw", "hw-address"),
+        ("leases_by_client_id", "client-id"),
+        ("leases_by_hostname", "hostname"),
+        ("leases_by_duid", "duid"),
+    ] {
+        let c = ctx.clone();
+        engine.register_fn(name, move |s: &mut ServiceHandle, value: &str| -> R<Array> {
+            if by == "duid" && s.0.name != "dhcp6" {
+                return Err(invalid("leases_by_duid is for dhcp6; use leases_by_client_id on dhcp4"));
+            }
+            let (svc, value) = (s.0.clone(), value.to_string());
+            let list = c.block(async move { leases::by(&svc, by, &value).await })?;
+            list.iter().map(lease_view).collect()
+        });
+    }
+    let c = ctx.clone();
+    engine.register_fn("add_lease", move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
+        let lease = kea_map(&m, "the lease")?;
+        let ip = lease.get("ip-address").and_then(Value::as_str).unwrap_or("").to_string();
+        let svc = s.0.clone();
+        if c.is_dry_run() {
+            let (svc2, mut l) = (svc.clone(), lease.clone());
+            c.block(async move {
+                let doc = ConfigDoc::new(Family::of_service(&svc2.name), svc2.config().await?)?;
+                leases::check_lease(&doc, &svc2, &mut l)
+            })?;
+            dry(&c, &svc, &format!("add lease {ip}: {}", Value::Object(lease)));
+            return Ok(Dynamic::UNIT);
+        }
+        let svc2 = svc.clone();
+        match c.block(async move { leases::add(&svc2, lease).await }) {
+            Ok(l) => {
+                audit_lease(&c, &svc, &ip, "add", Value::Null, l.clone());
+                lease_view(&l)
+            }
+            Err(e) => {
+                if let Some(k) = kea_of(&e) {
+                    audit_failure(&c, &svc, &ip, "add", &k);
+                }
+                Err(e)
+            }
+        }
+    });
+    let c = ctx.clone();
+    engine.register_fn("update_lease", move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
+        let changes = kea_map(&m, "the lease")?;
+        let ip = changes.get("ip-address").and_then(Value::as_str).unwrap_or("").to_string();
+        let svc = s.0.clone();
+        if dry(&c, &svc, &format!("update lease {ip}: {}", Value::Object(changes.clone()))) {
+            return Ok(Dynamic::UNIT);
+        }
+        let svc2 = svc.clone();
+        match c.block(async move { leases::update(&svc2, changes).await }) {
+            Ok((before, after)) => {
+                audit_lease(&c, &svc, &ip, "update", before, after.clone());
+                lease_view(&after)
+            }
+            Err(e) => {
+                if let Some(k) = kea_of(&e) {
+                    audit_failure(&c, &svc, &ip, "update", &k);
+                }
+                Err(e)
+            }
+        }
+    });
+    let c = ctx.clone();
+    engine.register_fn("delete_lease", move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
+        let svc = s.0.clone();
+        leases::check_ip(&svc, ip).map_err(|e| kea_error(&e))?;
+        if dry(&c, &svc, &format!("delete lease {ip}")) {
+            return Ok(Dynamic::UNIT);
+        }
+        let (svc2, ip2) = (svc.clone(), ip.to_string());
+        match c.block(async move { leases::delete(&svc2, &ip2).await }) {
+            Ok(before) => {
+                audit_lease(&c, &svc, ip, "delete", before.clone(), Value::Null);
+                lease_view(&before)
+            }
+            Err(e) => {
+                if let Some(k) = kea_of(&e) {
+                    audit_failure(&c, &svc, ip, "delete", &k);
+                }
+                Err(e)
+            }
+        }
+    });
+    let c = ctx.clone();
+    engine.register_fn("wipe_leases", move |s: &mut ServiceHandle, key: Dynamic| -> R<rhai::INT> {
+        let svc = s.0.clone();
+        let key = subnet_key(&key, Family::of_service(&svc.name))?;
+        let label = key.to_string();
+        if dry(&c, &svc, &format!("wipe the leases of subnet {label}")) {
+            return Ok(0);
+        }
+        let svc2 = svc.clone();
+        let n = c.block(async move { leases::wipe(&svc2, &key).await })?;
+        if n > 0 {
+            audit_lease(&c, &svc, &label, "wipe", json!({ "leases": n }), json!({ "leases": 0 }));
+        }
+        Ok(n as rhai::INT)
+    });
+    let c = ctx.clone();
+    engine.register_fn("stats", move |s: &mut ServiceHandle| -> R<Array> {
+        let svc = s.0.clone();
+        let rows = c.block(async move { stats::stats(&svc).await })?;
+        rows.iter().map(to_dynamic).collect()
+    });
+    let c = ctx.clone();
+    engine.register_fn("history", move || -> R<Array> { history(&c, AuditFilter::default()) });
+    let c = ctx;
+    engine.register_fn("history", move |kind: &str, key: &str| -> R<Array> {
+        history(
+            &c,
+            AuditFilter {
+                kind: Some(kind.to_string()),
+                key: Some(key.to_string()),
+                ..Default::default()
+            },
+        )
+    });
+}
+
+/// The Kea error inside a script error, when it is one.
+fn kea_of(e: &EvalAltResult) -> Option<KeaError> {
+    let kind = crate::script::errors::kind_of_error(e);
+    let k = crate::kea::ErrorKind::parse(&kind)?;
+    let mut err = KeaError::new(k, crate::script::errors::message_of_error(e));
+    if let EvalAltResult::ErrorRuntime(v, _) = e
+        && let Some(m) = v.read_lock::<RMap>()
+    {
+        err.code = m.get("code").and_then(|c| c.as_int().ok());
+    }
+    Some(err)
+}
+
+fn history(ctx: &RunContext, filter: AuditFilter) -> R<Array> {
+    let entries = ctx.audit.read(&filter).map_err(|e| kea_error(&e))?;
+    entries
+        .iter()
+        .map(|e| to_dynamic(&serde_json::to_value(e).expect("JSON")))
+        .collect()
+}
