@@ -335,16 +335,30 @@ impl Service {
 
     /// The running configuration, without the `hash` key later Kea versions add.
     pub async fn config(&self) -> Result<Value, KeaError> {
+        Ok(self.config_and_hash().await?.0)
+    }
+
+    /// The running configuration and, from Kea 2.4 on, its hash.
+    pub async fn config_and_hash(&self) -> Result<(Value, Option<String>), KeaError> {
         let mut cfg = self.command("config-get", None).await?.ok_or_else(|| {
             KeaError::new(ErrorKind::Kea, "config-get answered no configuration")
                 .with_server(self.server.name())
                 .with_service(Some(&self.name))
                 .with_command("config-get")
         })?;
-        if let Some(m) = cfg.as_object_mut() {
-            m.remove("hash");
-        }
-        Ok(cfg)
+        let hash = cfg
+            .as_object_mut()
+            .and_then(|m| m.remove("hash"))
+            .and_then(|h| h.as_str().map(String::from));
+        Ok((cfg, hash))
+    }
+
+    /// `config-hash-get`: the hash of the running configuration (Kea ≥ 2.4).
+    pub async fn config_hash(&self) -> Result<Option<String>, KeaError> {
+        Ok(self
+            .command("config-hash-get", None)
+            .await?
+            .and_then(|a| a.get("hash").and_then(Value::as_str).map(String::from)))
     }
 
     /// `config-test`: Kea's verdict on a configuration, without applying it. Returns Kea's

@@ -173,6 +173,36 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// A memfile lease file (Kea 2.2 schema) with `n` leases in the big subnet.
+fn write_leases4(path: &Path, n: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let expire = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + 86_400;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        f,
+        "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context"
+    )?;
+    for i in 1..=n {
+        writeln!(
+            f,
+            "172.{}.{}.{},02:00:{:02x}:{:02x}:{:02x}:{:02x},,86400,{expire},{},0,0,,0,",
+            16 + ((i >> 16) & 15),
+            (i >> 8) & 255,
+            i & 255,
+            (i >> 24) & 255,
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255,
+            super::BIG_SUBNET_ID
+        )?;
+    }
+    f.flush()
+}
+
 /// Writes every file of the lab; returns the inventory's path.
 pub(super) fn write(
     run: &Path,
@@ -183,6 +213,13 @@ pub(super) fn write(
     let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON");
     for n in nodes {
         let mut v4 = dhcp4(&n.dir, hooks_dir, options.extra_subnets4);
+        if options.leases4 > 0 {
+            v4["Dhcp4"]["subnet4"].as_array_mut().expect("subnets").push(json!({
+                "id": super::BIG_SUBNET_ID, "subnet": super::BIG_SUBNET,
+                "pools": [{ "pool": "172.16.0.1 - 172.31.255.254" }]
+            }));
+            write_leases4(&n.dir.join("kea-leases4.csv"), options.leases4)?;
+        }
         if let Some(mode) = options.ha {
             let root = &mut v4["Dhcp4"];
             root["hooks-libraries"]

@@ -32,7 +32,14 @@ pub struct LabOptions {
     /// Start a real HA pair (`server1`, `server2`, each with its own daemons and agent)
     /// instead of one server.
     pub ha: Option<HaMode>,
+    /// Preload this many IPv4 leases (memfile CSV) in an extra subnet
+    /// [`BIG_SUBNET`] (id [`BIG_SUBNET_ID`]).
+    pub leases4: usize,
 }
+
+/// The subnet that holds preloaded leases.
+pub const BIG_SUBNET: &str = "172.16.0.0/12";
+pub const BIG_SUBNET_ID: u64 = 1_000_000;
 
 /// The HA mode of a lab pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

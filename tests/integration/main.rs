@@ -11,5 +11,6 @@ mod editing_hooks;
 mod ha;
 mod kea3_double;
 mod lab;
+mod leases;
 mod scripts;
 mod transport_live;

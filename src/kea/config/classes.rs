@@ -162,6 +162,18 @@ fn not_found(name: &str) -> KeaError {
     )
 }
 
+/// The classes a subnet or pool evaluates after the others: `require-client-classes`
+/// (Kea < 2.7.4) or `evaluate-additional-classes` (later).
+pub fn required_classes(m: &serde_json::Map<String, Value>) -> Vec<String> {
+    ["require-client-classes", "evaluate-additional-classes"]
+        .iter()
+        .filter_map(|k| m.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
+}
+
 /// Where a class is used: subnets, pools, other classes' tests.
 pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
     let mut uses: Vec<String> = ranges_with_class(doc, name)
@@ -173,14 +185,19 @@ pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
         .collect();
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
-        if s.get("require-client-classes")
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|c| c.as_str() == Some(name)))
-        {
-            uses.push(format!(
-                "require_client_classes of subnet {}",
-                s.get("subnet").and_then(Value::as_str).unwrap_or("?")
-            ));
+        let prefix = s.get("subnet").and_then(Value::as_str).unwrap_or("?");
+        let mut places: Vec<(String, &serde_json::Map<String, Value>)> =
+            vec![(format!("subnet {prefix}"), s)];
+        for p in s.get("pools").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(pm) = p.as_object() {
+                let range = pm.get("pool").and_then(Value::as_str).unwrap_or("?");
+                places.push((format!("pool {range} of subnet {prefix}"), pm));
+            }
+        }
+        for (label, m) in places {
+            if required_classes(m).iter().any(|c| c == name) {
+                uses.push(format!("the additional classes {label} evaluates"));
+            }
         }
     }
     let needle1 = format!("member('{name}')");

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::ConfigDoc;
-use super::classes::class_exists;
+use super::classes::{class_exists, required_classes};
 use super::net::{Prefix, Range};
 use super::options::unknown_option_data;
 use super::settings::check_order;
@@ -115,6 +115,11 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 }
             }
             if let Some(pm) = p.as_object() {
+                for c in required_classes(pm) {
+                    if !class_exists(doc, &c) {
+                        add(true, format!("pool {text} of subnet {label} evaluates client class \"{c}\", which is not defined on the server"));
+                    }
+                }
                 for c in classes_of(pm) {
                     if !class_exists(doc, &c) {
                         add(
@@ -137,14 +142,8 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 );
             }
         }
-        for c in s
-            .get("require-client-classes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if !class_exists(doc, c) {
+        for c in required_classes(s) {
+            if !class_exists(doc, &c) {
                 add(
                     true,
                     format!(

@@ -106,7 +106,13 @@ impl Edit {
                 "unassign",
             ),
             Self::SetOption(s, m) => t("option", format!("{} at {s}", name_of(m)), "set"),
-            Self::DeleteOption(s, w, _) => t("option", format!("{w} at {s}"), "delete"),
+            Self::DeleteOption(s, w, _) => {
+                let w = match w {
+                    NameOrCode::Name(n) => n.clone(),
+                    NameOrCode::Code(c) => c.to_string(),
+                };
+                t("option", format!("{w} at {s}"), "delete")
+            }
             Self::DefineOption(m) => t("option_def", name_of(m), "add"),
             Self::UpdateOptionDef(c, s, _) => t("option_def", format!("{s}/{c}"), "update"),
             Self::DeleteOptionDef(c, s) => t("option_def", format!("{s}/{c}"), "delete"),

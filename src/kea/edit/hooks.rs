@@ -75,12 +75,22 @@ pub fn plan(
     let class_cmds = caps.class_cmds;
     // The whole subnet, owned values only: what subnet4-update must receive.
     let update = |key: &SubnetKey| -> Option<Vec<HookCommand>> {
-        let s = subnet_in(new, key)?;
+        let mut s = subnet_in(new, key)?;
+        // Kea refuses host reservations in subnet commands ("must not specify host
+        // reservations"); they are kept where they are.
+        s.remove("reservations");
         Some(vec![cmd(format!("subnet{n}-update"), json!({ sk: [s] }))])
     };
     match edit {
         Edit::AddSubnet(_) if subnet_cmds => {
-            let s = subnet_by_id(new, result.get("id")?)?;
+            let mut s = subnet_by_id(new, result.get("id")?)?;
+            // A new subnet with host reservations goes the config path.
+            match s.get("reservations").and_then(Value::as_array) {
+                Some(r) if !r.is_empty() => return None,
+                _ => {
+                    s.remove("reservations");
+                }
+            }
             Some(vec![cmd(format!("subnet{n}-add"), json!({ sk: [s] }))])
         }
         Edit::DeleteSubnet(key) if subnet_cmds => {

@@ -112,7 +112,8 @@ pub async fn commit(
     };
     // Read the live configuration right before the change: what was changed behind our
     // back (a config-reload, another tool) is what the change is checked against.
-    let live = read_config(svc).await?;
+    let (raw, hash_at_read) = svc.config_and_hash().await?;
+    let live = ConfigDoc::new(family, raw).map_err(|e| context(e, svc, "config-get"))?;
     let Prepared { base, new, results } =
         prepare(&live, edits, opts.min_subnet_id, false).map_err(local)?;
     let mut report = CommitReport {
@@ -141,6 +142,20 @@ pub async fn commit(
             report.verdict = Some(svc.test(&new.value).await?);
         }
         return Ok(report);
+    }
+    // Someone else may have changed the server since it was read: with Kea's hash
+    // (2.4 and later) that is caught here, and nothing is sent.
+    if let Some(h) = &hash_at_read
+        && svc.config_hash().await?.as_ref() != Some(h)
+    {
+        return Err(context(
+            KeaError::new(
+                ErrorKind::Conflict,
+                "the configuration changed on the server while this change was being prepared; nothing was sent, try again",
+            ),
+            svc,
+            "config-hash-get",
+        ));
     }
     match &hook_plan {
         Some(plan) => {
