@@ -72,19 +72,6 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             );
             continue;
         };
-        for (p, other) in &prefixes {
-            if *p == prefix {
-                add(
-                    true,
-                    format!(
-                        "A scope with address \"{}\" already exists on the server",
-                        prefix.0.network()
-                    ),
-                );
-            } else if p.overlaps(&prefix) {
-                add(true, format!("subnet {label} overlaps subnet {other}"));
-            }
-        }
         prefixes.push((prefix, label.clone()));
         let mut ranges: Vec<Range> = Vec::new();
         for p in s
@@ -159,6 +146,30 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
         } else if let Err(e) = check_order(&effective(doc, loc), &format!("subnet {label}")) {
             add(true, format!("{} (with the values it inherits)", e.message));
         }
+    }
+    // Identical and overlapping prefixes, in O(n log n): sorted by first address (wider
+    // first), each prefix overlaps the widest one still open before it.
+    prefixes.sort_by(|(a, _), (b, _)| {
+        (a.0.network(), a.0.prefix_len()).cmp(&(b.0.network(), b.0.prefix_len()))
+    });
+    let mut open: Option<(Prefix, String)> = None;
+    for (p, label) in &prefixes {
+        if let Some((o, olabel)) = &open
+            && o.overlaps(p)
+        {
+            if o == p {
+                add(
+                    true,
+                    format!("A scope with address \"{}\" already exists on the server", p.0.network()),
+                );
+            } else {
+                add(true, format!("subnet {label} overlaps subnet {olabel}"));
+            }
+            if p.0.broadcast() <= o.0.broadcast() {
+                continue;
+            }
+        }
+        open = Some((*p, label.clone()));
     }
     let mut names = BTreeSet::new();
     for c in doc.root_array("client-classes") {

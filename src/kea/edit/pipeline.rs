@@ -125,7 +125,10 @@ pub async fn commit(
         return Ok(report);
     }
     report.changed = true;
-    report.diff = unified_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
+    // The diff is for people (dry runs, `tx.diff()`); a real change does not pay for it.
+    if opts.dry_run {
+        report.diff = unified_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
+    }
     let hook_plan = hook_plan(svc, edits, &base, &new, &report.results).await?;
     report.commands = match &hook_plan {
         Some(plan) => plan
