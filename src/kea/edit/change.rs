@@ -10,22 +10,9 @@ use crate::kea::config::{
 use crate::kea::config::{NameOrCode, SubnetKey};
 
 /// The parts of a configuration that belong to one server of an HA pair and are never
-/// copied to its peer: hooks (with `this-server-name` and TLS files), control sockets,
-/// interfaces, loggers, databases, paths, the server's identity.
-pub const PER_PEER: &[&str] = &[
-    "hooks-libraries",
-    "control-socket",
-    "control-sockets",
-    "interfaces-config",
-    "loggers",
-    "lease-database",
-    "hosts-database",
-    "hosts-databases",
-    "data-directory",
-    "config-control",
-    "server-id",
-    "server-tag",
-];
+/// copied to its peer: everything protected ([`config::PROTECTED`]: hooks with
+/// `this-server-name` and TLS files, control sockets, loggers, databases, paths) and these.
+pub const PER_PEER: &[&str] = &["interfaces-config", "server-id", "server-tag"];
 
 /// A change, with its inputs already in Kea's key spelling.
 #[derive(Debug, Clone, PartialEq)]
@@ -229,7 +216,7 @@ impl Edit {
                 }
                 restore_protected(&mut new, live, &self.allowed_protected());
                 if peer {
-                    for k in PER_PEER {
+                    for k in config::PROTECTED.iter().chain(PER_PEER) {
                         match live.root().get(*k) {
                             Some(v) => {
                                 new.root_mut().insert((*k).to_string(), v.clone());
