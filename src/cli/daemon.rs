@@ -1,16 +1,138 @@
-//! `keascript daemon SCRIPT`. (Being written.)
+//! `keascript daemon SCRIPT [-- ARGS]`: runs the script once to register its triggers,
+//! then runs them until SIGINT/SIGTERM; SIGHUP reloads the script.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+use crate::daemon::{DaemonOptions, LogFormat, Setup};
+use crate::kea::Inventory;
+use crate::script::Limits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// One line per event; journald priorities under systemd
+    Plain,
+    /// One JSON object per line
+    Json,
+}
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
     /// The Rhai script that registers triggers
     pub script: PathBuf,
+
+    /// The inventory server `kea()` returns (default: the inventory's `default`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// Quiet time after a burst of file events before an on_change trigger runs
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_duration)]
+    pub debounce: Duration,
+
+    /// Deadline for each run of a trigger, Kea calls included (0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// At SIGTERM/SIGINT/SIGHUP, how long runs in flight may go on before they are cancelled
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Stop a run after this many Rhai operations
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+
+    /// Change nothing: every mutation logs its diff and the commands it would send
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Log line format on stderr
+    #[arg(long, value_enum, default_value = "plain")]
+    pub log_format: LogFormatArg,
+
+    /// Arguments for the script (`args` in the script), after `--`
+    #[arg(last = true)]
+    pub args: Vec<String>,
 }
 
-pub fn daemon(_runtime: &tokio::runtime::Runtime, _config: Option<&Path>, _args: DaemonArgs) -> u8 {
-    eprintln!("error: keascript daemon is not available in this build yet");
-    2
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 300ms, 30s, 10m)"))
+}
+
+/// The log filter: `--log`/`$KEASCRIPT_LOG` when given, else `info` (a daemon reports its
+/// runs; `keascript run` stays quiet by default).
+fn log_filter() -> String {
+    use clap::CommandFactory;
+    use clap::parser::ValueSource;
+    let matches = super::Cli::command().try_get_matches_from(std::env::args_os());
+    match matches {
+        Ok(m) if m.value_source("log") != Some(ValueSource::DefaultValue) => m
+            .get_one::<String>("log")
+            .cloned()
+            .unwrap_or_else(|| "info".into()),
+        _ => "info".into(),
+    }
+}
+
+pub fn daemon(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: DaemonArgs) -> u8 {
+    let format = match args.log_format {
+        LogFormatArg::Plain => LogFormat::Plain,
+        LogFormatArg::Json => LogFormat::Json,
+    };
+    let dispatch = crate::daemon::dispatch(&log_filter(), format);
+    tracing::dispatcher::with_default(&dispatch, || daemon_inner(runtime, config, args, &dispatch))
+}
+
+fn daemon_inner(
+    runtime: &tokio::runtime::Runtime,
+    config: Option<&Path>,
+    args: DaemonArgs,
+    dispatch: &tracing::Dispatch,
+) -> u8 {
+    if !args.script.is_file() {
+        tracing::error!("error: script {} not found", args.script.display());
+        return 2;
+    }
+    let mut inventory = match Inventory::discover(config) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!("error: {}", e.message);
+            return 2;
+        }
+    };
+    if let Some(name) = &args.server {
+        if let Err(e) = inventory.get(name) {
+            tracing::error!("error: {}", e.message);
+            return 2;
+        }
+        inventory.default = name.clone();
+    }
+    let mut limits = Limits {
+        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
+        ..Limits::default()
+    };
+    if let Some(n) = args.max_operations {
+        limits.max_operations = n;
+    }
+    // Absolute, so a script that changes nothing about the working directory still finds
+    // its imports after a reload.
+    let script = std::path::absolute(&args.script).unwrap_or(args.script.clone());
+    let opts = DaemonOptions {
+        setup: Setup {
+            handle: runtime.handle().clone(),
+            inventory,
+            args: args.args,
+            limits,
+            dry_run: args.dry_run,
+            script,
+            dispatch: dispatch.clone(),
+        },
+        debounce: args.debounce,
+        grace: args.shutdown_timeout,
+    };
+    crate::daemon::run(runtime, opts)
 }

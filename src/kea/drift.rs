@@ -149,9 +149,9 @@ pub fn load_snapshot(name: &str) -> Result<Option<Value>, KeaError> {
 fn load_snapshot_in(state: &Path, name: &str) -> Result<Option<Value>, KeaError> {
     let p = snapshot_path_in(state, name);
     match std::fs::read_to_string(&p) {
-        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
-            KeaError::invalid(format!("snapshot {} is damaged: {e}", p.display()))
-        }),
+        Ok(t) => serde_json::from_str(&t)
+            .map(Some)
+            .map_err(|e| KeaError::invalid(format!("snapshot {} is damaged: {e}", p.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(KeaError::invalid(format!(
             "cannot read snapshot {}: {e}",
@@ -176,7 +176,11 @@ fn save_snapshot_in(state: &Path, name: &str, value: &Value) -> Result<PathBuf, 
         ".{}.tmp",
         p.file_name().unwrap_or_default().to_string_lossy()
     ));
-    std::fs::write(&tmp, serde_json::to_string_pretty(value).unwrap_or_default()).map_err(fail)?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_string_pretty(value).unwrap_or_default(),
+    )
+    .map_err(fail)?;
     std::fs::rename(&tmp, &p).map_err(fail)?;
     Ok(p)
 }
@@ -207,6 +211,24 @@ impl Change {
             format!("{kind} {} {}", self.key, self.change)
         } else {
             format!("{kind} {} {}: {}", self.key, self.change, self.detail)
+        }
+    }
+}
+
+impl Change {
+    /// One line for a file-against-running difference:
+    /// `subnet 10.9.0.0/24: only in the file`,
+    /// `class pxe: only in the running configuration`,
+    /// `subnet 192.0.2.0/24 differs (running → file): valid-lifetime: 4000 → 7200`.
+    pub fn file_line(&self) -> String {
+        let kind = self.kind.replace('_', " ");
+        match self.change {
+            "added" => format!("{kind} {}: only in the file", self.key),
+            "removed" => format!("{kind} {}: only in the running configuration", self.key),
+            _ => format!(
+                "{kind} {} differs (running → file): {}",
+                self.key, self.detail
+            ),
         }
     }
 }
@@ -304,9 +326,8 @@ fn compare(a: &Value, b: &Value, mode: Mode) -> Vec<Change> {
         mode,
         space,
         global_a: ra.map,
-        global_b: rb.map,
     };
-    ctx.options(&mut out, "global", ra.map, rb.map, None);
+    ctx.options(&mut out, "global", ra.map, rb.map);
     ctx.option_defs(&mut out, ra.map, rb.map);
     ctx.classes(&mut out, ra.map, rb.map);
     ctx.networks(&mut out, ra.map, rb.map, subnet_key);
@@ -320,7 +341,10 @@ fn show(v: Option<&Value>) -> String {
         Some(v) => {
             let s = v.to_string();
             if s.len() > 80 {
-                format!("{}…", &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)])
+                format!(
+                    "{}…",
+                    &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)]
+                )
             } else {
                 s
             }
@@ -328,11 +352,13 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
+/// A subnet by its canonical prefix, with the shared network it sits in.
+type Located<'v> = (String, &'v Value, Option<&'v Map<String, Value>>);
+
 struct Ctx<'a> {
     mode: Mode,
     space: &'static str,
     global_a: &'a Map<String, Value>,
-    global_b: &'a Map<String, Value>,
 }
 
 /// A value Kea fills in when nothing is configured.
@@ -381,10 +407,7 @@ fn canonical_prefix(s: &str) -> String {
 fn canonical_pool(s: &str) -> String {
     let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     if let Some((a, b)) = t.split_once('-')
-        && let (Ok(a), Ok(b)) = (
-            a.parse::<std::net::IpAddr>(),
-            b.parse::<std::net::IpAddr>(),
-        )
+        && let (Ok(a), Ok(b)) = (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>())
     {
         return format!("{a}-{b}");
     }
@@ -527,7 +550,6 @@ impl Ctx<'_> {
         where_: &str,
         a: &Map<String, Value>,
         b: &Map<String, Value>,
-        _inherit: Option<()>,
     ) {
         let a = list(a, "option-data");
         let b = list(b, "option-data");
@@ -563,13 +585,7 @@ impl Ctx<'_> {
             a.iter().map(|o| (key(o), o)),
             b.iter().map(|o| (key(o), o)),
             |out, k, x, y| {
-                let f = self.fields(
-                    "option",
-                    obj(x),
-                    obj(y),
-                    &["name", "code", "space"],
-                    &[],
-                );
+                let f = self.fields("option", obj(x), obj(y), &["name", "code", "space"], &[]);
                 Self::push_changed(out, "option", k, f);
             },
         );
@@ -617,7 +633,7 @@ impl Ctx<'_> {
             },
         );
         for (w, x, y) in inner {
-            self.options(out, &w, obj(x), obj(y), None);
+            self.options(out, &w, obj(x), obj(y));
         }
     }
 
@@ -655,15 +671,12 @@ impl Ctx<'_> {
             },
         );
         for (w, x, y) in inner {
-            self.options(out, &w, obj(x), obj(y), None);
+            self.options(out, &w, obj(x), obj(y));
         }
     }
 
     /// Every subnet, at the top level or in a shared network, with what it inherits.
-    fn all_subnets<'v>(
-        m: &'v Map<String, Value>,
-        subnet_key: &str,
-    ) -> Vec<(String, &'v Value, Option<&'v Map<String, Value>>)> {
+    fn all_subnets<'v>(m: &'v Map<String, Value>, subnet_key: &str) -> Vec<Located<'v>> {
         let mut out: Vec<_> = list(m, subnet_key)
             .iter()
             .map(|s| (Self::subnet_name(s), s, None))
@@ -718,9 +731,8 @@ impl Ctx<'_> {
                 inner.push((k.to_string(), x, y));
             },
         );
-        let _ = self.global_b;
         for (subnet, x, y) in inner {
-            self.options(out, &format!("subnet {subnet}"), obj(x), obj(y), None);
+            self.options(out, &format!("subnet {subnet}"), obj(x), obj(y));
             let pools = |s: &'_ Value, field: &'static str| -> Vec<(String, Value)> {
                 list(obj(s), field)
                     .iter()
@@ -730,19 +742,27 @@ impl Ctx<'_> {
                             format!(
                                 "{}/{} in {subnet}",
                                 p.get("prefix").and_then(Value::as_str).unwrap_or("?"),
-                                p.get("prefix-len").map(|l| l.to_string()).unwrap_or_default()
+                                p.get("prefix-len")
+                                    .map(|l| l.to_string())
+                                    .unwrap_or_default()
                             )
                         } else {
                             format!(
                                 "{} in {subnet}",
-                                canonical_pool(p.get("pool").and_then(Value::as_str).unwrap_or("?"))
+                                canonical_pool(
+                                    p.get("pool").and_then(Value::as_str).unwrap_or("?")
+                                )
                             )
                         };
                         (k, Value::Object(p.clone()))
                     })
                     .collect()
             };
-            let fields: &[&'static str] = if v6 { &["pools", "pd-pools"] } else { &["pools"] };
+            let fields: &[&'static str] = if v6 {
+                &["pools", "pd-pools"]
+            } else {
+                &["pools"]
+            };
             for field in fields {
                 let pa = pools(x, field);
                 let pb = pools(y, field);
@@ -765,7 +785,7 @@ impl Ctx<'_> {
                     },
                 );
                 for (w, px, py) in pool_inner {
-                    self.options(out, &w, obj(&px), obj(&py), None);
+                    self.options(out, &w, obj(&px), obj(&py));
                 }
             }
         }
@@ -784,9 +804,18 @@ mod tests {
         assert_eq!(v, json!({"a": "http://x/y", "b": "#not", "c": "q\"//"}));
         let bad = "{\n  // fine\n  \"a\": 1,\n  \"b\": \n}\n";
         let e = parse_config_text(bad, "f.conf").unwrap_err();
-        assert!(e.message.starts_with("f.conf:5:1: not valid JSON"), "{}", e.message);
+        assert!(
+            e.message.starts_with("f.conf:5:1: not valid JSON"),
+            "{}",
+            e.message
+        );
         let inc = "{ \"Dhcp4\": <?include \"x.json\"?> }";
-        assert!(parse_config_text(inc, "f.conf").unwrap_err().message.contains("include"));
+        assert!(
+            parse_config_text(inc, "f.conf")
+                .unwrap_err()
+                .message
+                .contains("include")
+        );
     }
 
     fn running() -> Value {
@@ -834,7 +863,10 @@ mod tests {
             .push(json!({"id": 2, "subnet": "10.9.0.0/24"}));
         f["Dhcp4"]["client-classes"] = json!([]);
         f["Dhcp4"]["option-def"] = json!([{"name": "site", "code": 224, "type": "uint16"}]);
-        let lines: Vec<String> = differences(&running(), &f).iter().map(Change::line).collect();
+        let lines: Vec<String> = differences(&running(), &f)
+            .iter()
+            .map(Change::line)
+            .collect();
         let want = [
             "option def 224 in dhcp4 added",
             "class pxe removed",
@@ -855,7 +887,22 @@ mod tests {
         let mut r = running();
         r["Dhcp4"]["subnet4"][0]["valid-lifetime"] = json!(7200);
         let lines: Vec<String> = differences(&r, &file()).iter().map(Change::line).collect();
-        assert_eq!(lines, vec!["subnet 192.0.2.0/24 changed: valid-lifetime: 7200 → (not set)"]);
+        assert_eq!(
+            lines,
+            vec!["subnet 192.0.2.0/24 changed: valid-lifetime: 7200 → (not set)"]
+        );
+        let d = &differences(&r, &file())[0];
+        assert_eq!(
+            d.file_line(),
+            "subnet 192.0.2.0/24 differs (running → file): valid-lifetime: 7200 → (not set)"
+        );
+        let mut f = file();
+        f["Dhcp4"]["client-classes"] = json!([]);
+        let d = differences(&running(), &f);
+        assert_eq!(
+            d[0].file_line(),
+            "class pxe: only in the running configuration"
+        );
     }
 
     #[test]
@@ -888,6 +935,9 @@ mod tests {
         assert_eq!(load_snapshot_in(d, "lab/dhcp4").unwrap(), None);
         let p = save_snapshot_in(d, "lab/dhcp4", &json!({"a": 1})).unwrap();
         assert_eq!(p, d.join("drift").join("lab_dhcp4.json"));
-        assert_eq!(load_snapshot_in(d, "lab/dhcp4").unwrap(), Some(json!({"a": 1})));
+        assert_eq!(
+            load_snapshot_in(d, "lab/dhcp4").unwrap(),
+            Some(json!({"a": 1}))
+        );
     }
 }

@@ -5,7 +5,11 @@ use rhai::module_resolvers::{FileModuleResolver, ModuleResolversCollection};
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Shared};
 
 /// `(import path, source)` of every embedded stdlib module.
-pub const STDLIB: &[(&str, &str)] = &[("kea/health", include_str!("../../stdlib/kea/health.rhai"))];
+pub const STDLIB: &[(&str, &str)] = &[
+    ("kea/health", include_str!("../../stdlib/kea/health.rhai")),
+    ("kea/reload", include_str!("../../stdlib/kea/reload.rhai")),
+    ("kea/drift", include_str!("../../stdlib/kea/drift.rhai")),
+];
 
 /// Resolves `kea/…` from the embedded stdlib, compiled with the importing engine.
 struct EmbeddedResolver;

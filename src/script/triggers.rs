@@ -49,6 +49,9 @@ pub struct Trigger {
     pub callback: FnPtr,
     /// The modules imported where the trigger was registered, by alias.
     pub imports: Vec<(String, Shared<Module>)>,
+    /// The function libraries in force where it was registered when that was inside an
+    /// imported module (a closure defined there lives in the module, not the script).
+    pub namespaces: Vec<Shared<Module>>,
     /// Where the script registered it (`file:line`).
     pub origin: String,
 }
@@ -235,9 +238,17 @@ mod tests {
         assert_eq!(next, Local.with_ymd_and_hms(2026, 3, 9, 2, 30, 0).unwrap());
         assert!(parse_cron("@hourly").is_ok());
         // Six fields would silently mean seconds elsewhere: refused.
-        assert!(parse_cron("0 */15 * * * *").unwrap_err().contains("6 fields"));
+        assert!(
+            parse_cron("0 */15 * * * *")
+                .unwrap_err()
+                .contains("6 fields")
+        );
         assert!(parse_cron("* * *").unwrap_err().contains("3 fields"));
-        assert!(parse_cron("61 * * * *").unwrap_err().contains("not a valid"));
+        assert!(
+            parse_cron("61 * * * *")
+                .unwrap_err()
+                .contains("not a valid")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod support;
 
 mod auth_tls;
 mod cli;
+mod daemon;
 mod editing;
 mod editing_hooks;
 mod ha;

@@ -39,6 +39,14 @@ fn add(cx: &NativeCallContext, ctx: &RunContext, kind: TriggerKind, callback: Fn
             imports.push((name.to_string(), Shared::new(module.clone())));
         }
     }
+    // Registered from inside an imported module: keep its functions (the closure is one).
+    let namespaces: Vec<Shared<rhai::Module>> = if cx.iter_namespaces().count() > 1 {
+        cx.iter_namespaces()
+            .map(|m| Shared::new(m.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let pos = cx.call_position();
     let src = cx.call_source().unwrap_or("<script>");
     let src = Path::new(src)
@@ -52,16 +60,18 @@ fn add(cx: &NativeCallContext, ctx: &RunContext, kind: TriggerKind, callback: Fn
         kind,
         callback,
         imports,
+        namespaces,
         origin,
     });
     Ok(())
 }
 
-fn changes_to_array(list: Vec<Change>) -> Array {
+fn changes_to_array(list: Vec<Change>, file: bool) -> Array {
     list.into_iter()
         .map(|c| {
             let mut m = Map::new();
-            m.insert("line".into(), c.line().into());
+            let line = if file { c.file_line() } else { c.line() };
+            m.insert("line".into(), line.into());
             m.insert("kind".into(), c.kind.into());
             m.insert("key".into(), c.key.into());
             m.insert("change".into(), c.change.into());
@@ -140,7 +150,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         |before: Dynamic, after: Dynamic| -> R<Array> {
             let a = to_json(&before, "the first configuration")?;
             let b = to_json(&after, "the second configuration")?;
-            Ok(changes_to_array(drift::changes(&a, &b)))
+            Ok(changes_to_array(drift::changes(&a, &b), false))
         },
     );
     engine.register_fn(
@@ -148,7 +158,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         |running: Dynamic, file: Dynamic| -> R<Array> {
             let a = to_json(&running, "the running configuration")?;
             let b = to_json(&file, "the file's configuration")?;
-            Ok(changes_to_array(drift::differences(&a, &b)))
+            Ok(changes_to_array(drift::differences(&a, &b), true))
         },
     );
     engine.register_fn("load_snapshot", |name: &str| -> R<Dynamic> {
@@ -166,21 +176,32 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     });
 
     // Logging (to the daemon's log; `keascript run` shows warnings and errors).
-    engine.register_fn("log", |cx: NativeCallContext, level: &str, msg: &str| -> R<()> {
-        log(&cx, level, msg)
-    });
+    engine.register_fn(
+        "log",
+        |cx: NativeCallContext, level: &str, msg: &str| -> R<()> { log(&cx, level, msg) },
+    );
     engine.register_fn("log", |cx: NativeCallContext, msg: &str| -> R<()> {
         log(&cx, "info", msg)
     });
 }
 
 fn log(cx: &NativeCallContext, level: &str, msg: &str) -> R<()> {
-    let src = cx.call_source().unwrap_or("<script>");
+    // Inside a trigger the daemon's own fields say which one; at the top level, the file.
+    let src = cx.call_source().unwrap_or_default();
+    macro_rules! emit {
+        ($lvl:ident) => {
+            if src.is_empty() {
+                tracing::$lvl!(target: "script", "{msg}")
+            } else {
+                tracing::$lvl!(target: "script", source = src, "{msg}")
+            }
+        };
+    }
     match level {
-        "error" => tracing::error!(target: "script", source = src, "{msg}"),
-        "warn" | "warning" => tracing::warn!(target: "script", source = src, "{msg}"),
-        "info" => tracing::info!(target: "script", source = src, "{msg}"),
-        "debug" => tracing::debug!(target: "script", source = src, "{msg}"),
+        "error" => emit!(error),
+        "warn" | "warning" => emit!(warn),
+        "info" => emit!(info),
+        "debug" => emit!(debug),
         other => {
             return Err(invalid(format!(
                 "log(): level \"{other}\" is not one of error, warn, info, debug"
