@@ -1,13 +1,106 @@
-//! `keascript repl`. (Being written.)
+//! `keascript repl [--server NAME | --lab]`: an interactive session (see [`crate::repl`]).
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct ReplArgs {}
+use crate::kea::Inventory;
+use crate::lab::{Lab, LabOptions};
+use crate::script::{Limits, RunContext};
 
-pub fn repl(_runtime: &tokio::runtime::Runtime, _config: Option<&Path>, _args: ReplArgs) -> u8 {
-    eprintln!("error: keascript repl is not available in this build yet");
-    2
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// Start a disposable local Kea lab for the session and stop it at the end
+    #[arg(long)]
+    pub lab: bool,
+
+    /// The inventory server `kea()` returns (default: the inventory's `default`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// Deadline for each statement, Kea calls included (e.g. 30s, 10m; 0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Start in dry-run mode (`:dry-run off` leaves it)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Stop a statement after this many Rhai operations
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 10m, 1h)"))
+}
+
+pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: ReplArgs) -> u8 {
+    let lab: Arc<Mutex<Option<Lab>>> = Arc::new(Mutex::new(None));
+    let inventory = if args.lab {
+        match runtime.block_on(Lab::start(LabOptions::default())) {
+            Ok(l) => {
+                eprintln!(
+                    "lab: Kea {} up at {} ({}); it stops when the REPL ends",
+                    l.version,
+                    l.url(),
+                    l.dir().display()
+                );
+                let inv = Inventory::load(l.inventory());
+                *lab.lock().expect("lab lock") = Some(l);
+                inv
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        }
+    } else {
+        Inventory::discover(config)
+    };
+    let stop_lab = {
+        let lab = lab.clone();
+        move || {
+            if let Some(l) = lab.lock().expect("lab lock").take() {
+                eprintln!("stopping the lab");
+                drop(l);
+            }
+        }
+    };
+    let mut inventory = match inventory {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            stop_lab();
+            return 2;
+        }
+    };
+    if let Some(name) = &args.server {
+        if let Err(e) = inventory.get(name) {
+            eprintln!("error: {}", e.message);
+            stop_lab();
+            return 2;
+        }
+        inventory.default = name.clone();
+    }
+    let mut limits = Limits {
+        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
+        ..Limits::default()
+    };
+    if let Some(n) = args.max_operations {
+        limits.max_operations = n;
+    }
+    let ctx = Arc::new(
+        RunContext::new(runtime.handle().clone(), inventory, vec![]).with_timeout(limits.timeout),
+    );
+    ctx.set_dry_run(args.dry_run);
+    let stop_lab = Arc::new(stop_lab);
+    let status = crate::repl::run(runtime.handle(), ctx, limits, stop_lab.clone());
+    stop_lab();
+    status
 }

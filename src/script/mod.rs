@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod resolver;
 mod runner;
+pub mod help;
 pub mod triggers;
 
 pub use context::RunContext;

@@ -13,5 +13,6 @@ mod ha;
 mod kea3_double;
 mod lab;
 mod leases;
+mod repl;
 mod scripts;
 mod transport_live;

@@ -1,0 +1,173 @@
+//! Results as an admin reads them: maps and arrays one item a line when they do not fit on
+//! one, long arrays shortened with a count, strings at the top level as plain text.
+
+use rhai::{Array, Dynamic, Map};
+
+/// How to show values.
+pub struct Show<'a> {
+    /// Text for a value of a registered type (`Server(lab at …)`), when there is one.
+    pub custom: &'a dyn Fn(&Dynamic) -> Option<String>,
+    /// Arrays longer than this are shortened.
+    pub max_items: usize,
+    /// Lines longer than this are broken up.
+    pub width: usize,
+}
+
+impl Show<'_> {
+    /// The text of a result. A string at the top level is shown as it is (so a diff reads
+    /// as a diff); everything else as Rhai would write it.
+    pub fn show(&self, v: &Dynamic) -> String {
+        if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+            return s.to_string();
+        }
+        self.render(v, 0)
+    }
+
+    fn render(&self, v: &Dynamic, indent: usize) -> String {
+        let flat = self.flat(v);
+        if indent + flat.chars().count() <= self.width || !(v.is_map() || v.is_array()) {
+            return flat;
+        }
+        let pad = " ".repeat(indent + 2);
+        let end = " ".repeat(indent);
+        if let Some(m) = v.read_lock::<Map>() {
+            let mut out = String::from("#{\n");
+            for (k, val) in m.iter() {
+                out.push_str(&format!(
+                    "{pad}{}: {},\n",
+                    key(k),
+                    self.render(val, indent + 2)
+                ));
+            }
+            out.push_str(&end);
+            out.push('}');
+            return out;
+        }
+        if let Some(a) = v.read_lock::<Array>() {
+            let mut out = String::from("[\n");
+            for val in a.iter().take(self.max_items) {
+                out.push_str(&format!("{pad}{},\n", self.render(val, indent + 2)));
+            }
+            if a.len() > self.max_items {
+                out.push_str(&format!("{pad}{}\n", self.more(a.len())));
+            }
+            out.push_str(&end);
+            out.push(']');
+            return out;
+        }
+        flat
+    }
+
+    fn more(&self, len: usize) -> String {
+        format!("... {} more, {len} in all", len - self.max_items)
+    }
+
+    /// On one line.
+    fn flat(&self, v: &Dynamic) -> String {
+        if v.is_unit() {
+            return "()".into();
+        }
+        if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+            return format!("{:?}", s.as_str());
+        }
+        if let Some(m) = v.read_lock::<Map>() {
+            if m.is_empty() {
+                return "#{}".into();
+            }
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", key(k), self.flat(v)))
+                .collect();
+            return format!("#{{ {} }}", items.join(", "));
+        }
+        if let Some(a) = v.read_lock::<Array>() {
+            let mut items: Vec<String> = a
+                .iter()
+                .take(self.max_items)
+                .map(|v| self.flat(v))
+                .collect();
+            if a.len() > self.max_items {
+                items.push(self.more(a.len()));
+            }
+            return format!("[{}]", items.join(", "));
+        }
+        if v.is_int() || v.is_float() || v.is_bool() || v.is_char() {
+            return v.to_string();
+        }
+        if let Some(text) = (self.custom)(v) {
+            return text;
+        }
+        format!("{v:?}")
+    }
+}
+
+/// A map key: bare when it is an identifier, else quoted (`"valid-lifetime"`).
+fn key(k: &str) -> String {
+    let ident = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ident {
+        k.to_string()
+    } else {
+        format!("{k:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(v: Dynamic) -> String {
+        let custom = |_: &Dynamic| None;
+        Show {
+            custom: &custom,
+            max_items: 3,
+            width: 40,
+        }
+        .show(&v)
+    }
+
+    fn eval(s: &str) -> Dynamic {
+        rhai::Engine::new().eval::<Dynamic>(s).unwrap()
+    }
+
+    #[test]
+    fn small_values_stay_on_one_line() {
+        assert_eq!(show(eval("#{ a: 1, b: \"x\" }")), "#{ a: 1, b: \"x\" }");
+        assert_eq!(show(eval("[1, 2]")), "[1, 2]");
+        assert_eq!(show(eval("()")), "()");
+        assert_eq!(show(eval("#{}")), "#{}");
+        assert_eq!(
+            show(eval("#{ \"valid-lifetime\": 4000 }")),
+            "#{ \"valid-lifetime\": 4000 }"
+        );
+        // Top-level strings are plain text.
+        assert_eq!(show(eval("\"2.2.0\"")), "2.2.0");
+        assert_eq!(show(eval("\"a\\nb\"")), "a\nb");
+        assert_eq!(show(eval("[\"a\"]")), "[\"a\"]");
+    }
+
+    #[test]
+    fn big_values_are_broken_up_and_long_lists_shortened() {
+        let v = eval(
+            "#{ subnet: \"10.1.0.0/24\", pools: [#{ pool: \"10.1.0.10-10.1.0.99\" }], id: 1, valid_lifetime: 4000 }",
+        );
+        assert_eq!(
+            show(v),
+            "#{\n  id: 1,\n  pools: [#{ pool: \"10.1.0.10-10.1.0.99\" }],\n  subnet: \"10.1.0.0/24\",\n  valid_lifetime: 4000,\n}"
+        );
+        assert_eq!(
+            show(eval("[1, 2, 3, 4, 5]")),
+            "[1, 2, 3, ... 2 more, 5 in all]"
+        );
+        let long = show(eval(
+            "let a = []; for i in 0..1000 { a.push(\"item number \" + i) } a",
+        ));
+        assert_eq!(
+            long,
+            "[\n  \"item number 0\",\n  \"item number 1\",\n  \"item number 2\",\n  ... 997 more, 1000 in all\n]"
+        );
+    }
+}
