@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 
 use crate::daemon::{DaemonOptions, LogFormat, Setup};
 use crate::kea::Inventory;
-use crate::script::Limits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormatArg {
@@ -28,15 +27,15 @@ pub struct DaemonArgs {
     pub server: Option<String>,
 
     /// Quiet time after a burst of file events before an on_change trigger runs
-    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = super::common::parse_timeout)]
     pub debounce: Duration,
 
     /// Deadline for each run of a trigger, Kea calls included (0 = none)
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = super::common::parse_timeout)]
     pub timeout: Duration,
 
     /// At SIGTERM/SIGINT/SIGHUP, how long runs in flight may go on before they are cancelled
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::common::parse_timeout)]
     pub shutdown_timeout: Duration,
 
     /// Stop a run after this many Rhai operations
@@ -56,34 +55,19 @@ pub struct DaemonArgs {
     pub args: Vec<String>,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 300ms, 30s, 10m)"))
-}
-
-/// The log filter: `--log`/`$KEASCRIPT_LOG` when given, else `info` (a daemon reports its
-/// runs; `keascript run` stays quiet by default).
-fn log_filter() -> String {
-    use clap::CommandFactory;
-    use clap::parser::ValueSource;
-    let matches = super::Cli::command().try_get_matches_from(std::env::args_os());
-    match matches {
-        Ok(m) if m.value_source("log") != Some(ValueSource::DefaultValue) => m
-            .get_one::<String>("log")
-            .cloned()
-            .unwrap_or_else(|| "info".into()),
-        _ => "info".into(),
-    }
-}
-
-pub fn daemon(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: DaemonArgs) -> u8 {
+/// Runs the daemon; `log` is `--log`/`$KEASCRIPT_LOG` (`info` when not given: a daemon
+/// reports its runs, `keascript run` stays quiet by default).
+pub fn daemon(
+    runtime: &tokio::runtime::Runtime,
+    config: Option<&Path>,
+    log: Option<&str>,
+    args: DaemonArgs,
+) -> u8 {
     let format = match args.log_format {
         LogFormatArg::Plain => LogFormat::Plain,
         LogFormatArg::Json => LogFormat::Json,
     };
-    let dispatch = crate::daemon::dispatch(&log_filter(), format);
+    let dispatch = crate::daemon::dispatch(log.unwrap_or("info"), format);
     tracing::dispatcher::with_default(&dispatch, || daemon_inner(runtime, config, args, &dispatch))
 }
 
@@ -104,20 +88,11 @@ fn daemon_inner(
             return 2;
         }
     };
-    if let Some(name) = &args.server {
-        if let Err(e) = inventory.get(name) {
-            tracing::error!("error: {}", e.message);
-            return 2;
-        }
-        inventory.default = name.clone();
+    if let Err(e) = super::common::select_server(&mut inventory, args.server.as_deref()) {
+        tracing::error!("error: {e}");
+        return 2;
     }
-    let mut limits = Limits {
-        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
-        ..Limits::default()
-    };
-    if let Some(n) = args.max_operations {
-        limits.max_operations = n;
-    }
+    let limits = super::common::limits(args.timeout, args.max_operations);
     // Absolute, so a script that changes nothing about the working directory still finds
     // its imports after a reload.
     let script = std::path::absolute(&args.script).unwrap_or(args.script.clone());

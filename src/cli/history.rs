@@ -70,8 +70,8 @@ pub fn history(args: HistoryArgs) -> u8 {
                 return 0;
             }
             println!(
-                "{:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} {}",
-                "TIME", "USER", "SERVER", "SERVICE", "KIND", "ACTION", "KEY", "OUTCOME"
+                "{:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} OUTCOME",
+                "TIME", "USER", "SERVER", "SERVICE", "KIND", "ACTION", "KEY"
             );
             for e in &entries {
                 let outcome = match &e.error {

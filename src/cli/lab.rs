@@ -16,7 +16,8 @@ pub struct LabArgs {
 }
 
 fn parse_ha(s: &str) -> Result<HaMode, String> {
-    HaMode::parse(s).ok_or_else(|| format!("\"{s}\" is not an HA mode: use hot-standby or load-balancing"))
+    HaMode::parse(s)
+        .ok_or_else(|| format!("\"{s}\" is not an HA mode: use hot-standby or load-balancing"))
 }
 
 pub fn lab(runtime: &tokio::runtime::Runtime, args: LabArgs) -> u8 {
@@ -33,15 +34,29 @@ pub fn lab(runtime: &tokio::runtime::Runtime, args: LabArgs) -> u8 {
         }
     };
     match lab.ha_mode() {
-        Some(mode) => println!("Kea lab is up: an HA pair in {} mode, Kea {}", mode.as_str(), lab.version),
+        Some(mode) => println!(
+            "Kea lab is up: an HA pair in {} mode, Kea {}",
+            mode.as_str(),
+            lab.version
+        ),
         None => println!("Kea lab is up: Kea {}", lab.version),
     }
     println!("  directory      {}", lab.dir().display());
     for (i, node) in lab.nodes().iter().enumerate() {
-        let who = if lab.nodes().len() > 1 { format!("{}: ", node.name) } else { String::new() };
+        let who = if lab.nodes().len() > 1 {
+            format!("{}: ", node.name)
+        } else {
+            String::new()
+        };
         println!("  {who}Control Agent  {}", lab.url_of(i));
-        println!("  {who}dhcp4 socket   unix:{}", lab.socket_of(i, "dhcp4").display());
-        println!("  {who}dhcp6 socket   unix:{}", lab.socket_of(i, "dhcp6").display());
+        println!(
+            "  {who}dhcp4 socket   unix:{}",
+            lab.socket_of(i, "dhcp4").display()
+        );
+        println!(
+            "  {who}dhcp6 socket   unix:{}",
+            lab.socket_of(i, "dhcp6").display()
+        );
     }
     println!("  inventory      {}", lab.inventory().display());
     println!();

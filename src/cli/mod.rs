@@ -1,5 +1,6 @@
 //! The command line: `keascript run`, `keascript lab`.
 
+mod common;
 mod daemon;
 mod history;
 mod lab;
@@ -20,9 +21,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Log level or filter for messages on stderr (e.g. warn, info, keascript=debug)
-    #[arg(long, global = true, env = "KEASCRIPT_LOG", default_value = "warn")]
-    pub log: String,
+    /// Log level or filter for messages on stderr (e.g. warn, info, keascript=debug);
+    /// `warn` by default, `info` for the daemon
+    #[arg(long, global = true, env = "KEASCRIPT_LOG")]
+    pub log: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -45,7 +47,10 @@ pub enum Command {
 /// Parses the command line, runs the command, and returns its exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    // The daemon sets up its own log (journald or JSON lines, `info` by default).
+    if !matches!(cli.command, Command::Daemon(_)) {
+        init_logging(cli.log.as_deref().unwrap_or("warn"));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -60,7 +65,9 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
-        Command::Daemon(args) => daemon::daemon(&runtime, cli.config.as_deref(), args),
+        Command::Daemon(args) => {
+            daemon::daemon(&runtime, cli.config.as_deref(), cli.log.as_deref(), args)
+        }
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
     };

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::kea::Inventory;
 use crate::lab::{Lab, LabOptions};
-use crate::script::{Limits, RunContext};
+use crate::script::RunContext;
 
 #[derive(Debug, Args)]
 pub struct ReplArgs {
@@ -21,7 +21,7 @@ pub struct ReplArgs {
     pub server: Option<String>,
 
     /// Deadline for each statement, Kea calls included (e.g. 30s, 10m; 0 = none)
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::common::parse_timeout)]
     pub timeout: Duration,
 
     /// Start in dry-run mode (`:dry-run off` leaves it)
@@ -31,13 +31,6 @@ pub struct ReplArgs {
     /// Stop a statement after this many Rhai operations
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 10m, 1h)"))
 }
 
 pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: ReplArgs) -> u8 {
@@ -80,21 +73,12 @@ pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: Repl
             return 2;
         }
     };
-    if let Some(name) = &args.server {
-        if let Err(e) = inventory.get(name) {
-            eprintln!("error: {}", e.message);
-            stop_lab();
-            return 2;
-        }
-        inventory.default = name.clone();
+    if let Err(e) = super::common::select_server(&mut inventory, args.server.as_deref()) {
+        eprintln!("error: {e}");
+        stop_lab();
+        return 2;
     }
-    let mut limits = Limits {
-        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
-        ..Limits::default()
-    };
-    if let Some(n) = args.max_operations {
-        limits.max_operations = n;
-    }
+    let limits = super::common::limits(args.timeout, args.max_operations);
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, vec![]).with_timeout(limits.timeout),
     );

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::kea::Inventory;
 use crate::lab::{Lab, LabOptions};
-use crate::script::{Limits, RunContext, run_file};
+use crate::script::{RunContext, run_file};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -24,7 +24,7 @@ pub struct RunArgs {
     pub server: Option<String>,
 
     /// Deadline for the whole run, Kea calls included (e.g. 30s, 10m; 0 = none)
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::common::parse_timeout)]
     pub timeout: Duration,
 
     /// Change nothing: every mutation prints its diff and the commands it would send
@@ -42,13 +42,6 @@ pub struct RunArgs {
     /// Arguments for the script (`args` in the script), after `--`
     #[arg(last = true)]
     pub args: Vec<String>,
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 10m, 1h)"))
 }
 
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
@@ -85,20 +78,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
             return 2;
         }
     };
-    if let Some(name) = &args.server {
-        if let Err(e) = inventory.get(name) {
-            eprintln!("error: {}", e.message);
-            return 2;
-        }
-        inventory.default = name.clone();
+    if let Err(e) = super::common::select_server(&mut inventory, args.server.as_deref()) {
+        eprintln!("error: {e}");
+        return 2;
     }
-    let mut limits = Limits {
-        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
-        ..Limits::default()
-    };
-    if let Some(n) = args.max_operations {
-        limits.max_operations = n;
-    }
+    let limits = super::common::limits(args.timeout, args.max_operations);
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, args.args)
             .with_timeout(limits.timeout),

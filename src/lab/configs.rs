@@ -214,10 +214,13 @@ pub(super) fn write(
     for n in nodes {
         let mut v4 = dhcp4(&n.dir, hooks_dir, options.extra_subnets4);
         if options.leases4 > 0 {
-            v4["Dhcp4"]["subnet4"].as_array_mut().expect("subnets").push(json!({
-                "id": super::BIG_SUBNET_ID, "subnet": super::BIG_SUBNET,
-                "pools": [{ "pool": "172.16.0.1 - 172.31.255.254" }]
-            }));
+            v4["Dhcp4"]["subnet4"]
+                .as_array_mut()
+                .expect("subnets")
+                .push(json!({
+                    "id": super::BIG_SUBNET_ID, "subnet": super::BIG_SUBNET,
+                    "pools": [{ "pool": "172.16.0.1 - 172.31.255.254" }]
+                }));
             write_leases4(&n.dir.join("kea-leases4.csv"), options.leases4)?;
         }
         if let Some(mode) = options.ha {

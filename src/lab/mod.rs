@@ -129,10 +129,10 @@ impl Lab {
             } else {
                 root.clone()
             };
-            std::fs::create_dir_all(&node_dir)
-                .map_err(|e| LabError::Start(format!("cannot create {}: {e}", node_dir.display())))?;
-            let ca_port =
-                free_port().map_err(|e| LabError::Start(format!("no free port: {e}")))?;
+            std::fs::create_dir_all(&node_dir).map_err(|e| {
+                LabError::Start(format!("cannot create {}: {e}", node_dir.display()))
+            })?;
+            let ca_port = free_port().map_err(|e| LabError::Start(format!("no free port: {e}")))?;
             nodes.push(Node {
                 name: name.to_string(),
                 dir: node_dir,
@@ -371,10 +371,7 @@ impl Lab {
         self.daemons[i].stop();
         let install = KeaInstall::find()?;
         let (node, program) = match name.split_once('/') {
-            Some((n, p)) => (
-                self.nodes.iter().position(|x| x.name == n).unwrap_or(0),
-                p,
-            ),
+            Some((n, p)) => (self.nodes.iter().position(|x| x.name == n).unwrap_or(0), p),
             None => (0, name),
         };
         let (bin, cfg) = match program {

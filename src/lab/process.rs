@@ -17,7 +17,11 @@ impl Daemon {
         let output = run.join(format!("{program}.out"));
         let out = std::fs::File::create(&output)?;
         let err = out.try_clone()?;
+        use std::os::unix::process::CommandExt;
+        // Their own process group: a Ctrl-C at the terminal reaches keascript, which stops
+        // them by PID, and not the daemons directly.
         let child = Command::new(bin)
+            .process_group(0)
             .arg("-c")
             .arg(config)
             .env("KEA_PIDFILE_DIR", run)

@@ -179,7 +179,7 @@ impl Session {
         match inner {
             EvalAltResult::ErrorTerminated(token, _)
                 // `RunContext::cancel` stops a run with this token.
-                if token.clone().into_string().unwrap_or_default() == "cancelled" =>
+                if token.clone().into_string().unwrap_or_default() == crate::script::STOP_CANCELLED =>
             {
                 "cancelled: the statement was stopped; variables and functions are kept"
                     .to_string()

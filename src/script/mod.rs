@@ -6,12 +6,12 @@ mod context;
 mod convert;
 mod engine;
 mod errors;
+pub mod help;
 mod resolver;
 mod runner;
-pub mod help;
 pub mod triggers;
 
-pub use context::RunContext;
+pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE};
 pub use engine::{Limits, build_engine};
 pub use errors::{describe_error, exit_status_of};
 pub use resolver::STDLIB;

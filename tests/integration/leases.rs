@@ -9,7 +9,11 @@ use predicates::prelude::*;
 
 use crate::support::{keascript, lab, lab_with, repo, script};
 
-fn run_in(lab: &keascript::lab::Lab, state: &std::path::Path, text: &str) -> assert_cmd::assert::Assert {
+fn run_in(
+    lab: &keascript::lab::Lab,
+    state: &std::path::Path,
+    text: &str,
+) -> assert_cmd::assert::Assert {
     let dir = tempfile::tempdir().unwrap();
     let s = script(dir.path(), "s.rhai", text);
     keascript()
@@ -62,7 +66,11 @@ print(`in the lab subnet ${{none}}`);
 /// Peak resident memory (VmHWM, kB) of a `keascript run` that walks every lease.
 fn peak_rss_walking(lab: &keascript::lab::Lab) -> u64 {
     let dir = tempfile::tempdir().unwrap();
-    let s = script(dir.path(), "walk.rhai", "let n = 0;\nfor l in kea().dhcp4.leases() { n += 1; }\nprint(n);\nsleep(300);\n");
+    let s = script(
+        dir.path(),
+        "walk.rhai",
+        "let n = 0;\nfor l in kea().dhcp4.leases() { n += 1; }\nprint(n);\nsleep(300);\n",
+    );
     let bin = assert_cmd::cargo::cargo_bin("keascript");
     let mut child = Command::new(bin)
         .env_remove("KEASCRIPT_CONFIG")
@@ -76,15 +84,14 @@ fn peak_rss_walking(lab: &keascript::lab::Lab) -> u64 {
         .unwrap();
     let mut peak = 0;
     loop {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
-            if let Some(kb) = status
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            && let Some(kb) = status
                 .lines()
                 .find(|l| l.starts_with("VmHWM:"))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<u64>().ok())
-            {
-                peak = peak.max(kb);
-            }
+        {
+            peak = peak.max(kb);
         }
         if child.try_wait().unwrap().is_some() {
             break;
@@ -311,7 +318,12 @@ print("all checked");
         .stdout(predicate::function(|out: &str| {
             let actions: Vec<String> = out
                 .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
                 .collect();
             actions == ["delete", "update", "add"]
         }));
@@ -354,7 +366,13 @@ fn concurrent_processes_never_interleave_or_lose_entries() {
     let children: Vec<_> = (0..2)
         .map(|_| {
             Command::new(&me)
-                .args(["--exact", "leases::audit_writer_child", "--ignored", "--test-threads", "1"])
+                .args([
+                    "--exact",
+                    "leases::audit_writer_child",
+                    "--ignored",
+                    "--test-threads",
+                    "1",
+                ])
                 .env("KEASCRIPT_TEST_AUDIT_CHILD", &path)
                 .stdout(Stdio::null())
                 .spawn()
@@ -370,11 +388,24 @@ fn concurrent_processes_never_interleave_or_lose_entries() {
     let mut per_writer = std::collections::HashMap::<String, Vec<u64>>::new();
     for l in &lines {
         let e: AuditEntry = serde_json::from_str(l).expect("a whole JSON line");
-        per_writer.entry(e.server.clone()).or_default().push(e.after["i"].as_u64().unwrap());
+        per_writer
+            .entry(e.server.clone())
+            .or_default()
+            .push(e.after["i"].as_u64().unwrap());
     }
     assert_eq!(per_writer.len(), 2);
     for (_, is) in per_writer {
-        assert_eq!(is, (0..1000).collect::<Vec<_>>(), "each writer's entries, all, in order");
+        assert_eq!(
+            is,
+            (0..1000).collect::<Vec<_>>(),
+            "each writer's entries, all, in order"
+        );
     }
-    assert_eq!(AuditLog::at(&path).read(&AuditFilter::default()).unwrap().len(), 2000);
+    assert_eq!(
+        AuditLog::at(&path)
+            .read(&AuditFilter::default())
+            .unwrap()
+            .len(),
+        2000
+    );
 }
