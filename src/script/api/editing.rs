@@ -10,12 +10,12 @@ use serde_json::{Map, Value};
 use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::views;
+use crate::kea::audit::{AuditEntry, snapshot};
 use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
 use crate::kea::edit::{
     CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_everywhere, commit_relationship,
     read_config,
 };
-use crate::kea::audit::{AuditEntry, snapshot};
 use crate::kea::ha::map_peer;
 use crate::kea::{Server, Service};
 use crate::script::RunContext;
@@ -146,11 +146,24 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
         Err(e) => {
             // Record failures that happened after something may have been sent.
             let kind = crate::script::errors::kind_of_error(e);
-            if matches!(kind.as_str(), "kea" | "transport" | "auth" | "partial" | "unsupported") {
+            if matches!(
+                kind.as_str(),
+                "kea" | "transport" | "auth" | "partial" | "unsupported"
+            ) {
                 for edit in &edits {
                     let t = edit.target();
-                    let mut a = AuditEntry::new(svc.server.name(), Some(&svc.name), t.kind, &t.key, t.action);
-                    a.outcome = if kind == "partial" { "partial".into() } else { "error".into() };
+                    let mut a = AuditEntry::new(
+                        svc.server.name(),
+                        Some(&svc.name),
+                        t.kind,
+                        &t.key,
+                        t.action,
+                    );
+                    a.outcome = if kind == "partial" {
+                        "partial".into()
+                    } else {
+                        "error".into()
+                    };
                     a.error = Some(crate::script::errors::message_of_error(e));
                     audits.push(a);
                 }
@@ -180,8 +193,13 @@ fn entries_for(
         .map(|(edit, result)| {
             let t = edit.target();
             let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
-            let (before, after) =
-                snapshot(edit, family, report.before.as_ref(), report.after.as_ref(), result);
+            let (before, after) = snapshot(
+                edit,
+                family,
+                report.before.as_ref(),
+                report.after.as_ref(),
+                result,
+            );
             a.before = before;
             a.after = after;
             a
@@ -238,9 +256,7 @@ fn run_edits_inner(
             commit_relationship(&svc2, &this, &others, &edits2, &opts, single).await
         })?;
         for p in &rel.skipped {
-            eprintln!(
-                "warning: HA peer {p} was skipped (single_peer): it did not get this change"
-            );
+            eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
         }
         let mut entries = entries_for(svc.server.name(), svc, &edits, &rel.origin);
         for a in &mut entries {
@@ -249,7 +265,11 @@ fn run_edits_inner(
         }
         audits.extend(entries);
         if opts.dry_run {
-            print_dry_run(&format!("{}/{}", svc.server.name(), svc.name), &what, &rel.origin);
+            print_dry_run(
+                &format!("{}/{}", svc.server.name(), svc.name),
+                &what,
+                &rel.origin,
+            );
             for (peer, r) in &rel.peers {
                 print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
             }

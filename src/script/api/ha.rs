@@ -18,7 +18,11 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 /// Runs an HA command and records it in the audit trail (Kea's answer as `after`).
 fn ha_op(ctx: &RunContext, svc: &Service, command: &'static str, args: Option<Value>) -> R<String> {
     if ctx.is_dry_run() {
-        println!("[dry run] {}/{}: would send {command}", svc.server.name(), svc.name);
+        println!(
+            "[dry run] {}/{}: would send {command}",
+            svc.server.name(),
+            svc.name
+        );
         return Ok(String::new());
     }
     let (s, a) = (svc.clone(), args.clone());
@@ -48,7 +52,11 @@ fn topology(ctx: &RunContext, svc: &Service) -> R<Option<ha::HaTopology>> {
 }
 
 /// Each peer's service: this one for this server, the mapped inventory server for others.
-fn peer_services(ctx: &RunContext, svc: &Service, topo: &ha::HaTopology) -> R<Vec<(ha::HaPeer, Option<Service>)>> {
+fn peer_services(
+    ctx: &RunContext,
+    svc: &Service,
+    topo: &ha::HaTopology,
+) -> R<Vec<(ha::HaPeer, Option<Service>)>> {
     let targets = peer_targets(ctx, svc, topo)?;
     Ok(topo
         .peers
@@ -132,33 +140,59 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     }
     let c = ctx.clone();
     engine.register_fn("ha_sync", move |s: &mut ServiceHandle| -> R<String> {
-        let topo = topology(&c, &s.0)?
-            .ok_or_else(|| kea_error(&crate::kea::KeaError::new(
+        let topo = topology(&c, &s.0)?.ok_or_else(|| {
+            kea_error(&crate::kea::KeaError::new(
                 crate::kea::ErrorKind::Unsupported,
-                format!("{} of {} has no HA relationship", s.0.name, s.0.server.name()),
-            )))?;
+                format!(
+                    "{} of {} has no HA relationship",
+                    s.0.name,
+                    s.0.server.name()
+                ),
+            ))
+        })?;
         let partner = topo
             .partners()
             .next()
             .map(|p| p.name.clone())
             .ok_or_else(|| invalid("the HA relationship has no partner to sync from"))?;
-        ha_op(&c, &s.0, "ha-sync", Some(json!({ "server-name": partner, "max-period": 60 })))
+        ha_op(
+            &c,
+            &s.0,
+            "ha-sync",
+            Some(json!({ "server-name": partner, "max-period": 60 })),
+        )
     });
     let c = ctx.clone();
-    engine.register_fn("ha_sync", move |s: &mut ServiceHandle, peer: &str| -> R<String> {
-        if peer.trim().is_empty() {
-            return Err(invalid("ha_sync(): the peer name is empty"));
-        }
-        ha_op(&c, &s.0, "ha-sync", Some(json!({ "server-name": peer, "max-period": 60 })))
-    });
+    engine.register_fn(
+        "ha_sync",
+        move |s: &mut ServiceHandle, peer: &str| -> R<String> {
+            if peer.trim().is_empty() {
+                return Err(invalid("ha_sync(): the peer name is empty"));
+            }
+            ha_op(
+                &c,
+                &s.0,
+                "ha-sync",
+                Some(json!({ "server-name": peer, "max-period": 60 })),
+            )
+        },
+    );
     let c = ctx.clone();
-    engine.register_fn("ha_scopes", move |s: &mut ServiceHandle, scopes: Array| -> R<String> {
-        let scopes = to_json(&Dynamic::from_array(scopes), "the scopes")?;
-        if !scopes.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-            return Err(invalid("ha_scopes(): give an array of scope names, e.g. [\"server1\"]"));
-        }
-        ha_op(&c, &s.0, "ha-scopes", Some(json!({ "scopes": scopes })))
-    });
+    engine.register_fn(
+        "ha_scopes",
+        move |s: &mut ServiceHandle, scopes: Array| -> R<String> {
+            let scopes = to_json(&Dynamic::from_array(scopes), "the scopes")?;
+            if !scopes
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_string))
+            {
+                return Err(invalid(
+                    "ha_scopes(): give an array of scope names, e.g. [\"server1\"]",
+                ));
+            }
+            ha_op(&c, &s.0, "ha-scopes", Some(json!({ "scopes": scopes })))
+        },
+    );
     let c = ctx;
     engine.register_fn("single_peer", move |on: bool| c.set_single_peer(on));
 }

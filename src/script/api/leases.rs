@@ -77,9 +77,8 @@ fn key_id(ctx: &RunContext, svc: &Service, key: &SubnetKey) -> R<u64> {
         return Ok(*id);
     }
     let s = svc.clone();
-    let doc = ctx.block(async move {
-        ConfigDoc::new(Family::of_service(&s.name), s.config().await?)
-    })?;
+    let doc =
+        ctx.block(async move { ConfigDoc::new(Family::of_service(&s.name), s.config().await?) })?;
     let loc = doc.find_subnet(key).map_err(|e| kea_error(&e))?;
     doc.subnet(loc)
         .get("id")
@@ -87,7 +86,14 @@ fn key_id(ctx: &RunContext, svc: &Service, key: &SubnetKey) -> R<u64> {
         .ok_or_else(|| invalid(format!("subnet {key} has no id")))
 }
 
-fn audit_lease(ctx: &RunContext, svc: &Service, key: &str, action: &str, before: Value, after: Value) {
+fn audit_lease(
+    ctx: &RunContext,
+    svc: &Service,
+    key: &str,
+    action: &str,
+    before: Value,
+    after: Value,
+) {
     let mut a = AuditEntry::new(svc.server.name(), Some(&svc.name), "lease", key, action);
     a.before = before;
     a.after = after;
@@ -98,7 +104,9 @@ fn audit_failure(ctx: &RunContext, svc: &Service, key: &str, action: &str, e: &K
     // Checks that fail before anything is sent are not changes.
     if matches!(
         e.kind,
-        crate::kea::ErrorKind::Invalid | crate::kea::ErrorKind::Conflict | crate::kea::ErrorKind::NotFound
+        crate::kea::ErrorKind::Invalid
+            | crate::kea::ErrorKind::Conflict
+            | crate::kea::ErrorKind::NotFound
     ) && e.code.is_none()
     {
         return;
@@ -128,21 +136,27 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         subnet_id: None,
     });
     let c = ctx.clone();
-    engine.register_fn("leases", move |s: &mut ServiceHandle, key: Dynamic| -> R<LeaseIter> {
-        let family = Family::of_service(&s.0.name);
-        let id = key_id(&c, &s.0, &subnet_key(&key, family)?)?;
-        Ok(LeaseIter {
-            ctx: c.clone(),
-            svc: s.0.clone(),
-            subnet_id: Some(id),
-        })
-    });
+    engine.register_fn(
+        "leases",
+        move |s: &mut ServiceHandle, key: Dynamic| -> R<LeaseIter> {
+            let family = Family::of_service(&s.0.name);
+            let id = key_id(&c, &s.0, &subnet_key(&key, family)?)?;
+            Ok(LeaseIter {
+                ctx: c.clone(),
+                svc: s.0.clone(),
+                subnet_id: Some(id),
+            })
+        },
+    );
     let c = ctx.clone();
-    engine.register_fn("lease", move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
-        let (svc, ip) = (s.0.clone(), ip.to_string());
-        let l = c.block(async move { leases::get(&svc, &ip).await })?;
-        lease_view(&l.unwrap_or(Value::Null))
-    });
+    engine.register_fn(
+        "lease",
+        move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
+            let (svc, ip) = (s.0.clone(), ip.to_string());
+            let l = c.block(async move { leases::get(&svc, &ip).await })?;
+            lease_view(&l.unwrap_or(Value::Null))
+        },
+    );
     for (name, by) in [
         ("leases_by_hw", "hw-address"),
         ("leases_by_client_id", "client-id"),
@@ -150,101 +164,141 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         ("leases_by_duid", "duid"),
     ] {
         let c = ctx.clone();
-        engine.register_fn(name, move |s: &mut ServiceHandle, value: &str| -> R<Array> {
-            if by == "duid" && s.0.name != "dhcp6" {
-                return Err(invalid("leases_by_duid is for dhcp6; use leases_by_client_id on dhcp4"));
-            }
-            let (svc, value) = (s.0.clone(), value.to_string());
-            let list = c.block(async move { leases::by(&svc, by, &value).await })?;
-            list.iter().map(lease_view).collect()
-        });
+        engine.register_fn(
+            name,
+            move |s: &mut ServiceHandle, value: &str| -> R<Array> {
+                if by == "duid" && s.0.name != "dhcp6" {
+                    return Err(invalid(
+                        "leases_by_duid is for dhcp6; use leases_by_client_id on dhcp4",
+                    ));
+                }
+                let (svc, value) = (s.0.clone(), value.to_string());
+                let list = c.block(async move { leases::by(&svc, by, &value).await })?;
+                list.iter().map(lease_view).collect()
+            },
+        );
     }
     let c = ctx.clone();
-    engine.register_fn("add_lease", move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
-        let lease = kea_map(&m, "the lease")?;
-        let ip = lease.get("ip-address").and_then(Value::as_str).unwrap_or("").to_string();
-        let svc = s.0.clone();
-        if c.is_dry_run() {
-            let (svc2, mut l) = (svc.clone(), lease.clone());
-            c.block(async move {
-                let doc = ConfigDoc::new(Family::of_service(&svc2.name), svc2.config().await?)?;
-                leases::check_lease(&doc, &svc2, &mut l)
-            })?;
-            dry(&c, &svc, &format!("add lease {ip}: {}", Value::Object(lease)));
-            return Ok(Dynamic::UNIT);
-        }
-        let svc2 = svc.clone();
-        match c.block(async move { leases::add(&svc2, lease).await }) {
-            Ok(l) => {
-                audit_lease(&c, &svc, &ip, "add", Value::Null, l.clone());
-                lease_view(&l)
+    engine.register_fn(
+        "add_lease",
+        move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
+            let lease = kea_map(&m, "the lease")?;
+            let ip = lease
+                .get("ip-address")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let svc = s.0.clone();
+            if c.is_dry_run() {
+                let (svc2, mut l) = (svc.clone(), lease.clone());
+                c.block(async move {
+                    let doc = ConfigDoc::new(Family::of_service(&svc2.name), svc2.config().await?)?;
+                    leases::check_lease(&doc, &svc2, &mut l)
+                })?;
+                dry(
+                    &c,
+                    &svc,
+                    &format!("add lease {ip}: {}", Value::Object(lease)),
+                );
+                return Ok(Dynamic::UNIT);
             }
-            Err(e) => {
-                if let Some(k) = kea_of(&e) {
-                    audit_failure(&c, &svc, &ip, "add", &k);
+            let svc2 = svc.clone();
+            match c.block(async move { leases::add(&svc2, lease).await }) {
+                Ok(l) => {
+                    audit_lease(&c, &svc, &ip, "add", Value::Null, l.clone());
+                    lease_view(&l)
                 }
-                Err(e)
-            }
-        }
-    });
-    let c = ctx.clone();
-    engine.register_fn("update_lease", move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
-        let changes = kea_map(&m, "the lease")?;
-        let ip = changes.get("ip-address").and_then(Value::as_str).unwrap_or("").to_string();
-        let svc = s.0.clone();
-        if dry(&c, &svc, &format!("update lease {ip}: {}", Value::Object(changes.clone()))) {
-            return Ok(Dynamic::UNIT);
-        }
-        let svc2 = svc.clone();
-        match c.block(async move { leases::update(&svc2, changes).await }) {
-            Ok((before, after)) => {
-                audit_lease(&c, &svc, &ip, "update", before, after.clone());
-                lease_view(&after)
-            }
-            Err(e) => {
-                if let Some(k) = kea_of(&e) {
-                    audit_failure(&c, &svc, &ip, "update", &k);
+                Err(e) => {
+                    if let Some(k) = kea_of(&e) {
+                        audit_failure(&c, &svc, &ip, "add", &k);
+                    }
+                    Err(e)
                 }
-                Err(e)
             }
-        }
-    });
+        },
+    );
     let c = ctx.clone();
-    engine.register_fn("delete_lease", move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
-        let svc = s.0.clone();
-        leases::check_ip(&svc, ip).map_err(|e| kea_error(&e))?;
-        if dry(&c, &svc, &format!("delete lease {ip}")) {
-            return Ok(Dynamic::UNIT);
-        }
-        let (svc2, ip2) = (svc.clone(), ip.to_string());
-        match c.block(async move { leases::delete(&svc2, &ip2).await }) {
-            Ok(before) => {
-                audit_lease(&c, &svc, ip, "delete", before.clone(), Value::Null);
-                lease_view(&before)
+    engine.register_fn(
+        "update_lease",
+        move |s: &mut ServiceHandle, m: RMap| -> R<Dynamic> {
+            let changes = kea_map(&m, "the lease")?;
+            let ip = changes
+                .get("ip-address")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let svc = s.0.clone();
+            if dry(
+                &c,
+                &svc,
+                &format!("update lease {ip}: {}", Value::Object(changes.clone())),
+            ) {
+                return Ok(Dynamic::UNIT);
             }
-            Err(e) => {
-                if let Some(k) = kea_of(&e) {
-                    audit_failure(&c, &svc, ip, "delete", &k);
+            let svc2 = svc.clone();
+            match c.block(async move { leases::update(&svc2, changes).await }) {
+                Ok((before, after)) => {
+                    audit_lease(&c, &svc, &ip, "update", before, after.clone());
+                    lease_view(&after)
                 }
-                Err(e)
+                Err(e) => {
+                    if let Some(k) = kea_of(&e) {
+                        audit_failure(&c, &svc, &ip, "update", &k);
+                    }
+                    Err(e)
+                }
             }
-        }
-    });
+        },
+    );
     let c = ctx.clone();
-    engine.register_fn("wipe_leases", move |s: &mut ServiceHandle, key: Dynamic| -> R<rhai::INT> {
-        let svc = s.0.clone();
-        let key = subnet_key(&key, Family::of_service(&svc.name))?;
-        let label = key.to_string();
-        if dry(&c, &svc, &format!("wipe the leases of subnet {label}")) {
-            return Ok(0);
-        }
-        let svc2 = svc.clone();
-        let n = c.block(async move { leases::wipe(&svc2, &key).await })?;
-        if n > 0 {
-            audit_lease(&c, &svc, &label, "wipe", json!({ "leases": n }), json!({ "leases": 0 }));
-        }
-        Ok(n as rhai::INT)
-    });
+    engine.register_fn(
+        "delete_lease",
+        move |s: &mut ServiceHandle, ip: &str| -> R<Dynamic> {
+            let svc = s.0.clone();
+            leases::check_ip(&svc, ip).map_err(|e| kea_error(&e))?;
+            if dry(&c, &svc, &format!("delete lease {ip}")) {
+                return Ok(Dynamic::UNIT);
+            }
+            let (svc2, ip2) = (svc.clone(), ip.to_string());
+            match c.block(async move { leases::delete(&svc2, &ip2).await }) {
+                Ok(before) => {
+                    audit_lease(&c, &svc, ip, "delete", before.clone(), Value::Null);
+                    lease_view(&before)
+                }
+                Err(e) => {
+                    if let Some(k) = kea_of(&e) {
+                        audit_failure(&c, &svc, ip, "delete", &k);
+                    }
+                    Err(e)
+                }
+            }
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "wipe_leases",
+        move |s: &mut ServiceHandle, key: Dynamic| -> R<rhai::INT> {
+            let svc = s.0.clone();
+            let key = subnet_key(&key, Family::of_service(&svc.name))?;
+            let label = key.to_string();
+            if dry(&c, &svc, &format!("wipe the leases of subnet {label}")) {
+                return Ok(0);
+            }
+            let svc2 = svc.clone();
+            let n = c.block(async move { leases::wipe(&svc2, &key).await })?;
+            if n > 0 {
+                audit_lease(
+                    &c,
+                    &svc,
+                    &label,
+                    "wipe",
+                    json!({ "leases": n }),
+                    json!({ "leases": 0 }),
+                );
+            }
+            Ok(n as rhai::INT)
+        },
+    );
     let c = ctx.clone();
     engine.register_fn("stats", move |s: &mut ServiceHandle| -> R<Array> {
         let svc = s.0.clone();
@@ -252,7 +306,9 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         rows.iter().map(to_dynamic).collect()
     });
     let c = ctx.clone();
-    engine.register_fn("history", move || -> R<Array> { history(&c, AuditFilter::default()) });
+    engine.register_fn("history", move || -> R<Array> {
+        history(&c, AuditFilter::default())
+    });
     let c = ctx;
     engine.register_fn("history", move |kind: &str, key: &str| -> R<Array> {
         history(

@@ -137,7 +137,10 @@ pub(super) fn command(
         println!(
             "[dry run] {}: would send {cmd}{}{}",
             s.0.name(),
-            service.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
+            service
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default(),
             args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
         );
         return Ok(Dynamic::UNIT);
