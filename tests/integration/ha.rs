@@ -54,6 +54,8 @@ fn run(lab: &Lab, text: &str) -> assert_cmd::assert::Assert {
     let dir = tempfile::tempdir().unwrap();
     let s = script(dir.path(), "s.rhai", text);
     keascript()
+        .env("KEASCRIPT_STATE_DIR", lab.dir().join("state"))
+        .env_remove("KEASCRIPT_AUDIT_FILE")
         .arg("--config")
         .arg(lab.inventory())
         .arg("run")
@@ -130,10 +132,13 @@ v4.add_subnet(#{ subnet: "10.77.0.0/24", pools: ["10.77.0.10-10.77.0.99"] });
 v4.add_class(#{ name: "voip", test: "substring(option[60].hex,0,4) == 'Cisc'" });
 v4.assign_class("10.77.0.0/24", "10.77.0.10-10.77.0.99", "voip");
 v4.set_option("10.77.0.0/24", "routers", "10.77.0.1");
+let h = history();
+print(`audited ${h.len()} on ${h[0].server} with peers ${h[0].peers}`);
 print("done");
 "#,
     )
     .success()
+    .stdout(predicate::str::contains("audited 4 on server2 with peers [\"server1\"]"))
     .stdout(predicate::str::contains("done"));
     for i in 0..2 {
         let cfg = running(&lab, i);
@@ -237,6 +242,7 @@ print(`after start: ${v4.ha().peers.map(|p| p.name + "=" + p.state)}`);
 print(v4.ha_maintenance_cancel());
 print(`after cancel: ${v4.ha().peers.map(|p| p.name + "=" + p.state)}`);
 try { v4.ha_maintenance_cancel(); } catch (e) { print(`second cancel: ${e.kind}: ${e.message}`); }
+print(`ha audit: ${history().filter(|e| e.kind == "ha").map(|e| e.action + "=" + e.outcome)}`);
 "#,
     )
     .success()
@@ -250,6 +256,9 @@ try { v4.ha_maintenance_cancel(); } catch (e) { print(`second cancel: ${e.kind}:
     ))
     .stdout(predicate::str::contains(
         "second cancel: kea: Unable to cancel maintenance request because the server is not in the partner-in-maintenance state.",
+    ))
+    .stdout(predicate::str::contains(
+        "ha audit: [\"ha-maintenance-cancel=error\", \"ha-maintenance-cancel=ok\", \"ha-maintenance-start=ok\"]",
     ));
     let hb = rt().block_on(keascript::kea::ha::heartbeat(&svc("server2"))).unwrap();
     assert_eq!(hb["state"], "hot-standby");
