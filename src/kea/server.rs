@@ -333,6 +333,15 @@ impl Service {
         Ok(t)
     }
 
+    /// Remembers the HA relationship read from a configuration the caller already has.
+    pub fn remember_ha_topology(&self, topology: Option<super::ha::HaTopology>) {
+        self.server
+            .ha
+            .lock()
+            .expect("ha lock")
+            .insert(self.name.clone(), topology);
+    }
+
     /// The running configuration, without the `hash` key later Kea versions add.
     pub async fn config(&self) -> Result<Value, KeaError> {
         Ok(self.config_and_hash().await?.0)

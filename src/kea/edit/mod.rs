@@ -13,5 +13,5 @@ pub use change::{Edit, EditTarget, PER_PEER};
 pub use fanout::{ServerOutcome, commit_everywhere};
 pub use hooks::HookCommand;
 pub use lock::{ServerLock, state_dir};
-pub use pipeline::{CommitOptions, CommitReport, commit, read_config};
+pub use pipeline::{CommitOptions, CommitReport, commit, commit_auto, read_config};
 pub use relationship::{PeerTarget, RelationshipReport, commit_relationship, subnet_drift};

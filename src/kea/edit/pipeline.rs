@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::hooks::{self, HookCommand};
-use super::{Edit, ServerLock};
+use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
+use crate::kea::ha::{self, HaTopology};
 use crate::kea::config::{
     ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
 };
@@ -84,36 +85,96 @@ pub(super) fn prepare(
     Ok(Prepared { base, new, results })
 }
 
-/// Applies `edits` to the service as one configuration change.
+/// Applies `edits` to the service as one configuration change (this server only; see
+/// [`commit_auto`] for a server that may be part of an HA relationship).
 pub async fn commit(
     svc: &Service,
     edits: &[Edit],
     opts: &CommitOptions,
 ) -> Result<CommitReport, KeaError> {
+    precheck(svc, edits)?;
+    let _lock = lock(svc, opts).await?;
+    let (live, hash) = read_live(svc).await?;
+    commit_read(svc, edits, opts, live, hash).await
+}
+
+/// Applies `edits` to the service, and to every peer of its HA relationship when it has
+/// one (`peers` maps the relationship's peers to services). The configuration is read
+/// once, under the lock, both to find the relationship and to check the change.
+pub async fn commit_auto(
+    svc: &Service,
+    edits: &[Edit],
+    opts: &CommitOptions,
+    single_peer: bool,
+    peers: &(dyn Fn(&HaTopology) -> Vec<PeerTarget> + Sync),
+) -> Result<RelationshipReport, KeaError> {
+    precheck(svc, edits)?;
+    let lock = lock(svc, opts).await?;
+    let (live, hash) = read_live(svc).await?;
+    let topo = ha::topology(&live);
+    svc.remember_ha_topology(topo.clone());
+    if let Some(topo) = topo.filter(|t| t.partners().count() > 0) {
+        // The relationship takes every peer's lock (this one's too) and reads them all.
+        drop(lock);
+        let others = peers(&topo);
+        return commit_relationship(svc, &topo.this_server, &others, edits, opts, single_peer)
+            .await;
+    }
+    Ok(RelationshipReport {
+        origin: commit_read(svc, edits, opts, live, hash).await?,
+        ..Default::default()
+    })
+}
+
+fn precheck(svc: &Service, edits: &[Edit]) -> Result<(), KeaError> {
     let family = Family::of_service(&svc.name);
+    for e in edits {
+        e.precheck(family).map_err(|e| {
+            e.with_server(svc.server.name())
+                .with_service(Some(&svc.name))
+        })?;
+    }
+    Ok(())
+}
+
+/// The server's lock (none for a dry run, which changes nothing).
+async fn lock(svc: &Service, opts: &CommitOptions) -> Result<Option<ServerLock>, KeaError> {
+    if opts.dry_run {
+        return Ok(None);
+    }
+    ServerLock::acquire(
+        &format!("{}-{}", svc.server.url(), svc.name),
+        Duration::from_secs(60),
+    )
+    .await
+    .map(Some)
+    .map_err(|e| {
+        e.with_server(svc.server.name())
+            .with_service(Some(&svc.name))
+    })
+}
+
+/// The live configuration, read right before the change: what was changed behind our back
+/// (a config-reload, another tool) is what the change is checked against.
+async fn read_live(svc: &Service) -> Result<(ConfigDoc, Option<String>), KeaError> {
+    let family = Family::of_service(&svc.name);
+    let (raw, hash) = svc.config_and_hash().await?;
+    let live = ConfigDoc::new(family, raw).map_err(|e| context(e, svc, "config-get"))?;
+    Ok((live, hash))
+}
+
+/// Steps 1–4 of the pipeline on a configuration read under the lock.
+async fn commit_read(
+    svc: &Service,
+    edits: &[Edit],
+    opts: &CommitOptions,
+    live: ConfigDoc,
+    hash_at_read: Option<String>,
+) -> Result<CommitReport, KeaError> {
     let local = |e: KeaError| {
         e.with_server(svc.server.name())
             .with_service(Some(&svc.name))
     };
-    for e in edits {
-        e.precheck(family).map_err(local)?;
-    }
-    let _lock = if opts.dry_run {
-        None
-    } else {
-        Some(
-            ServerLock::acquire(
-                &format!("{}-{}", svc.server.url(), svc.name),
-                Duration::from_secs(60),
-            )
-            .await
-            .map_err(local)?,
-        )
-    };
-    // Read the live configuration right before the change: what was changed behind our
-    // back (a config-reload, another tool) is what the change is checked against.
-    let (raw, hash_at_read) = svc.config_and_hash().await?;
-    let live = ConfigDoc::new(family, raw).map_err(|e| context(e, svc, "config-get"))?;
     let Prepared { base, new, results } =
         prepare(&live, edits, opts.min_subnet_id, false).map_err(local)?;
     let mut report = CommitReport {

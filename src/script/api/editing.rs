@@ -13,7 +13,7 @@ use super::views;
 use crate::kea::audit::{AuditEntry, snapshot};
 use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
 use crate::kea::edit::{
-    CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_everywhere, commit_relationship,
+    CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_auto, commit_everywhere,
     read_config,
 };
 use crate::kea::ha::map_peer;
@@ -244,50 +244,52 @@ fn run_edits_inner(
         }
         return Ok(first.unwrap_or_default());
     }
-    // HA: the change goes to every peer of the relationship, or to none.
+    // One read of the configuration finds the HA relationship, if any: then the change
+    // goes to every peer of it, or to none.
     let svc2 = svc.clone();
-    let topo = ctx.block(async move { svc2.ha_topology_cached().await })?;
-    if let Some(topo) = topo.filter(|t| t.partners().count() > 0) {
-        let others = peer_targets(ctx, svc, &topo)?;
-        let (svc2, this) = (svc.clone(), topo.this_server.clone());
-        let single = ctx.is_single_peer();
-        let edits2 = edits.clone();
-        let rel = ctx.block(async move {
-            commit_relationship(&svc2, &this, &others, &edits2, &opts, single).await
-        })?;
-        for p in &rel.skipped {
-            eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
-        }
-        let mut entries = entries_for(svc.server.name(), svc, &edits, &rel.origin);
-        for a in &mut entries {
-            a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
-            a.skipped = rel.skipped.clone();
-        }
-        audits.extend(entries);
-        if opts.dry_run {
-            print_dry_run(
-                &format!("{}/{}", svc.server.name(), svc.name),
-                &what,
-                &rel.origin,
-            );
-            for (peer, r) in &rel.peers {
-                print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
-            }
-        }
-        return Ok(rel.origin);
-    }
-    let svc2 = svc.clone();
+    let single = ctx.is_single_peer();
     let edits2 = edits.clone();
-    let report = ctx.block(async move { commit(&svc2, &edits2, &opts).await })?;
-    audits.extend(entries_for(svc.server.name(), svc, &edits, &report));
+    let resolve = |topo: &crate::kea::ha::HaTopology| peer_targets_lossy(ctx, svc, topo);
+    let rel = ctx.block(async move {
+        commit_auto(&svc2, &edits2, &opts, single, &resolve).await
+    })?;
+    for p in &rel.skipped {
+        eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
+    }
+    let mut entries = entries_for(svc.server.name(), svc, &edits, &rel.origin);
+    for a in &mut entries {
+        a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
+        a.skipped = rel.skipped.clone();
+    }
+    audits.extend(entries);
     if opts.dry_run {
         print_dry_run(
             &format!("{}/{}", svc.server.name(), svc.name),
             &what,
-            &report,
+            &rel.origin,
         );
+        for (peer, r) in &rel.peers {
+            print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
+        }
     }
-    Ok(report)
+    Ok(rel.origin)
+}
+
+/// [`peer_targets`], with a peer whose inventory entry cannot be used left unmapped (it
+/// then refuses the change, naming the peer).
+fn peer_targets_lossy(
+    ctx: &RunContext,
+    svc: &Service,
+    topo: &crate::kea::ha::HaTopology,
+) -> Vec<PeerTarget> {
+    peer_targets(ctx, svc, topo).unwrap_or_else(|_| {
+        topo.partners()
+            .map(|p| PeerTarget {
+                peer: p.name.clone(),
+                service: None,
+            })
+            .collect()
+    })
 }
 
 /// The other peers of a relationship, each mapped to an inventory server when possible.
