@@ -49,6 +49,11 @@ impl LeasePager {
         self
     }
 
+    /// The next lease of the page already fetched, without any I/O.
+    pub fn next_buffered(&mut self) -> Option<Value> {
+        self.buffer.pop_front()
+    }
+
     /// The next lease, fetching the next page when the current one is used up.
     pub async fn next(&mut self) -> Result<Option<Value>, KeaError> {
         loop {

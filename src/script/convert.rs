@@ -10,6 +10,34 @@ pub fn to_dynamic(v: &Value) -> Result<Dynamic, Box<EvalAltResult>> {
     rhai::serde::to_dynamic(v)
 }
 
+/// Kea's JSON → Rhai with snake_case keys, in one pass (the same result as
+/// `to_dynamic(&to_script_keys(v))` without the intermediate copy): `user-context` is the
+/// user's own data and keeps its keys.
+pub fn to_dynamic_snake(v: &Value) -> Dynamic {
+    fn conv(v: &Value, rename: bool) -> Dynamic {
+        match v {
+            Value::Null => Dynamic::UNIT,
+            Value::Bool(b) => Dynamic::from_bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Dynamic::from_int(i),
+                None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Dynamic::from(s.clone()),
+            Value::Array(a) => Dynamic::from_array(a.iter().map(|x| conv(x, rename)).collect()),
+            Value::Object(m) => {
+                let mut out = rhai::Map::new();
+                for (k, x) in m {
+                    let opaque = k == "user-context" || k == "user_context";
+                    let key = if rename { k.replace('-', "_") } else { k.clone() };
+                    out.insert(key.into(), conv(x, rename && !opaque));
+                }
+                Dynamic::from_map(out)
+            }
+        }
+    }
+    conv(v, true)
+}
+
 /// Optional JSON → Rhai, `()` for none.
 pub fn opt_to_dynamic(v: Option<Value>) -> Result<Dynamic, Box<EvalAltResult>> {
     match v {
@@ -36,6 +64,15 @@ mod tests {
                        "authoritative": false, "t1-percent": 0.5, "server-tag": "", "x": null}});
         let d = to_dynamic(&v).unwrap();
         assert_eq!(to_json(&d, "cfg").unwrap(), v);
+    }
+
+    #[test]
+    fn one_pass_snake_case_matches_the_two_step_conversion() {
+        let v = json!({"ip-address": "192.0.2.1", "valid-lft": 3600, "fqdn-fwd": false, "x": null,
+                       "user-context": {"my-key": [1, 2.5]}, "list": [{"a-b": 1}]});
+        let two = to_dynamic(&crate::kea::config::to_script_keys(&v)).unwrap();
+        let one = to_dynamic_snake(&v);
+        assert_eq!(to_json(&one, "x").unwrap(), to_json(&two, "x").unwrap());
     }
 
     #[test]

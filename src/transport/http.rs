@@ -27,9 +27,19 @@ impl HttpTransport {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keascript/", env!("CARGO_PKG_VERSION")));
         tls::install_provider();
-        if endpoint.is_tls()
-            && let Some(config) = tls::client_config(&options)?
-        {
+        if endpoint.is_tls() {
+            if let Some(config) = tls::client_config(&options)? {
+                builder = builder.tls_backend_preconfigured(config);
+            }
+        } else {
+            // Plain HTTP never uses TLS: do not load the system's CA store for it.
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TransportError::TlsSetup(e.to_string()))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
             builder = builder.tls_backend_preconfigured(config);
         }
         let client = builder

@@ -190,8 +190,11 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
 
 /// Fails with the first problem `new` has that `base` did not have.
 pub fn validate(base: &ConfigDoc, new: &ConfigDoc) -> Result<(), KeaError> {
-    let before = problems(base);
     let after = problems(new);
+    if after.is_empty() {
+        return Ok(());
+    }
+    let before = problems(base);
     match after.difference(&before).next() {
         None => Ok(()),
         Some(p) => Err(KeaError::new(

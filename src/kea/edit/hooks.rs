@@ -173,15 +173,17 @@ pub fn plan(
 /// otherwise a hook command would not carry the whole change (e.g. an option definition
 /// update that also rewrote option data) and the config path is used.
 pub fn only_subnets_and_classes_differ(base: &ConfigDoc, new: &ConfigDoc) -> bool {
-    let strip = |d: &ConfigDoc| {
-        let mut d = d.clone();
-        let sk = d.family.subnet_key();
-        d.root_mut().remove(sk);
-        d.root_mut().remove("client-classes");
-        d.root_mut().remove("shared-networks");
-        d.value
+    // Key by key, without copying either configuration.
+    let skip = [base.family.subnet_key(), "client-classes", "shared-networks"];
+    let (b, n) = (base.root(), new.root());
+    let rest = |m: &'_ serde_json::Map<String, serde_json::Value>| {
+        m.iter().filter(|(k, _)| !skip.contains(&k.as_str())).count()
     };
-    strip(base) == strip(new)
+    base.value.as_object().map(|m| m.len()) == new.value.as_object().map(|m| m.len())
+        && rest(b) == rest(n)
+        && b.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .all(|(k, v)| n.get(k) == Some(v))
 }
 
 #[cfg(test)]

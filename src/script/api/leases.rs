@@ -13,7 +13,7 @@ use crate::kea::config::{ConfigDoc, Family, SubnetKey, to_script_keys};
 use crate::kea::leases::{self, LeasePager};
 use crate::kea::{KeaError, Service, stats};
 use crate::script::RunContext;
-use crate::script::convert::to_dynamic;
+use crate::script::convert::{to_dynamic, to_dynamic_snake};
 use crate::script::errors::{invalid, kea_error};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -51,10 +51,14 @@ impl Iterator for LeaseWalk {
         if self.failed {
             return None;
         }
+        // Enter the runtime only when a page must be fetched, not once per lease.
+        if let Some(l) = self.pager.next_buffered() {
+            return Some(Ok(to_dynamic_snake(&l)));
+        }
         let pager = &mut self.pager;
         let r = self.ctx.block(pager.next());
         match r {
-            Ok(Some(l)) => Some(to_dynamic(&to_script_keys(&l))),
+            Ok(Some(l)) => Some(Ok(to_dynamic_snake(&l))),
             Ok(None) => None,
             Err(e) => {
                 self.failed = true;
