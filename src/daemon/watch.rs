@@ -112,7 +112,9 @@ pub fn start(
     };
     // Look at the pending events often: with the default tick (debounce/4) a burst is
     // handled up to a quarter of the debounce late.
-    let tick = (debounce / 20).max(std::time::Duration::from_millis(5)).min(debounce);
+    let tick = (debounce / 20)
+        .max(std::time::Duration::from_millis(5))
+        .min(debounce);
     let mut debouncer = new_debouncer(debounce, Some(tick), handler).map_err(watch_error)?;
     for d in &dirs {
         debouncer

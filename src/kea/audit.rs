@@ -83,7 +83,9 @@ pub fn redact(v: &Value) -> Value {
             m.iter()
                 .map(|(k, v)| {
                     let lk = k.to_ascii_lowercase();
-                    let secret = (lk.contains("password") && !lk.ends_with("-file") && !lk.ends_with("_file"))
+                    let secret = (lk.contains("password")
+                        && !lk.ends_with("-file")
+                        && !lk.ends_with("_file"))
                         || lk.contains("secret")
                         || lk == "token"
                         || lk.ends_with("-token");
@@ -231,17 +233,29 @@ pub fn is_read_only(command: &str) -> bool {
 }
 
 /// What the object an edit is about looked like before and after it.
-pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Option<&Value>, result: &Value) -> (Value, Value) {
+pub fn snapshot(
+    edit: &Edit,
+    family: Family,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    result: &Value,
+) -> (Value, Value) {
     let doc = |v: Option<&Value>| v.and_then(|v| ConfigDoc::new(family, v.clone()).ok());
     let (b, a) = (doc(before), doc(after));
     let subnet = |d: &Option<ConfigDoc>, key: &SubnetKey| {
         d.as_ref()
-            .and_then(|d| d.find_subnet(key).ok().map(|l| Value::Object(d.subnet(l).clone())))
+            .and_then(|d| {
+                d.find_subnet(key)
+                    .ok()
+                    .map(|l| Value::Object(d.subnet(l).clone()))
+            })
             .unwrap_or(Value::Null)
     };
     let class = |d: &Option<ConfigDoc>, name: &str| {
         d.as_ref()
-            .and_then(|d| classes::find_class(d, name).map(|i| d.root_array("client-classes")[i].clone()))
+            .and_then(|d| {
+                classes::find_class(d, name).map(|i| d.root_array("client-classes")[i].clone())
+            })
             .unwrap_or(Value::Null)
     };
     let opts_at = |d: &Option<ConfigDoc>, scope: &OptionScope| {
@@ -266,7 +280,10 @@ pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Opti
                     .iter()
                     .find(|x| {
                         x.get("code").and_then(Value::as_u64) == Some(code)
-                            && x.get("space").and_then(Value::as_str).unwrap_or(family.option_space()) == space
+                            && x.get("space")
+                                .and_then(Value::as_str)
+                                .unwrap_or(family.option_space())
+                                == space
                     })
                     .cloned()
             })
@@ -276,12 +293,19 @@ pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Opti
         d.as_ref()
             .map(|d| {
                 let all = settings::settings(d);
-                Value::Object(keys.keys().filter_map(|k| all.get(k).map(|v| (k.clone(), v.clone()))).collect())
+                Value::Object(
+                    keys.keys()
+                        .filter_map(|k| all.get(k).map(|v| (k.clone(), v.clone())))
+                        .collect(),
+                )
             })
             .unwrap_or(Value::Null)
     };
     match edit {
-        Edit::Apply { .. } => (before.cloned().unwrap_or(Value::Null), after.cloned().unwrap_or(Value::Null)),
+        Edit::Apply { .. } => (
+            before.cloned().unwrap_or(Value::Null),
+            after.cloned().unwrap_or(Value::Null),
+        ),
         Edit::AddSubnet(_) => {
             let id = result.get("id").and_then(Value::as_u64).unwrap_or(0);
             (Value::Null, subnet(&a, &SubnetKey::Id(id)))
@@ -292,7 +316,9 @@ pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Opti
         Edit::DeleteSubnet(k) => (subnet(&b, k), Value::Null),
         Edit::AddPool(k, r, _) => (Value::Null, pool(&a, k, r)),
         Edit::DeletePool(k, r) => (pool(&b, k, r), Value::Null),
-        Edit::AssignClass(k, Some(r), _) | Edit::UnassignClass(k, Some(r)) => (pool(&b, k, r), pool(&a, k, r)),
+        Edit::AssignClass(k, Some(r), _) | Edit::UnassignClass(k, Some(r)) => {
+            (pool(&b, k, r), pool(&a, k, r))
+        }
         Edit::AddClass(m) => {
             let n = m.get("name").and_then(Value::as_str).unwrap_or("");
             (Value::Null, class(&a, n))
@@ -302,11 +328,17 @@ pub fn snapshot(edit: &Edit, family: Family, before: Option<&Value>, after: Opti
         Edit::SetOption(s, _) | Edit::DeleteOption(s, ..) => (opts_at(&b, s), opts_at(&a, s)),
         Edit::DefineOption(m) => {
             let code = m.get("code").and_then(Value::as_u64).unwrap_or(0);
-            let space = m.get("space").and_then(Value::as_str).unwrap_or(family.option_space());
+            let space = m
+                .get("space")
+                .and_then(Value::as_str)
+                .unwrap_or(family.option_space());
             (Value::Null, def(&a, code, space))
         }
         Edit::UpdateOptionDef(code, space, _) => {
-            let new_code = result.get("code").and_then(Value::as_u64).unwrap_or(*code as u64);
+            let new_code = result
+                .get("code")
+                .and_then(Value::as_u64)
+                .unwrap_or(*code as u64);
             let new_space = result.get("space").and_then(Value::as_str).unwrap_or(space);
             (def(&b, *code as u64, space), def(&a, new_code, new_space))
         }
@@ -322,10 +354,28 @@ mod tests {
 
     #[test]
     fn read_only_commands() {
-        for c in ["config-get", "lease4-get-page", "stat-lease4-get", "subnet4-list", "ha-heartbeat", "statistic-get-all"] {
+        for c in [
+            "config-get",
+            "lease4-get-page",
+            "stat-lease4-get",
+            "subnet4-list",
+            "ha-heartbeat",
+            "statistic-get-all",
+        ] {
             assert!(is_read_only(c), "{c}");
         }
-        for c in ["config-set", "config-write", "config-reload", "lease4-add", "lease4-wipe", "ha-maintenance-start", "subnet4-add", "statistic-reset", "shutdown", "dhcp-disable"] {
+        for c in [
+            "config-set",
+            "config-write",
+            "config-reload",
+            "lease4-add",
+            "lease4-wipe",
+            "ha-maintenance-start",
+            "subnet4-add",
+            "statistic-reset",
+            "shutdown",
+            "dhcp-disable",
+        ] {
             assert!(!is_read_only(c), "{c}");
         }
     }
@@ -337,7 +387,10 @@ mod tests {
                        "user_context": {"api_secret": "x"}});
         let r = redact(&v);
         let s = r.to_string();
-        assert!(!s.contains("hunter2") && !s.contains("\"s3\"") && !s.contains("\"x\""), "{s}");
+        assert!(
+            !s.contains("hunter2") && !s.contains("\"s3\"") && !s.contains("\"x\""),
+            "{s}"
+        );
         assert_eq!(r["peers"][0]["basic-auth-password-file"], "/etc/p");
         assert_eq!(r["lease-database"]["user"], "kea");
     }
@@ -352,10 +405,16 @@ mod tests {
             log.append(&e).unwrap();
         }
         let all = log.read(&AuditFilter::default()).unwrap();
-        assert_eq!(all.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), vec!["k2", "k1", "k0"]);
+        assert_eq!(
+            all.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            vec!["k2", "k1", "k0"]
+        );
         assert_eq!(all[0].after["password"], "[redacted]");
         let subnets = log
-            .read(&AuditFilter { kind: Some("subnet".into()), ..Default::default() })
+            .read(&AuditFilter {
+                kind: Some("subnet".into()),
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(subnets.len(), 2);
         let later = log

@@ -66,7 +66,8 @@ pub fn same_endpoint(a: &str, b: &str) -> bool {
     match (url::Url::parse(a), url::Url::parse(b)) {
         (Ok(a), Ok(b)) => {
             a.scheme() == b.scheme()
-                && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == b.host_str().map(str::to_ascii_lowercase)
                 && a.port_or_known_default() == b.port_or_known_default()
         }
         _ => false,
@@ -120,10 +121,7 @@ fn err(svc: &Service, command: &str, e: KeaError) -> KeaError {
 /// The HA part of `status-get` (the first relationship), or `None` without HA.
 pub async fn status(svc: &Service) -> Result<Option<Value>, KeaError> {
     let st = svc.status().await?;
-    Ok(st
-        .get("high-availability")
-        .and_then(|h| h.get(0))
-        .cloned())
+    Ok(st.get("high-availability").and_then(|h| h.get(0)).cloned())
 }
 
 /// `ha-heartbeat`: the server's HA state, scopes and unsent updates.
@@ -135,7 +133,11 @@ pub async fn heartbeat(svc: &Service) -> Result<Value, KeaError> {
 }
 
 /// The HA commands keascript offers, with their arguments.
-pub async fn command(svc: &Service, command: &str, arguments: Option<Value>) -> Result<String, KeaError> {
+pub async fn command(
+    svc: &Service,
+    command: &str,
+    arguments: Option<Value>,
+) -> Result<String, KeaError> {
     let a = svc
         .server
         .command_answer(command, Some(&svc.name), arguments)
@@ -168,7 +170,10 @@ mod tests {
         let t = topology(&doc("http://127.0.0.1:18102/")).unwrap();
         assert_eq!(t.mode, "hot-standby");
         assert_eq!(t.this_server, "server1");
-        assert_eq!(t.partners().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["server2"]);
+        assert_eq!(
+            t.partners().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["server2"]
+        );
         let inv = Inventory::parse(
             "default = \"a\"\n[servers.a]\nurl = \"http://127.0.0.1:18101\"\n[servers.b]\nurl = \"http://127.0.0.1:18102\"\n",
             None,

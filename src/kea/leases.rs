@@ -161,16 +161,23 @@ pub async fn get(svc: &Service, ip: &str) -> Result<Option<Value>, KeaError> {
     if svc.name == "dhcp6" {
         args["type"] = json!("IA_NA");
     }
-    Ok(list(svc.command(&cmd, Some(args)).await?).into_iter().next())
+    Ok(list(svc.command(&cmd, Some(args)).await?)
+        .into_iter()
+        .next())
 }
 
 /// Leases by hardware address, client id, hostname or DUID (`by` is Kea's suffix).
 pub async fn by(svc: &Service, by: &str, value: &str) -> Result<Vec<Value>, KeaError> {
     let (key, value) = match by {
         "hw-address" => ("hw-address", check_mac(value)?),
-        "client-id" => ("client-id", check_hex_bytes(value, 1, 255).ok_or_else(|| {
-            KeaError::invalid(format!("client_id \"{value}\" is not hex bytes such as \"01:1a:1b:1c:1d:1e:1f\""))
-        })?),
+        "client-id" => (
+            "client-id",
+            check_hex_bytes(value, 1, 255).ok_or_else(|| {
+                KeaError::invalid(format!(
+                    "client_id \"{value}\" is not hex bytes such as \"01:1a:1b:1c:1d:1e:1f\""
+                ))
+            })?,
+        ),
         "duid" => ("duid", check_duid(value)?),
         _ => {
             if value.trim().is_empty() {
@@ -188,13 +195,19 @@ fn subnet_for(doc: &ConfigDoc, ip: IpAddr) -> Option<u64> {
     doc.subnet_locs().into_iter().find_map(|l| {
         let s = doc.subnet(l);
         let p: Prefix = prefix_of(s, doc.family)?;
-        p.0.contains(&ip).then(|| s.get("id").and_then(Value::as_u64)).flatten()
+        p.0.contains(&ip)
+            .then(|| s.get("id").and_then(Value::as_u64))
+            .flatten()
     })
 }
 
 /// Checks a lease to add or write: the address lies in a configured subnet (whose id is
 /// filled in, or must match), MAC and DUID formats, v6 needs `duid` and `iaid`.
-pub fn check_lease(doc: &ConfigDoc, svc: &Service, lease: &mut Map<String, Value>) -> Result<(), KeaError> {
+pub fn check_lease(
+    doc: &ConfigDoc,
+    svc: &Service,
+    lease: &mut Map<String, Value>,
+) -> Result<(), KeaError> {
     let ip_text = lease
         .get("ip-address")
         .and_then(Value::as_str)
@@ -261,19 +274,28 @@ pub async fn add(svc: &Service, mut lease: Map<String, Value>) -> Result<Value, 
     svc.command(&format!("lease{}-add", v(svc)), Some(Value::Object(lease)))
         .await?;
     get(svc, &ip).await?.ok_or_else(|| {
-        KeaError::new(ErrorKind::Kea, format!("Kea added lease {ip} but does not find it"))
+        KeaError::new(
+            ErrorKind::Kea,
+            format!("Kea added lease {ip} but does not find it"),
+        )
     })
 }
 
 /// Merges `changes` into the current lease and writes it; returns `(before, after)`.
-pub async fn update(svc: &Service, changes: Map<String, Value>) -> Result<(Value, Value), KeaError> {
+pub async fn update(
+    svc: &Service,
+    changes: Map<String, Value>,
+) -> Result<(Value, Value), KeaError> {
     let ip = changes
         .get("ip-address")
         .and_then(Value::as_str)
         .ok_or_else(|| KeaError::invalid("update_lease needs ip_address"))?
         .to_string();
     let before = get(svc, &ip).await?.ok_or_else(|| {
-        KeaError::new(ErrorKind::NotFound, format!("no lease for {ip} on the server"))
+        KeaError::new(
+            ErrorKind::NotFound,
+            format!("no lease for {ip} on the server"),
+        )
     })?;
     let mut merged = before.as_object().cloned().unwrap_or_default();
     for (k, val) in changes {
@@ -291,8 +313,11 @@ pub async fn update(svc: &Service, changes: Map<String, Value>) -> Result<(Value
     let doc = ConfigDoc::new(Family::of_service(&svc.name), svc.config().await?)?;
     let mut merged = writable(&merged);
     check_lease(&doc, svc, &mut merged)?;
-    svc.command(&format!("lease{}-update", v(svc)), Some(Value::Object(merged)))
-        .await?;
+    svc.command(
+        &format!("lease{}-update", v(svc)),
+        Some(Value::Object(merged)),
+    )
+    .await?;
     let after = get(svc, &ip).await?.unwrap_or(Value::Null);
     Ok((before, after))
 }
@@ -300,13 +325,17 @@ pub async fn update(svc: &Service, changes: Map<String, Value>) -> Result<(Value
 /// Deletes a lease; returns it.
 pub async fn delete(svc: &Service, ip: &str) -> Result<Value, KeaError> {
     let before = get(svc, ip).await?.ok_or_else(|| {
-        KeaError::new(ErrorKind::NotFound, format!("no lease for {ip} on the server"))
+        KeaError::new(
+            ErrorKind::NotFound,
+            format!("no lease for {ip} on the server"),
+        )
     })?;
     let mut args = json!({ "ip-address": ip.trim() });
     if svc.name == "dhcp6" {
         args["type"] = before.get("type").cloned().unwrap_or(json!("IA_NA"));
     }
-    svc.command(&format!("lease{}-del", v(svc)), Some(args)).await?;
+    svc.command(&format!("lease{}-del", v(svc)), Some(args))
+        .await?;
     Ok(before)
 }
 
@@ -325,8 +354,11 @@ pub async fn wipe(svc: &Service, key: &SubnetKey) -> Result<u64, KeaError> {
         n += 1;
     }
     if n > 0 {
-        svc.command(&format!("lease{}-wipe", v(svc)), Some(json!({ "subnet-id": id })))
-            .await?;
+        svc.command(
+            &format!("lease{}-wipe", v(svc)),
+            Some(json!({ "subnet-id": id })),
+        )
+        .await?;
     }
     Ok(n)
 }
@@ -343,7 +375,12 @@ mod tests {
         assert!(check_mac("1a1b1c").is_err());
         assert!(check_duid("00:01:00:01:2b").is_ok());
         assert!(check_duid("00:01").is_err());
-        let w = writable(&json!({"cltt": 100, "valid-lft": 50, "ip-address": "x"}).as_object().unwrap().clone());
+        let w = writable(
+            &json!({"cltt": 100, "valid-lft": 50, "ip-address": "x"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         assert_eq!(w["expire"], 150);
         assert!(w.get("cltt").is_none());
     }

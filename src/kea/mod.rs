@@ -1,18 +1,18 @@
 //! What Kea is: result codes as error kinds, servers and their services, capabilities,
 //! the inventory. Never imports Rhai, so everything here is testable without a script engine.
 
+pub mod audit;
 mod capabilities;
 pub mod catalog;
 pub mod config;
 pub mod drift;
-pub mod audit;
 pub mod edit;
-pub mod ha;
-pub mod leases;
-pub mod stats;
 mod error;
+pub mod ha;
 mod inventory;
+pub mod leases;
 mod server;
+pub mod stats;
 
 pub use capabilities::Capabilities;
 pub use error::{ErrorKind, KeaError};

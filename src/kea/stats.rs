@@ -11,13 +11,22 @@ use super::{KeaError, Service};
 /// `total_pd`, `assigned_pd`). Counts beyond i64 stay as Kea sent them (floats).
 pub async fn stats(svc: &Service) -> Result<Vec<Value>, KeaError> {
     let v6 = svc.name == "dhcp6";
-    let cmd = if v6 { "stat-lease6-get" } else { "stat-lease4-get" };
+    let cmd = if v6 {
+        "stat-lease6-get"
+    } else {
+        "stat-lease4-get"
+    };
     let a = svc.command(cmd, None).await?.unwrap_or(Value::Null);
     let set = a.get("result-set").cloned().unwrap_or(Value::Null);
     let columns: Vec<String> = set
         .get("columns")
         .and_then(Value::as_array)
-        .map(|c| c.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|c| {
+            c.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let doc = ConfigDoc::new(Family::of_service(&svc.name), svc.config().await?)?;
     let prefixes: HashMap<u64, String> = doc
@@ -39,11 +48,20 @@ pub async fn stats(svc: &Service) -> Result<Vec<Value>, KeaError> {
             .unwrap_or(json!(0))
     };
     let mut out = Vec::new();
-    for row in set.get("rows").and_then(Value::as_array).into_iter().flatten() {
+    for row in set
+        .get("rows")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(row) = row.as_array() else { continue };
         let id = col(row, "subnet-id");
         let (total, assigned, declined) = if v6 {
-            (col(row, "total-nas"), col(row, "assigned-nas"), col(row, "declined-nas"))
+            (
+                col(row, "total-nas"),
+                col(row, "assigned-nas"),
+                col(row, "declined-nas"),
+            )
         } else {
             (
                 col(row, "total-addresses"),

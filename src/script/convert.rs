@@ -28,7 +28,11 @@ pub fn to_dynamic_snake(v: &Value) -> Dynamic {
                 let mut out = rhai::Map::new();
                 for (k, x) in m {
                     let opaque = k == "user-context" || k == "user_context";
-                    let key = if rename { k.replace('-', "_") } else { k.clone() };
+                    let key = if rename {
+                        k.replace('-', "_")
+                    } else {
+                        k.clone()
+                    };
                     out.insert(key.into(), conv(x, rename && !opaque));
                 }
                 Dynamic::from_map(out)

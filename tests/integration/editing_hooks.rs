@@ -365,7 +365,13 @@ fn a_single_add_subnet_goes_as_subnet4_add_then_config_write() {
     assert_eq!(report.results[0]["id"], 2, "the next free id");
     assert_eq!(
         double.commands(),
-        ["config-get", "list-commands", "config-hash-get", "subnet4-add", "config-write"],
+        [
+            "config-get",
+            "list-commands",
+            "config-hash-get",
+            "subnet4-add",
+            "config-write"
+        ],
         "one subnet4-add, no config-set (after checking nobody changed the server meanwhile)"
     );
     assert!(
@@ -400,7 +406,12 @@ fn a_single_add_subnet_goes_as_subnet4_add_then_config_write() {
     commit_one(&svc, Edit::AddSubnet(m(json!({"subnet": "10.21.0.0/24"})))).unwrap();
     assert_eq!(
         double.commands(),
-        ["config-get", "config-hash-get", "subnet4-add", "config-write"]
+        [
+            "config-get",
+            "config-hash-get",
+            "subnet4-add",
+            "config-write"
+        ]
     );
     assert_eq!(sent(&double, "subnet4-add")[0]["subnet4"][0]["id"], 3);
 }
@@ -1251,8 +1262,16 @@ fn a_change_made_by_someone_else_before_sending_is_caught_by_the_hash() {
     assert_eq!(e.kind, ErrorKind::Conflict);
     assert!(e.message.contains("changed on the server"), "{}", e.message);
     let sent = double.commands();
-    assert!(!sent.iter().any(|c| c == "subnet4-add" || c == "config-set" || c == "config-write"), "{sent:?}");
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c == "subnet4-add" || c == "config-set" || c == "config-write"),
+        "{sent:?}"
+    );
     // The next try reads the new state and goes through.
     let r = commit_one(&svc, Edit::AddSubnet(m(json!({"subnet": "10.41.0.0/24"})))).unwrap();
-    assert_eq!(r.results[0]["id"], 41, "above the subnet the other admin added");
+    assert_eq!(
+        r.results[0]["id"], 41,
+        "above the subnet the other admin added"
+    );
 }

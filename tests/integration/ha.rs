@@ -26,8 +26,12 @@ fn running(lab: &Lab, i: usize) -> Value {
         Default::default(),
     )
     .unwrap();
-    rt().block_on(Service::new(std::sync::Arc::new(srv), "dhcp4").unwrap().config())
-        .unwrap()
+    rt().block_on(
+        Service::new(std::sync::Arc::new(srv), "dhcp4")
+            .unwrap()
+            .config(),
+    )
+    .unwrap()
 }
 
 fn subnets(cfg: &Value) -> Vec<String> {
@@ -138,11 +142,18 @@ print("done");
 "#,
     )
     .success()
-    .stdout(predicate::str::contains("audited 4 on server2 with peers [\"server1\"]"))
+    .stdout(predicate::str::contains(
+        "audited 4 on server2 with peers [\"server1\"]",
+    ))
     .stdout(predicate::str::contains("done"));
     for i in 0..2 {
         let cfg = running(&lab, i);
-        assert_eq!(subnets(&cfg), vec!["1 192.0.2.0/24", "2 10.77.0.0/24"], "server{}", i + 1);
+        assert_eq!(
+            subnets(&cfg),
+            vec!["1 192.0.2.0/24", "2 10.77.0.0/24"],
+            "server{}",
+            i + 1
+        );
         let s = &cfg["Dhcp4"]["subnet4"][1];
         assert_eq!(s["pools"][0]["client-class"], "voip");
         assert_eq!(s["option-data"][0]["data"], "10.77.0.1");
@@ -150,16 +161,18 @@ print("done");
         // Each peer keeps its own identity.
         assert_eq!(this_server_name(&cfg), format!("server{}", i + 1));
         // And its file has the change.
-        let file: Value = serde_json::from_str(
-            &std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap(),
-        )
-        .unwrap();
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap())
+                .unwrap();
         assert_eq!(subnets(&file), vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]);
         assert_eq!(this_server_name(&file), format!("server{}", i + 1));
     }
     // After a restart from its file, server1 still has it.
     rt().block_on(lab.restart("server1/kea-dhcp4")).unwrap();
-    assert_eq!(subnets(&running(&lab, 0)), vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]);
+    assert_eq!(
+        subnets(&running(&lab, 0)),
+        vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]
+    );
 }
 
 #[test]
@@ -175,9 +188,15 @@ fn a_peer_that_is_down_refuses_the_change_and_the_survivor_is_unchanged() {
         "kea().dhcp4.add_subnet(#{ subnet: \"10.77.0.0/24\" });\n",
     )
     .code(3)
-    .stderr(predicate::str::contains("HA peer server2 cannot get the change: it is down"))
+    .stderr(predicate::str::contains(
+        "HA peer server2 cannot get the change: it is down",
+    ))
     .stderr(predicate::str::contains("Nothing was changed on any peer"));
-    assert_eq!(running(&lab, 0), before, "the surviving peer's config is unchanged");
+    assert_eq!(
+        running(&lab, 0),
+        before,
+        "the surviving peer's config is unchanged"
+    );
     assert_eq!(config_sets(&lab, 0), sets, "no config-set was sent to it");
     // single_peer(true) lets the change go to the reachable peer, with a warning.
     run(
@@ -187,7 +206,10 @@ fn a_peer_that_is_down_refuses_the_change_and_the_survivor_is_unchanged() {
     .success()
     .stdout(predicate::str::contains("added"))
     .stderr(predicate::str::contains("warning: HA peer server2 was skipped"));
-    assert_eq!(subnets(&running(&lab, 0)), vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]);
+    assert_eq!(
+        subnets(&running(&lab, 0)),
+        vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]
+    );
 }
 
 #[test]
@@ -208,13 +230,28 @@ fn a_failure_on_the_second_peer_puts_both_back() {
     )
     .failure()
     .stderr(predicate::str::contains("HA peer server2 failed"))
-    .stderr(predicate::str::contains("every peer runs its previous configuration again"));
-    assert_eq!(subnets(&running(&lab, 0)), before[0], "server1 was put back");
-    assert_eq!(subnets(&running(&lab, 1)), before[1], "server2 was put back");
+    .stderr(predicate::str::contains(
+        "every peer runs its previous configuration again",
+    ));
+    assert_eq!(
+        subnets(&running(&lab, 0)),
+        before[0],
+        "server1 was put back"
+    );
+    assert_eq!(
+        subnets(&running(&lab, 1)),
+        before[1],
+        "server2 was put back"
+    );
     let file1: Value =
-        serde_json::from_str(&std::fs::read_to_string(lab.config_file_of(0, "dhcp4")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(lab.config_file_of(0, "dhcp4")).unwrap())
+            .unwrap();
     let file1_before: Value = serde_json::from_str(&file1_before).unwrap();
-    assert_eq!(subnets(&file1), subnets(&file1_before), "server1's file has no trace of it");
+    assert_eq!(
+        subnets(&file1),
+        subnets(&file1_before),
+        "server1's file has no trace of it"
+    );
     std::fs::remove_dir(&f2).unwrap();
     std::fs::rename(f2.with_extension("json.away"), &f2).unwrap();
 }
@@ -260,7 +297,9 @@ print(`ha audit: ${history().filter(|e| e.kind == "ha").map(|e| e.action + "=" +
     .stdout(predicate::str::contains(
         "ha audit: [\"ha-maintenance-cancel=error\", \"ha-maintenance-cancel=ok\", \"ha-maintenance-start=ok\"]",
     ));
-    let hb = rt().block_on(keascript::kea::ha::heartbeat(&svc("server2"))).unwrap();
+    let hb = rt()
+        .block_on(keascript::kea::ha::heartbeat(&svc("server2")))
+        .unwrap();
     assert_eq!(hb["state"], "hot-standby");
 }
 
@@ -278,9 +317,15 @@ fn the_ha_health_example_reports_a_healthy_pair_and_drift() {
         .timeout(Duration::from_secs(60))
         .assert()
         .success()
-        .stdout(predicate::str::contains("HA load-balancing, seen from server1"))
-        .stdout(predicate::str::contains("server2: secondary, state load-balancing"))
-        .stdout(predicate::str::contains("healthy: every peer in its normal state, no drift"));
+        .stdout(predicate::str::contains(
+            "HA load-balancing, seen from server1",
+        ))
+        .stdout(predicate::str::contains(
+            "server2: secondary, state load-balancing",
+        ))
+        .stdout(predicate::str::contains(
+            "healthy: every peer in its normal state, no drift",
+        ));
     // Drift made behind keascript's back: a subnet only on server2 (over its own socket).
     let srv = Server::connect(
         &format!("unix:{}", lab.socket_of(1, "dhcp4").display()),
@@ -295,7 +340,8 @@ fn the_ha_health_example_reports_a_healthy_pair_and_drift() {
         .unwrap()
         .push(serde_json::json!({"id": 9, "subnet": "10.99.0.0/24"}));
     rt().block_on(svc.set(&cfg)).unwrap();
-    rt().block_on(lab.wait_ha("load-balancing", Duration::from_secs(30))).unwrap();
+    rt().block_on(lab.wait_ha("load-balancing", Duration::from_secs(30)))
+        .unwrap();
     keascript()
         .arg("--config")
         .arg(lab.inventory())
@@ -308,8 +354,13 @@ fn the_ha_health_example_reports_a_healthy_pair_and_drift() {
             "PROBLEM: drift: server2 has subnets entry \"9 10.99.0.0/24",
         ));
     // And a change is refused while the peers disagree on their subnets.
-    run(&lab, "kea().dhcp4.add_subnet(#{ subnet: \"10.77.0.0/24\" });\n")
-        .code(5)
-        .stderr(predicate::str::contains("the HA peers' subnets differ"))
-        .stderr(predicate::str::contains("server1 lacks subnet 10.99.0.0/24 (id 9)"));
+    run(
+        &lab,
+        "kea().dhcp4.add_subnet(#{ subnet: \"10.77.0.0/24\" });\n",
+    )
+    .code(5)
+    .stderr(predicate::str::contains("the HA peers' subnets differ"))
+    .stderr(predicate::str::contains(
+        "server1 lacks subnet 10.99.0.0/24 (id 9)",
+    ));
 }

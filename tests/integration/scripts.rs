@@ -410,7 +410,9 @@ fn running_dhcp4(lab: &keascript::lab::Lab) -> serde_json::Value {
     let inv = keascript::kea::Inventory::load(lab.inventory()).unwrap();
     let srv = {
         let _g = crate::support::rt().enter();
-        std::sync::Arc::new(keascript::kea::Server::from_entry("lab", inv.get("lab").unwrap()).unwrap())
+        std::sync::Arc::new(
+            keascript::kea::Server::from_entry("lab", inv.get("lab").unwrap()).unwrap(),
+        )
     };
     crate::support::rt()
         .block_on(keascript::kea::Service::new(srv, "dhcp4").unwrap().config())
@@ -433,7 +435,12 @@ fn example_add_scope_adds_it_once_and_kea_runs_it() {
     assert_eq!(s["pools"].as_array().unwrap().len(), 2);
     assert_eq!(s["valid-lifetime"], 3600);
     assert_eq!(s["user-context"]["site"], "branch office");
-    let names: Vec<&str> = s["option-data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = s["option-data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["routers", "domain-name-servers", "domain-name"]);
     assert_eq!(s["pools"][1]["option-data"][0]["code"], 42);
     // A second run finds it and adds nothing.
@@ -451,29 +458,60 @@ fn example_custom_option_defines_and_uses_it() {
     let Some(lab) = lab() else { return };
     let out = run_example(&lab, "custom-option.rhai", &[]);
     assert!(out.contains("defined option 224 \"site-info\""), "{out}");
-    assert!(out.contains("refused (invalid): option code 3 in space \"dhcp4\" is the standard option routers"), "{out}");
-    assert!(out.contains("option site-info (224) = 42, 192.0.2.250"), "{out}");
-    assert!(out.contains("\"not-a-number\" is not a valid uint16"), "{out}");
+    assert!(
+        out.contains(
+            "refused (invalid): option code 3 in space \"dhcp4\" is the standard option routers"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("option site-info (224) = 42, 192.0.2.250"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"not-a-number\" is not a valid uint16"),
+        "{out}"
+    );
     let cfg = running_dhcp4(&lab);
     assert_eq!(cfg["Dhcp4"]["option-def"][0]["code"], 224);
-    assert_eq!(cfg["Dhcp4"]["option-def"][0]["record-types"], "uint16, ipv4-address");
-    let opts = cfg["Dhcp4"]["subnet4"][0]["option-data"].as_array().unwrap();
-    assert!(opts.iter().any(|o| o["code"] == 224 && o["data"] == "42, 192.0.2.250"));
+    assert_eq!(
+        cfg["Dhcp4"]["option-def"][0]["record-types"],
+        "uint16, ipv4-address"
+    );
+    let opts = cfg["Dhcp4"]["subnet4"][0]["option-data"]
+        .as_array()
+        .unwrap();
+    assert!(
+        opts.iter()
+            .any(|o| o["code"] == 224 && o["data"] == "42, 192.0.2.250")
+    );
 }
 
 #[test]
 fn example_bootp_class_limits_a_pool() {
     let Some(lab) = lab() else { return };
     let out = run_example(&lab, "bootp-class.rhai", &[]);
-    assert!(out.contains("class pxe: network boot clients; boots pxelinux.0 from 192.0.2.5 (tftp1)"), "{out}");
-    assert!(out.contains("limits pool 192.0.2.10-192.0.2.200 of 192.0.2.0/24"), "{out}");
-    assert!(out.contains("refused (conflict): client class \"pxe\" is still used by pool"), "{out}");
+    assert!(
+        out.contains("class pxe: network boot clients; boots pxelinux.0 from 192.0.2.5 (tftp1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("limits pool 192.0.2.10-192.0.2.200 of 192.0.2.0/24"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refused (conflict): client class \"pxe\" is still used by pool"),
+        "{out}"
+    );
     let cfg = running_dhcp4(&lab);
     let class = &cfg["Dhcp4"]["client-classes"][0];
     assert_eq!(class["name"], "pxe");
     assert_eq!(class["boot-file-name"], "pxelinux.0");
     assert_eq!(class["user-context"]["description"], "network boot clients");
-    assert_eq!(cfg["Dhcp4"]["subnet4"][0]["pools"][0]["client-class"], "pxe");
+    assert_eq!(
+        cfg["Dhcp4"]["subnet4"][0]["pools"][0]["client-class"],
+        "pxe"
+    );
 }
 
 #[test]
@@ -487,7 +525,10 @@ fn example_tune_lifetimes_in_a_dry_run_and_for_real() {
     assert_eq!(running_dhcp4(&lab), before, "a dry run changes nothing");
     let out = run_example(&lab, "tune-lifetimes.rhai", &[]);
     assert!(out.contains("refused (invalid): server settings: renew_timer 5000 must be less than rebind_timer 4000"), "{out}");
-    assert!(out.contains("set: valid 7200s (min 3600, max 14400), renew 1800, rebind 3600"), "{out}");
+    assert!(
+        out.contains("set: valid 7200s (min 3600, max 14400), renew 1800, rebind 3600"),
+        "{out}"
+    );
     assert!(out.contains("scope 192.0.2.0/24: valid 7200s"), "{out}");
     let cfg = running_dhcp4(&lab);
     assert_eq!(cfg["Dhcp4"]["valid-lifetime"], 7200);

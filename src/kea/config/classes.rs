@@ -188,7 +188,12 @@ pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
         let prefix = s.get("subnet").and_then(Value::as_str).unwrap_or("?");
         let mut places: Vec<(String, &serde_json::Map<String, Value>)> =
             vec![(format!("subnet {prefix}"), s)];
-        for p in s.get("pools").and_then(Value::as_array).into_iter().flatten() {
+        for p in s
+            .get("pools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(pm) = p.as_object() {
                 let range = pm.get("pool").and_then(Value::as_str).unwrap_or("?");
                 places.push((format!("pool {range} of subnet {prefix}"), pm));

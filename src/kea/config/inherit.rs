@@ -161,7 +161,10 @@ pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
     // What each live scope inherited: by subnet id, and by shared network name.
     let mut subnet_parents = std::collections::HashMap::new();
     for n in 0..live.root_array("shared-networks").len() {
-        let net = live.root()["shared-networks"][n].as_object().cloned().unwrap_or_default();
+        let net = live.root()["shared-networks"][n]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let eff = overlay(&live_global, &net, family);
         for s in net.get(sk).and_then(Value::as_array).into_iter().flatten() {
             if let Some(id) = s.get("id").and_then(Value::as_u64) {

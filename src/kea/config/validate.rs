@@ -104,7 +104,12 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             if let Some(pm) = p.as_object() {
                 for c in required_classes(pm) {
                     if !class_exists(doc, &c) {
-                        add(true, format!("pool {text} of subnet {label} evaluates client class \"{c}\", which is not defined on the server"));
+                        add(
+                            true,
+                            format!(
+                                "pool {text} of subnet {label} evaluates client class \"{c}\", which is not defined on the server"
+                            ),
+                        );
                     }
                 }
                 for c in classes_of(pm) {
@@ -160,7 +165,10 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             if o == p {
                 add(
                     true,
-                    format!("A scope with address \"{}\" already exists on the server", p.0.network()),
+                    format!(
+                        "A scope with address \"{}\" already exists on the server",
+                        p.0.network()
+                    ),
                 );
             } else {
                 add(true, format!("subnet {label} overlaps subnet {olabel}"));

@@ -174,10 +174,16 @@ pub fn plan(
 /// update that also rewrote option data) and the config path is used.
 pub fn only_subnets_and_classes_differ(base: &ConfigDoc, new: &ConfigDoc) -> bool {
     // Key by key, without copying either configuration.
-    let skip = [base.family.subnet_key(), "client-classes", "shared-networks"];
+    let skip = [
+        base.family.subnet_key(),
+        "client-classes",
+        "shared-networks",
+    ];
     let (b, n) = (base.root(), new.root());
     let rest = |m: &'_ serde_json::Map<String, serde_json::Value>| {
-        m.iter().filter(|(k, _)| !skip.contains(&k.as_str())).count()
+        m.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .count()
     };
     base.value.as_object().map(|m| m.len()) == new.value.as_object().map(|m| m.len())
         && rest(b) == rest(n)

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::hooks::{self, HookCommand};
 use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
-use crate::kea::ha::{self, HaTopology};
 use crate::kea::config::{
     ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
 };
+use crate::kea::ha::{self, HaTopology};
 use crate::kea::{Capabilities, ErrorKind, KeaError, Service};
 
 /// How to commit.

@@ -51,7 +51,10 @@ fn subnet_set(doc: &ConfigDoc) -> BTreeSet<(u64, String)> {
             let s = doc.subnet(l);
             (
                 s.get("id").and_then(Value::as_u64).unwrap_or(0),
-                s.get("subnet").and_then(Value::as_str).unwrap_or("").to_string(),
+                s.get("subnet")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             )
         })
         .collect()
@@ -67,10 +70,14 @@ pub fn subnet_drift(docs: &[(String, ConfigDoc)]) -> Vec<String> {
     for (name, d) in &docs[1..] {
         let b = subnet_set(d);
         for (id, prefix) in a.difference(&b) {
-            out.push(format!("{name} lacks subnet {prefix} (id {id}) that {first_name} has"));
+            out.push(format!(
+                "{name} lacks subnet {prefix} (id {id}) that {first_name} has"
+            ));
         }
         for (id, prefix) in b.difference(&a) {
-            out.push(format!("{first_name} lacks subnet {prefix} (id {id}) that {name} has"));
+            out.push(format!(
+                "{first_name} lacks subnet {prefix} (id {id}) that {name} has"
+            ));
         }
     }
     out
@@ -87,7 +94,8 @@ pub async fn commit_relationship(
 ) -> Result<RelationshipReport, KeaError> {
     let family = Family::of_service(&origin.name);
     let ctx = |e: KeaError, svc: &Service| {
-        e.with_server(svc.server.name()).with_service(Some(&svc.name))
+        e.with_server(svc.server.name())
+            .with_service(Some(&svc.name))
     };
     for e in edits {
         e.precheck(family).map_err(|e| ctx(e, origin))?;
@@ -158,7 +166,10 @@ pub async fn commit_relationship(
         }
     }
     // The peers must agree on their subnets before the same change goes to each.
-    let docs: Vec<(String, ConfigDoc)> = members.iter().map(|m| (m.name.clone(), m.live.clone())).collect();
+    let docs: Vec<(String, ConfigDoc)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.live.clone()))
+        .collect();
     let drift = subnet_drift(&docs);
     if !drift.is_empty() {
         return Err(ctx(
@@ -173,7 +184,12 @@ pub async fn commit_relationship(
         ));
     }
     // A new subnet gets the same id on every peer.
-    let min_id = members.iter().map(|m| m.live.max_subnet_id()).max().unwrap_or(0) + 1;
+    let min_id = members
+        .iter()
+        .map(|m| m.live.max_subnet_id())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let min_id = min_id.max(opts.min_subnet_id);
     for (i, m) in members.iter_mut().enumerate() {
         m.prepared = Some(prepare(&m.live, edits, min_id, i > 0).map_err(|e| ctx(e, &m.svc))?);
@@ -191,7 +207,11 @@ pub async fn commit_relationship(
             changed,
             dry_run: opts.dry_run,
             diff: if changed {
-                unified_diff(&p.base, &p.new, &format!("{}/{}", m.svc.server.name(), m.svc.name))
+                unified_diff(
+                    &p.base,
+                    &p.new,
+                    &format!("{}/{}", m.svc.server.name(), m.svc.name),
+                )
             } else {
                 String::new()
             },
@@ -219,14 +239,12 @@ pub async fn commit_relationship(
         for ((m, c), r) in members.iter().zip(&changed).zip(reports.iter_mut()) {
             if *c {
                 let p = m.prepared.as_ref().expect("prepared");
-                r.verdict = Some(m.svc.test(&p.new.value).await.map_err(|e| {
-                    KeaError {
-                        message: format!(
-                            "HA peer {} rejects the change, so no peer was changed: {}",
-                            m.name, e.message
-                        ),
-                        ..e
-                    }
+                r.verdict = Some(m.svc.test(&p.new.value).await.map_err(|e| KeaError {
+                    message: format!(
+                        "HA peer {} rejects the change, so no peer was changed: {}",
+                        m.name, e.message
+                    ),
+                    ..e
                 })?);
             }
         }
@@ -280,12 +298,19 @@ async fn undo(members: &[Member], done: &[usize], failed: usize, cause: &KeaErro
     }
     let failed_name = &members[failed].name;
     KeaError {
-        kind: if all_back { cause.kind } else { ErrorKind::Partial },
+        kind: if all_back {
+            cause.kind
+        } else {
+            ErrorKind::Partial
+        },
         message: format!(
             "HA peer {failed_name} failed ({}); {}",
             cause.message,
             if all_back {
-                format!("every peer runs its previous configuration again ({})", lines.join(", "))
+                format!(
+                    "every peer runs its previous configuration again ({})",
+                    lines.join(", ")
+                )
             } else {
                 format!("the peers differ now: {}", lines.join(", "))
             }

@@ -250,9 +250,8 @@ fn run_edits_inner(
     let single = ctx.is_single_peer();
     let edits2 = edits.clone();
     let resolve = |topo: &crate::kea::ha::HaTopology| peer_targets_lossy(ctx, svc, topo);
-    let rel = ctx.block(async move {
-        commit_auto(&svc2, &edits2, &opts, single, &resolve).await
-    })?;
+    let rel =
+        ctx.block(async move { commit_auto(&svc2, &edits2, &opts, single, &resolve).await })?;
     for p in &rel.skipped {
         eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
     }
