@@ -236,103 +236,94 @@ pub fn is_read_only(command: &str) -> bool {
 pub fn snapshot(
     edit: &Edit,
     family: Family,
-    before: Option<&Value>,
-    after: Option<&Value>,
+    before: Option<&ConfigDoc>,
+    after: Option<&ConfigDoc>,
     result: &Value,
 ) -> (Value, Value) {
-    let doc = |v: Option<&Value>| v.and_then(|v| ConfigDoc::new(family, v.clone()).ok());
-    let (b, a) = (doc(before), doc(after));
-    let subnet = |d: &Option<ConfigDoc>, key: &SubnetKey| {
-        d.as_ref()
-            .and_then(|d| {
-                d.find_subnet(key)
-                    .ok()
-                    .map(|l| Value::Object(d.subnet(l).clone()))
-            })
-            .unwrap_or(Value::Null)
+    let (b, a) = (before, after);
+    let whole = |d: Option<&ConfigDoc>| d.map_or(Value::Null, |d| d.value.clone());
+    let subnet = |d: Option<&ConfigDoc>, key: &SubnetKey| {
+        d.and_then(|d| {
+            d.find_subnet(key)
+                .ok()
+                .map(|l| Value::Object(d.subnet(l).clone()))
+        })
+        .unwrap_or(Value::Null)
     };
-    let class = |d: &Option<ConfigDoc>, name: &str| {
-        d.as_ref()
-            .and_then(|d| {
-                classes::find_class(d, name).map(|i| d.root_array("client-classes")[i].clone())
-            })
-            .unwrap_or(Value::Null)
+    let class = |d: Option<&ConfigDoc>, name: &str| {
+        d.and_then(|d| {
+            classes::find_class(d, name).map(|i| d.root_array("client-classes")[i].clone())
+        })
+        .unwrap_or(Value::Null)
     };
-    let opts_at = |d: &Option<ConfigDoc>, scope: &OptionScope| {
-        d.as_ref()
-            .and_then(|d| options::options_at(d, scope).ok())
+    let opts_at = |d: Option<&ConfigDoc>, scope: &OptionScope| {
+        d.and_then(|d| options::options_at(d, scope).ok())
             .map(Value::Array)
             .unwrap_or(Value::Null)
     };
-    let pool = |d: &Option<ConfigDoc>, key: &SubnetKey, range: &str| {
-        d.as_ref()
-            .and_then(|d| {
-                let loc = d.find_subnet(key).ok()?;
-                let i = super::config::subnets::find_pool(d, loc, range).ok()?;
-                Some(d.subnet(loc)["pools"][i].clone())
-            })
-            .unwrap_or(Value::Null)
+    let pool = |d: Option<&ConfigDoc>, key: &SubnetKey, range: &str| {
+        d.and_then(|d| {
+            let loc = d.find_subnet(key).ok()?;
+            let i = super::config::subnets::find_pool(d, loc, range).ok()?;
+            Some(d.subnet(loc)["pools"][i].clone())
+        })
+        .unwrap_or(Value::Null)
     };
-    let def = |d: &Option<ConfigDoc>, code: u64, space: &str| {
-        d.as_ref()
-            .and_then(|d| {
-                d.root_array("option-def")
-                    .iter()
-                    .find(|x| {
-                        x.get("code").and_then(Value::as_u64) == Some(code)
-                            && x.get("space")
-                                .and_then(Value::as_str)
-                                .unwrap_or(family.option_space())
-                                == space
-                    })
-                    .cloned()
-            })
-            .unwrap_or(Value::Null)
+    let def = |d: Option<&ConfigDoc>, code: u64, space: &str| {
+        d.and_then(|d| {
+            d.root_array("option-def")
+                .iter()
+                .find(|x| {
+                    x.get("code").and_then(Value::as_u64) == Some(code)
+                        && x.get("space")
+                            .and_then(Value::as_str)
+                            .unwrap_or(family.option_space())
+                            == space
+                })
+                .cloned()
+        })
+        .unwrap_or(Value::Null)
     };
-    let settings_of = |d: &Option<ConfigDoc>, keys: &Map<String, Value>| {
-        d.as_ref()
-            .map(|d| {
-                let all = settings::settings(d);
-                Value::Object(
-                    keys.keys()
-                        .filter_map(|k| all.get(k).map(|v| (k.clone(), v.clone())))
-                        .collect(),
-                )
-            })
-            .unwrap_or(Value::Null)
+    let settings_of = |d: Option<&ConfigDoc>, keys: &Map<String, Value>| {
+        d.map(|d| {
+            let all = settings::settings(d);
+            Value::Object(
+                keys.keys()
+                    .filter_map(|k| all.get(k).map(|v| (k.clone(), v.clone())))
+                    .collect(),
+            )
+        })
+        .unwrap_or(Value::Null)
     };
     match edit {
-        Edit::Apply { .. } => (
-            before.cloned().unwrap_or(Value::Null),
-            after.cloned().unwrap_or(Value::Null),
-        ),
+        Edit::Apply { .. } => (whole(b), whole(a)),
         Edit::AddSubnet(_) => {
             let id = result.get("id").and_then(Value::as_u64).unwrap_or(0);
-            (Value::Null, subnet(&a, &SubnetKey::Id(id)))
+            (Value::Null, subnet(a, &SubnetKey::Id(id)))
         }
         Edit::UpdateSubnet(k, _) | Edit::AssignClass(k, None, _) | Edit::UnassignClass(k, None) => {
-            (subnet(&b, k), subnet(&a, k))
+            (subnet(b, k), subnet(a, k))
         }
-        Edit::DeleteSubnet(k) => (subnet(&b, k), Value::Null),
-        Edit::AddPool(k, r, _) => (Value::Null, pool(&a, k, r)),
-        Edit::DeletePool(k, r) => (pool(&b, k, r), Value::Null),
+        Edit::DeleteSubnet(k) => (subnet(b, k), Value::Null),
+        Edit::AddPool(k, r, _) => (Value::Null, pool(a, k, r)),
+        Edit::DeletePool(k, r) => (pool(b, k, r), Value::Null),
         Edit::AssignClass(k, Some(r), _) | Edit::UnassignClass(k, Some(r)) => {
-            (pool(&b, k, r), pool(&a, k, r))
+            (pool(b, k, r), pool(a, k, r))
         }
         Edit::AddClass(m) => {
             let n = m.get("name").and_then(Value::as_str).unwrap_or("");
-            (Value::Null, class(&a, n))
+            (Value::Null, class(a, n))
         }
-        Edit::UpdateClass(n, _) => (class(&b, n), class(&a, n)),
-        Edit::DeleteClass(n) => (class(&b, n), Value::Null),
-        Edit::SetOption(s, _) | Edit::DeleteOption(s, ..) => (opts_at(&b, s), opts_at(&a, s)),
+        Edit::UpdateClass(n, _) => (class(b, n), class(a, n)),
+        Edit::DeleteClass(n) => (class(b, n), Value::Null),
+        Edit::SetOption(s, _) | Edit::DeleteOption(s, ..) => (opts_at(b, s), opts_at(a, s)),
         Edit::DefineOption(m) => {
             let code = m.get("code").and_then(Value::as_u64).unwrap_or(0);
             let space = m
                 .get("space")
                 .and_then(Value::as_str)
                 .unwrap_or(family.option_space());
-            (Value::Null, def(&a, code, space))
+            (Value::Null, def(a, code, space))
         }
         Edit::UpdateOptionDef(code, space, _) => {
             let new_code = result
@@ -340,10 +331,10 @@ pub fn snapshot(
                 .and_then(Value::as_u64)
                 .unwrap_or(*code as u64);
             let new_space = result.get("space").and_then(Value::as_str).unwrap_or(space);
-            (def(&b, *code as u64, space), def(&a, new_code, new_space))
+            (def(b, *code as u64, space), def(a, new_code, new_space))
         }
-        Edit::DeleteOptionDef(code, space) => (def(&b, *code as u64, space), Value::Null),
-        Edit::Set(m) => (settings_of(&b, m), settings_of(&a, m)),
+        Edit::DeleteOptionDef(code, space) => (def(b, *code as u64, space), Value::Null),
+        Edit::Set(m) => (settings_of(b, m), settings_of(a, m)),
     }
 }
 

@@ -199,12 +199,12 @@ async fn commit_read(
         None => vec![format!("config-set ({}, whole configuration)", svc.name)],
     };
     report.commands.push(format!("config-write ({})", svc.name));
-    report.before = Some(base.value.clone());
-    report.after = Some(new.value.clone());
     if opts.dry_run {
         if !opts.skip_test {
             report.verdict = Some(svc.test(&new.value).await?);
         }
+        report.before = Some(base.value);
+        report.after = Some(new.value);
         return Ok(report);
     }
     // Someone else may have changed the server since it was read: with Kea's hash
@@ -252,6 +252,9 @@ async fn commit_read(
             },
         });
     }
+    // Moved, not copied: a 10,000-subnet configuration is megabytes.
+    report.before = Some(base.value);
+    report.after = Some(new.value);
     Ok(report)
 }
 

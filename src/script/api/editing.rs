@@ -11,7 +11,7 @@ use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::views;
 use crate::kea::audit::{AuditEntry, snapshot};
-use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
+use crate::kea::config::{ConfigDoc, Family, OptionScope, options::spec_of, to_script_keys};
 use crate::kea::edit::{
     CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_auto, commit_everywhere,
     read_config,
@@ -176,32 +176,29 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
     r
 }
 
-/// Audit entries for the edits of a report made on one server.
+/// Audit entries for the edits of a report made on one server. The report's before/after
+/// configurations are moved out, not copied.
 fn entries_for(
     server: &str,
     svc: &Service,
     edits: &[Edit],
-    report: &CommitReport,
+    report: &mut CommitReport,
 ) -> Vec<AuditEntry> {
     if !report.changed || report.dry_run {
         return Vec::new();
     }
     let family = Family::of_service(&svc.name);
+    let doc = |v: Option<Value>| v.and_then(|v| ConfigDoc::new(family, v).ok());
+    let (before, after) = (doc(report.before.take()), doc(report.after.take()));
     edits
         .iter()
         .zip(report.results.iter().chain(std::iter::repeat(&Value::Null)))
         .map(|(edit, result)| {
             let t = edit.target();
             let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
-            let (before, after) = snapshot(
-                edit,
-                family,
-                report.before.as_ref(),
-                report.after.as_ref(),
-                result,
-            );
-            a.before = before;
-            a.after = after;
+            let (b, af) = snapshot(edit, family, before.as_ref(), after.as_ref(), result);
+            a.before = b;
+            a.after = af;
             a
         })
         .collect()
@@ -235,8 +232,8 @@ fn run_edits_inner(
             ctx.block(async move { commit_everywhere(&services, &edits2, &opts).await })?;
         let mut first = None;
         for o in outcomes {
-            let r = o.result.expect("all succeeded");
-            audits.extend(entries_for(&o.server, svc, &edits, &r));
+            let mut r = o.result.expect("all succeeded");
+            audits.extend(entries_for(&o.server, svc, &edits, &mut r));
             if opts.dry_run {
                 print_dry_run(&format!("{}/{}", o.server, svc.name), &what, &r);
             }
@@ -250,12 +247,12 @@ fn run_edits_inner(
     let single = ctx.is_single_peer();
     let edits2 = edits.clone();
     let resolve = |topo: &crate::kea::ha::HaTopology| peer_targets_lossy(ctx, svc, topo);
-    let rel =
+    let mut rel =
         ctx.block(async move { commit_auto(&svc2, &edits2, &opts, single, &resolve).await })?;
     for p in &rel.skipped {
         eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
     }
-    let mut entries = entries_for(svc.server.name(), svc, &edits, &rel.origin);
+    let mut entries = entries_for(svc.server.name(), svc, &edits, &mut rel.origin);
     for a in &mut entries {
         a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
         a.skipped = rel.skipped.clone();
