@@ -143,6 +143,15 @@ impl RunContext {
         &self,
         fut: impl Future<Output = Result<T, KeaError>>,
     ) -> Result<T, Box<EvalAltResult>> {
+        self.block_raw(fut)?.map_err(|e| kea_error(&e))
+    }
+
+    /// Like [`RunContext::block`], but hands back Kea's error as it is (for callers that
+    /// record it); only a stop from outside (deadline, cancel) is a script error.
+    pub fn block_raw<T>(
+        &self,
+        fut: impl Future<Output = Result<T, KeaError>>,
+    ) -> Result<Result<T, KeaError>, Box<EvalAltResult>> {
         let token = self.token();
         let deadline = self.deadline();
         let outcome = self.handle.block_on(async move {
@@ -158,11 +167,7 @@ impl RunContext {
                 _ = sleep => Err(STOP_DEADLINE),
             }
         });
-        match outcome {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(kea_error(&e)),
-            Err(reason) => Err(terminated(reason)),
-        }
+        outcome.map_err(terminated)
     }
 
     /// Pauses the script, bounded like a Kea call.

@@ -121,6 +121,29 @@ fn audit_failure(ctx: &RunContext, svc: &Service, key: &str, action: &str, e: &K
     ctx.audit(a);
 }
 
+/// Runs a lease change and records it: `record` gives before/after from the outcome; a
+/// failure Kea reported is recorded with its error.
+fn audited<T>(
+    ctx: &RunContext,
+    svc: &Service,
+    key: &str,
+    action: &str,
+    fut: impl std::future::Future<Output = Result<T, KeaError>>,
+    record: impl FnOnce(&T) -> (Value, Value),
+) -> R<T> {
+    match ctx.block_raw(fut)? {
+        Ok(v) => {
+            let (before, after) = record(&v);
+            audit_lease(ctx, svc, key, action, before, after);
+            Ok(v)
+        }
+        Err(e) => {
+            audit_failure(ctx, svc, key, action, &e);
+            Err(kea_error(&e))
+        }
+    }
+}
+
 fn dry(ctx: &RunContext, svc: &Service, what: &str) -> bool {
     if ctx.is_dry_run() {
         println!("[dry run] {}/{}: would {what}", svc.server.name(), svc.name);
@@ -206,19 +229,10 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
                 );
                 return Ok(Dynamic::UNIT);
             }
-            let svc2 = svc.clone();
-            match c.block(async move { leases::add(&svc2, lease).await }) {
-                Ok(l) => {
-                    audit_lease(&c, &svc, &ip, "add", Value::Null, l.clone());
-                    lease_view(&l)
-                }
-                Err(e) => {
-                    if let Some(k) = kea_of(&e) {
-                        audit_failure(&c, &svc, &ip, "add", &k);
-                    }
-                    Err(e)
-                }
-            }
+            let l = audited(&c, &svc, &ip, "add", leases::add(&svc, lease), |l| {
+                (Value::Null, l.clone())
+            })?;
+            lease_view(&l)
         },
     );
     let c = ctx.clone();
@@ -239,19 +253,15 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
             ) {
                 return Ok(Dynamic::UNIT);
             }
-            let svc2 = svc.clone();
-            match c.block(async move { leases::update(&svc2, changes).await }) {
-                Ok((before, after)) => {
-                    audit_lease(&c, &svc, &ip, "update", before, after.clone());
-                    lease_view(&after)
-                }
-                Err(e) => {
-                    if let Some(k) = kea_of(&e) {
-                        audit_failure(&c, &svc, &ip, "update", &k);
-                    }
-                    Err(e)
-                }
-            }
+            let l = audited(
+                &c,
+                &svc,
+                &ip,
+                "update",
+                leases::update(&svc, changes),
+                |(b, a)| (b.clone(), a.clone()),
+            )?;
+            lease_view(&l.1)
         },
     );
     let c = ctx.clone();
@@ -263,19 +273,10 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
             if dry(&c, &svc, &format!("delete lease {ip}")) {
                 return Ok(Dynamic::UNIT);
             }
-            let (svc2, ip2) = (svc.clone(), ip.to_string());
-            match c.block(async move { leases::delete(&svc2, &ip2).await }) {
-                Ok(before) => {
-                    audit_lease(&c, &svc, ip, "delete", before.clone(), Value::Null);
-                    lease_view(&before)
-                }
-                Err(e) => {
-                    if let Some(k) = kea_of(&e) {
-                        audit_failure(&c, &svc, ip, "delete", &k);
-                    }
-                    Err(e)
-                }
-            }
+            let l = audited(&c, &svc, ip, "delete", leases::delete(&svc, ip), |b| {
+                (b.clone(), Value::Null)
+            })?;
+            lease_view(&l)
         },
     );
     let c = ctx.clone();
@@ -324,19 +325,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
             },
         )
     });
-}
-
-/// The Kea error inside a script error, when it is one.
-fn kea_of(e: &EvalAltResult) -> Option<KeaError> {
-    let kind = crate::script::errors::kind_of_error(e);
-    let k = crate::kea::ErrorKind::parse(&kind)?;
-    let mut err = KeaError::new(k, crate::script::errors::message_of_error(e));
-    if let EvalAltResult::ErrorRuntime(v, _) = e
-        && let Some(m) = v.read_lock::<RMap>()
-    {
-        err.code = m.get("code").and_then(|c| c.as_int().ok());
-    }
-    Some(err)
 }
 
 fn history(ctx: &RunContext, filter: AuditFilter) -> R<Array> {
