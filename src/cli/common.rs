@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::kea::Inventory;
+use crate::kea::{Inventory, KeaError};
+use crate::lab::{Lab, LabOptions};
 use crate::script::Limits;
 
 /// A `--timeout` value: a duration such as `30s` or `10m`, or `0` for none.
@@ -33,4 +34,28 @@ pub fn limits(timeout: Duration, max_operations: Option<u64>) -> Limits {
         limits.max_operations = n;
     }
     limits
+}
+
+/// Starts a lab for `run --lab` / `repl --lab` and reads its inventory; `None` (after saying
+/// why) when the lab cannot start.
+pub fn start_lab(
+    runtime: &tokio::runtime::Runtime,
+    note: &str,
+) -> Option<(Lab, Result<Inventory, KeaError>)> {
+    match runtime.block_on(Lab::start(LabOptions::default())) {
+        Ok(l) => {
+            eprintln!(
+                "lab: Kea {} up at {} ({}){note}",
+                l.version,
+                l.url(),
+                l.dir().display()
+            );
+            let inventory = Inventory::load(l.inventory());
+            Some((l, inventory))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
 }

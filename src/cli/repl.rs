@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::kea::Inventory;
-use crate::lab::{Lab, LabOptions};
+use crate::lab::Lab;
 use crate::script::RunContext;
 
 #[derive(Debug, Args)]
@@ -36,23 +36,13 @@ pub struct ReplArgs {
 pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: ReplArgs) -> u8 {
     let lab: Arc<Mutex<Option<Lab>>> = Arc::new(Mutex::new(None));
     let inventory = if args.lab {
-        match runtime.block_on(Lab::start(LabOptions::default())) {
-            Ok(l) => {
-                eprintln!(
-                    "lab: Kea {} up at {} ({}); it stops when the REPL ends",
-                    l.version,
-                    l.url(),
-                    l.dir().display()
-                );
-                let inv = Inventory::load(l.inventory());
-                *lab.lock().expect("lab lock") = Some(l);
-                inv
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        }
+        let Some((l, inventory)) =
+            super::common::start_lab(runtime, "; it stops when the REPL ends")
+        else {
+            return 1;
+        };
+        *lab.lock().expect("lab lock") = Some(l);
+        inventory
     } else {
         Inventory::discover(config)
     };

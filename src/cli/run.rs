@@ -7,7 +7,6 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::kea::Inventory;
-use crate::lab::{Lab, LabOptions};
 use crate::script::{RunContext, run_file};
 
 #[derive(Debug, Args)]
@@ -51,23 +50,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     }
     let mut lab = None;
     let inventory = if args.lab {
-        match runtime.block_on(Lab::start(LabOptions::default())) {
-            Ok(l) => {
-                eprintln!(
-                    "lab: Kea {} up at {} ({})",
-                    l.version,
-                    l.url(),
-                    l.dir().display()
-                );
-                let inv = Inventory::load(l.inventory());
-                lab = Some(l);
-                inv
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        }
+        let Some((l, inventory)) = super::common::start_lab(runtime, "") else {
+            return 1;
+        };
+        lab = Some(l);
+        inventory
     } else {
         Inventory::discover(config)
     };
