@@ -120,8 +120,10 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
     p.exp_string("kea> ").unwrap();
 
     // Ctrl-C stops an endless loop, not the REPL; the variables stay.
-    p.send_line("let n = 0; loop { n += 1; }").unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Ctrl-C is sent only once the statement is seen running (its first output): sent
+    // earlier, on a loaded machine, it could reach the line editor with the line itself.
+    p.send_line("let n = 0; print(\"looping\"); loop { n += 1; }").unwrap();
+    p.exp_string("\r\nlooping").expect("the loop starts");
     let t = Instant::now();
     p.send_control('c').unwrap();
     p.exp_string("cancelled").expect("Ctrl-C cancels the loop");
@@ -132,8 +134,8 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
     p.exp_string("kea> ").unwrap();
 
     // Ctrl-C also ends a call that is waiting (the same path as a Kea call in flight).
-    p.send_line("sleep(\"10m\")").unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    p.send_line("print(\"sleeping\"); sleep(\"10m\")").unwrap();
+    p.exp_string("\r\nsleeping").expect("the sleep starts");
     let t = Instant::now();
     p.send_control('c').unwrap();
     p.exp_string("cancelled")
