@@ -83,12 +83,13 @@ pub fn parse_config_text(text: &str, name: &str) -> Result<Value, KeaError> {
         )));
     }
     let clean = strip_comments(text);
-    serde_json::from_str(&clean).map_err(|e| {
+    // Kea writes its files as it answers: byte escapes decoded as on the wire.
+    crate::transport::wire::parse(clean.as_bytes()).map_err(|e| {
         KeaError::invalid(format!(
             "{name}:{}:{}: not valid JSON: {}",
-            e.line(),
-            e.column(),
-            strip_position(&e.to_string())
+            e.line,
+            e.column,
+            strip_position(&e.message)
         ))
     })
 }

@@ -122,7 +122,8 @@ impl KeaError {
         let kind = match e {
             TransportError::BadEndpoint(_)
             | TransportError::InsecureCredentials(_)
-            | TransportError::TlsSetup(_) => ErrorKind::Invalid,
+            | TransportError::TlsSetup(_)
+            | TransportError::Unsendable { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Transport,
         };
         Self::new(kind, e.to_string())

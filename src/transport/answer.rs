@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::TransportError;
+use super::{TransportError, wire};
 
 /// One command as Kea reads it: `{"command", "service", "arguments"}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +31,18 @@ impl Request {
     pub fn arguments(mut self, arguments: Option<Value>) -> Self {
         self.arguments = arguments;
         self
+    }
+
+    /// The bytes to send, as Kea reads them ([`wire::encode`]); refused when Kea could not
+    /// give its arguments back ([`wire::check_sendable`]), so nothing is sent.
+    pub fn encode(&self, with_service: bool) -> Result<Vec<u8>, TransportError> {
+        if let Some(a) = &self.arguments {
+            wire::check_sendable(a).map_err(|u| TransportError::Unsendable {
+                command: self.command.clone(),
+                what: u.to_string(),
+            })?;
+        }
+        Ok(wire::encode(&self.to_json(with_service)))
     }
 
     /// The JSON body; `service` is included only when `with_service` is set.

@@ -27,6 +27,8 @@ pub enum TransportError {
         status: u16,
         body: String,
     },
+    #[error("not sent: {command} would carry {what}")]
+    Unsendable { command: String, what: String },
     #[error("cannot read the answer: {0}")]
     BadAnswer(String),
     #[error("I/O error with {endpoint}: {reason}")]

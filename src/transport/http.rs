@@ -1,8 +1,6 @@
 //! HTTP(S) to a Control Agent or to a Kea ≥ 2.7 daemon's own HTTP control socket.
 
-use serde_json::Value;
-
-use super::{Answer, Endpoint, EndpointKind, Request, TransportError, TransportOptions, tls};
+use super::{Answer, Endpoint, EndpointKind, Request, TransportError, TransportOptions, tls, wire};
 
 pub(super) struct HttpTransport {
     endpoint: Endpoint,
@@ -58,8 +56,7 @@ impl HttpTransport {
 
     pub(super) async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
         let with_service = self.endpoint.kind == EndpointKind::ControlAgent;
-        let body = serde_json::to_vec(&request.to_json(with_service))
-            .map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let body = request.encode(with_service)?;
         let url = self
             .endpoint
             .url
@@ -86,7 +83,7 @@ impl HttpTransport {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+        let parsed = wire::parse(&bytes);
         match (status, parsed) {
             (200, Ok(v)) => Answer::from_http_body(v),
             (200, Err(e)) => Err(TransportError::BadAnswer(format!(

@@ -17,6 +17,7 @@ mod options;
 mod secret;
 mod tls;
 mod unix;
+pub mod wire;
 
 pub use answer::{Answer, Request};
 pub use endpoint::{Endpoint, EndpointKind};

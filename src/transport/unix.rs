@@ -1,11 +1,10 @@
 //! A Kea daemon's UNIX control socket: one bare JSON object per connection, and the
 //! daemon closes the connection right after its answer (end of file = end of message).
 
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use super::{Answer, Endpoint, Request, TransportError, TransportOptions};
+use super::{Answer, Endpoint, Request, TransportError, TransportOptions, wire};
 
 pub(super) struct UnixTransport {
     endpoint: Endpoint,
@@ -57,8 +56,7 @@ impl UnixTransport {
                 }
             };
         // The daemon ignores `service`; it is left out.
-        let body = serde_json::to_vec(&request.to_json(false))
-            .map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let body = request.encode(false)?;
         let io_err = |e: std::io::Error| TransportError::Io {
             endpoint: self.endpoint.to_string(),
             reason: e.to_string(),
@@ -87,7 +85,7 @@ impl UnixTransport {
                 self.endpoint
             )));
         }
-        let v: Value = serde_json::from_slice(&buf).map_err(|e| {
+        let v = wire::parse(&buf).map_err(|e| {
             TransportError::BadAnswer(format!(
                 "{} sent an answer that is not JSON: {e}",
                 self.endpoint

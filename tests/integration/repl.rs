@@ -122,7 +122,8 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
     // Ctrl-C stops an endless loop, not the REPL; the variables stay.
     // Ctrl-C is sent only once the statement is seen running (its first output): sent
     // earlier, on a loaded machine, it could reach the line editor with the line itself.
-    p.send_line("let n = 0; print(\"looping\"); loop { n += 1; }").unwrap();
+    p.send_line("let n = 0; print(\"looping\"); loop { n += 1; }")
+        .unwrap();
     p.exp_string("\r\nlooping").expect("the loop starts");
     let t = Instant::now();
     p.send_control('c').unwrap();
