@@ -18,7 +18,7 @@ use keascript::kea::{Inventory, Server, Service};
 use keascript::lab::Lab;
 use serde_json::{Value, json};
 
-use crate::support::{keascript, lab, rt, script};
+use crate::support::{commands_in, keascript, lab, rt, script};
 
 /// Commands that change a daemon's configuration or its file.
 const MUTATING: &[&str] = &["config-set", "config-write", "config-reload"];
@@ -181,15 +181,6 @@ fn root_key(svc: &str) -> &'static str {
 }
 
 /// The commands a lab daemon logged (`COMMAND_RECEIVED Received command 'x'`), in order.
-fn commands_in(dir: &Path, svc: &str) -> Vec<String> {
-    let log = dir.join(format!("kea-{svc}.log"));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split("Received command '").nth(1))
-        .filter_map(|rest| rest.split('\'').next())
-        .map(str::to_string)
-        .collect()
-}
 
 // ---------------------------------------------------------------------------------------
 // Reading Kea's JSON.

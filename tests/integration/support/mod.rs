@@ -70,3 +70,15 @@ pub fn alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// The commands a lab daemon received so far, in order (from its log's
+/// `COMMAND_RECEIVED Received command '…'` lines).
+pub fn commands_in(dir: &Path, svc: &str) -> Vec<String> {
+    let log = dir.join(format!("kea-{svc}.log"));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split("Received command '").nth(1))
+        .filter_map(|rest| rest.split('\'').next())
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,177 @@
+//! Hostile input against a real Kea: what Kea cannot give back is refused before anything is
+//! sent (the daemon's command log shows no `config-set`), with a message naming the key, the
+//! depth or the size; and what a real Kea holds is read however deep it is.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::{commands_in, keascript, lab, script};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(inventory: &Path, dir: &Path, name: &str, text: &str) -> Out {
+    let path = script(dir, name, text);
+    let out = keascript()
+        .arg("--config")
+        .arg(inventory)
+        .env("KEASCRIPT_STATE_DIR", dir.join("state"))
+        .arg("run")
+        .arg(&path)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mutating(dir: &Path) -> usize {
+    commands_in(dir, "dhcp4")
+        .iter()
+        .filter(|c| matches!(c.as_str(), "config-set" | "config-write" | "config-reload"))
+        .count()
+}
+
+/// Sends one raw command over the daemon's UNIX socket, as another tool would.
+fn raw(socket: &Path, body: &str) -> String {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut t = String::new();
+    s.read_to_string(&mut t).unwrap();
+    t
+}
+
+#[test]
+fn strings_kea_cannot_round_trip_are_refused_before_sending() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let before = mutating(lab.dir());
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "quote.rhai",
+            r#"kea().dhcp4.add_subnet(#{ subnet: "10.9.0.0/24", user_context: #{ "a\"b": 1 } });"#,
+            &["user-context", "a\\\"b", "double quote"],
+        ),
+        (
+            "backslash.rhai",
+            r#"kea().dhcp4.add_class(#{ name: "c1", user_context: #{ "a\\b": 1 } });"#,
+            &["a\\\\b", "backslash"],
+        ),
+        (
+            "control.rhai",
+            "kea().dhcp4.add_subnet(#{ subnet: \"10.9.0.0/24\", user_context: #{ \"tab\\there\": 1 } });",
+            &["U+0009"],
+        ),
+        (
+            "huge.rhai",
+            r#"let d = "x"; while d.len() < 100000 { d += d; } kea().dhcp4.add_class(#{ name: "big", description: d });"#,
+            &["131072 bytes", "65536"],
+        ),
+        (
+            "deep.rhai",
+            r#"let v = #{}; for i in 0..100 { v = #{ n: v }; } kea().dhcp4.add_subnet(#{ subnet: "10.9.0.0/24", user_context: v });"#,
+            &["64 levels", "user-context.n.n"],
+        ),
+    ];
+    for (name, text, wanted) in cases {
+        let r = run(lab.inventory(), tmp.path(), name, text);
+        assert_eq!(r.code, 1, "{name}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("invalid"), "{name}: {}", r.stderr);
+        for w in *wanted {
+            assert!(
+                r.stderr.contains(w),
+                "{name}: wanted {w:?} in: {}",
+                r.stderr
+            );
+        }
+    }
+    assert_eq!(
+        mutating(lab.dir()),
+        before,
+        "nothing that changes anything was sent: {:?}",
+        commands_in(lab.dir(), "dhcp4")
+    );
+    // The server still answers, its file still parses.
+    let file = std::fs::read_to_string(lab.config_file("dhcp4")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&file).expect("the file is JSON");
+}
+
+#[test]
+fn a_configuration_kea_holds_is_read_however_deep_and_can_be_cleaned_up() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Another tool leaves a 3,000-deep user-context on a class (Kea 2.2 takes it).
+    let depth = 3000;
+    let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let cfg = raw(
+        lab.socket("dhcp4").as_path(),
+        r#"{"command": "config-get"}"#,
+    );
+    let mut cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    let mut root = cfg["arguments"].take();
+    root.as_object_mut().unwrap().remove("hash");
+    root["Dhcp4"]["client-classes"] =
+        serde_json::json!([{ "name": "deep", "user-context": {"x": "PLACEHOLDER"} }]);
+    let body = serde_json::json!({"command": "config-set", "arguments": root})
+        .to_string()
+        .replace("\"PLACEHOLDER\"", &deep);
+    let answer = raw(lab.socket("dhcp4").as_path(), &body);
+    assert!(answer.contains("\"result\": 0"), "{answer}");
+
+    // keascript reads it: the configuration, the class, its depth.
+    let r = run(
+        lab.inventory(),
+        tmp.path(),
+        "read.rhai",
+        r#"
+let v4 = kea().dhcp4;
+let c = v4.client_class("deep");
+let x = c.user_context.x;
+let n = 0;
+while type_of(x) == "array" { x = x[0]; n += 1; }
+print(`depth ${n}`);
+"#,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&format!("depth {depth}")), "{}", r.stdout);
+
+    // A change that would send it back is refused, naming where; deleting it works.
+    let r = run(
+        lab.inventory(),
+        tmp.path(),
+        "set.rhai",
+        "kea().dhcp4.set(#{ decline_probation_period: 77 });",
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("client-classes[0].user-context.x"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        lab.inventory(),
+        tmp.path(),
+        "del.rhai",
+        "kea().dhcp4.delete_class(\"deep\"); print(kea().dhcp4.client_class(\"deep\") == ());",
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("true"), "{}", r.stdout);
+    let now = raw(
+        lab.socket("dhcp4").as_path(),
+        r#"{"command": "config-get"}"#,
+    );
+    assert!(!now.contains("\"deep\""), "the class is gone from Kea");
+}
