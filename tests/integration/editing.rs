@@ -180,8 +180,6 @@ fn root_key(svc: &str) -> &'static str {
     if svc == "dhcp6" { "Dhcp6" } else { "Dhcp4" }
 }
 
-/// The commands a lab daemon logged (`COMMAND_RECEIVED Received command 'x'`), in order.
-
 // ---------------------------------------------------------------------------------------
 // Reading Kea's JSON.
 
