@@ -214,6 +214,7 @@ pub fn check_lease(
         .ok_or_else(|| KeaError::invalid("a lease needs ip_address"))?
         .to_string();
     let ip = check_ip(svc, &ip_text)?;
+    check_numbers(lease)?;
     let subnet = subnet_for(doc, ip).ok_or_else(|| {
         KeaError::new(
             ErrorKind::Conflict,
@@ -248,6 +249,33 @@ pub fn check_lease(
         }
     } else if lease.get("hw-address").is_none() {
         return Err(KeaError::invalid("a DHCPv4 lease needs hw_address"));
+    }
+    Ok(())
+}
+
+/// The numeric fields of a lease and the largest value Kea takes for each.
+const LEASE_NUMBERS: &[(&str, u64)] = &[
+    ("valid-lft", u32::MAX as u64),
+    ("preferred-lft", u32::MAX as u64),
+    ("subnet-id", u32::MAX as u64),
+    ("iaid", u32::MAX as u64),
+    ("state", 3),
+    ("prefix-len", 128),
+    ("expire", i64::MAX as u64),
+    ("cltt", i64::MAX as u64),
+];
+
+/// Each numeric field given is a whole number in Kea's range, named as a script writes it.
+fn check_numbers(lease: &Map<String, Value>) -> Result<(), KeaError> {
+    for (key, max) in LEASE_NUMBERS {
+        let Some(v) = lease.get(*key) else { continue };
+        let ok = v.as_u64().is_some_and(|n| n <= *max);
+        if !ok {
+            return Err(KeaError::invalid(format!(
+                "lease {} must be a whole number from 0 to {max}, not {v}",
+                key.replace('-', "_")
+            )));
+        }
     }
     Ok(())
 }

@@ -175,3 +175,82 @@ print(`depth ${n}`);
     );
     assert!(!now.contains("\"deep\""), "the class is gone from Kea");
 }
+
+#[test]
+fn inputs_kea_would_reject_are_refused_before_anything_changes() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let before = mutating(lab.dir());
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"kea().dhcp4.add_subnet(#{ subnet: "10.60.0.0/24", option_data: [#{ name: "routers", data: "not-an-ip" }] });"#,
+            &["option routers", "\"not-an-ip\"", "ipv4-address"],
+        ),
+        (
+            r#"kea().dhcp4.add_class(#{ name: "x1", option_data: [#{ name: "routers", data: "zzz" }] });"#,
+            &["class \"x1\"", "\"zzz\""],
+        ),
+        (
+            r#"kea().dhcp4.add_subnet(#{ subnet: "10.62.0.0/24", valid_lifetime: "abc" });"#,
+            &["valid_lifetime must be an integer", "\"abc\""],
+        ),
+        (
+            r#"kea().dhcp4.add_subnet(#{ subnet: "10.63.0.0/24", valid_lifetim: 300 });"#,
+            &["valid_lifetim", "did you mean valid_lifetime?"],
+        ),
+        (
+            r#"kea().dhcp4.update_subnet("192.0.2.0/24", #{ renew_timer: -5 });"#,
+            &["renew_timer must not be negative", "-5"],
+        ),
+        (
+            r#"kea().dhcp4.add_lease(#{ ip_address: "192.0.2.50", hw_address: "00:11:22:33:44:55", valid_lft: -1 });"#,
+            &["valid_lft", "-1"],
+        ),
+        (
+            r#"kea().dhcp4.add_class(#{ name: "x2", test: "substring(option[61].hex,0,3 == 0x01" });"#,
+            &[
+                "client class \"x2\"",
+                "substring(option[61].hex,0,3 == 0x01",
+                "syntax error",
+            ],
+        ),
+        (
+            r#"kea().dhcp6.add_subnet(#{ subnet: "2001:db8:19::/64", preferred_lifetime: 5000, valid_lifetime: 4000 });"#,
+            &["preferred_lifetime 5000", "valid_lifetime 4000"],
+        ),
+        (
+            r#"kea().dhcp4.add_subnet(#{ subnet: "10.65.0.0/24", user_context: #{ "keascript-own": "mine" } });"#,
+            &["keascript-own", "reserved"],
+        ),
+    ];
+    for (i, (text, wanted)) in cases.iter().enumerate() {
+        let r = run(lab.inventory(), tmp.path(), &format!("c{i}.rhai"), text);
+        assert_eq!(r.code, 1, "{text}: {}{}", r.stdout, r.stderr);
+        for w in *wanted {
+            assert!(
+                r.stderr.contains(w),
+                "{text}: wanted {w:?} in: {}",
+                r.stderr
+            );
+        }
+    }
+    let v6_mutating = commands_in(lab.dir(), "dhcp6")
+        .iter()
+        .filter(|c| c.starts_with("config-s") || c.starts_with("config-w"))
+        .count();
+    assert_eq!(
+        mutating(lab.dir()),
+        before,
+        "{:?}",
+        commands_in(lab.dir(), "dhcp4")
+    );
+    assert_eq!(v6_mutating, 0);
+    assert!(
+        !commands_in(lab.dir(), "dhcp4")
+            .iter()
+            .any(|c| c == "lease4-add"),
+        "the lease was never sent"
+    );
+}

@@ -27,6 +27,32 @@ pub fn find_class(doc: &ConfigDoc, name: &str) -> Option<usize> {
 }
 
 /// True when the class is built in or defined.
+/// The classes whose test expressions `new` adds or changes against `base`: `(name,
+/// expression)`. Kea parses them only when it loads a configuration.
+pub fn new_test_expressions(base: &ConfigDoc, new: &ConfigDoc) -> Vec<(String, String)> {
+    let tests = |doc: &ConfigDoc| -> Vec<(String, String, String)> {
+        doc.root_array("client-classes")
+            .iter()
+            .filter_map(Value::as_object)
+            .flat_map(|c| {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                ["test", "template-test"].into_iter().filter_map(move |k| {
+                    c.get(k)
+                        .and_then(Value::as_str)
+                        .filter(|t| !t.is_empty())
+                        .map(|t| (name.to_string(), k.to_string(), t.to_string()))
+                })
+            })
+            .collect()
+    };
+    let old = tests(base);
+    tests(new)
+        .into_iter()
+        .filter(|t| !old.contains(t))
+        .map(|(n, _, t)| (n, t))
+        .collect()
+}
+
 pub fn class_exists(doc: &ConfigDoc, name: &str) -> bool {
     is_builtin(name) || find_class(doc, name).is_some()
 }

@@ -727,8 +727,9 @@ pub fn delete_option_def(doc: &mut ConfigDoc, code: u16, space: &str) -> Result<
     Ok(doc.root_array_mut("option-def").remove(i))
 }
 
-/// Option data anywhere that names no known option (for whole-configuration checks).
-pub fn unknown_option_data(doc: &ConfigDoc) -> Vec<String> {
+/// Option data anywhere that names no known option, or whose data does not fit the
+/// option's definition (for whole-configuration checks), as sentences.
+pub fn option_data_problems(doc: &ConfigDoc) -> Vec<String> {
     let family = doc.family;
     let mut out = Vec::new();
     for (label, list) in all_option_lists(doc) {
@@ -745,8 +746,19 @@ pub fn unknown_option_data(doc: &ConfigDoc) -> Vec<String> {
                 (None, Some(c)) => NameOrCode::Code(c as u16),
                 _ => continue,
             };
-            if find_def(doc, space, &which).is_none() && !space.starts_with("vendor-") {
-                out.push(format!("option {which} in space \"{space}\" at {label}"));
+            match find_def(doc, space, &which) {
+                None if !space.starts_with("vendor-") => out.push(format!(
+                    "option {which} in space \"{space}\" at {label} is not a known option; define it first"
+                )),
+                None => {}
+                Some(def) => {
+                    let csv = o.get("csv-format").and_then(Value::as_bool) != Some(false);
+                    if let (true, Some(data)) = (csv, o.get("data").and_then(Value::as_str))
+                        && let Err(e) = check_data(&def, data)
+                    {
+                        out.push(format!("option {} at {label}: {e}", def.name));
+                    }
+                }
             }
         }
     }
@@ -938,7 +950,7 @@ mod tests {
         update_option_def(&mut d, 222, "dhcp4", &m(json!({"code": 223}))).unwrap();
         let opts = options_at(&d, &OptionScope::Subnet(SubnetKey::Id(1))).unwrap();
         assert_eq!(opts[0]["code"], 223);
-        assert!(unknown_option_data(&d).is_empty());
+        assert!(option_data_problems(&d).is_empty());
         delete_option(
             &mut d,
             &OptionScope::Subnet(SubnetKey::Id(1)),

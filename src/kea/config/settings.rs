@@ -120,6 +120,15 @@ pub fn check_order(m: &Map<String, Value>, where_: &str) -> Result<(), KeaError>
     let renew = uint(m, "renew-timer");
     let rebind = uint(m, "rebind-timer");
     let valid = uint(m, "valid-lifetime");
+    // RFC 8415 § 21.6: an address's preferred lifetime never exceeds its valid lifetime
+    // (Kea 2.2 accepts it, and clients then drop the address while it is still preferred).
+    if let (Some(p), Some(v)) = (uint(m, "preferred-lifetime"), valid)
+        && p > v
+    {
+        return Err(KeaError::invalid(format!(
+            "{where_}: preferred_lifetime {p} must not exceed valid_lifetime {v}"
+        )));
+    }
     if let (Some(r), Some(b)) = (renew, rebind)
         && r >= b
     {

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::doc::{SubnetKey, merge};
-use super::inherit::{is_inheritable, mark_own};
+use super::inherit::{OWN_KEY, is_inheritable, mark_own};
 use super::net::{Prefix, Range};
 use super::{ConfigDoc, Family, SubnetLoc};
 use crate::kea::{ErrorKind, KeaError};
@@ -93,6 +93,21 @@ fn own_changes(patch: &Map<String, Value>, family: Family) -> (Vec<String>, Vec<
     (set, unset)
 }
 
+/// `keascript-own` in a scope's `user-context` is keascript's record of the values set on
+/// the scope: a script may not write it (it would be overwritten without a word).
+pub fn refuse_own_key(input: &Map<String, Value>, what: &str) -> Result<(), KeaError> {
+    if input
+        .get("user-context")
+        .and_then(Value::as_object)
+        .is_some_and(|u| u.contains_key(OWN_KEY))
+    {
+        return Err(KeaError::invalid(format!(
+            "{what}: user_context key \"{OWN_KEY}\" is reserved (keascript records there which values were set on the scope); use another key"
+        )));
+    }
+    Ok(())
+}
+
 /// Adds a subnet. `min_id` is the lowest id a new subnet may get (for HA: the highest
 /// id on any peer + 1). Returns the subnet as it will be sent.
 pub fn add_subnet(
@@ -106,6 +121,7 @@ pub fn add_subnet(
         .and_then(Value::as_str)
         .ok_or_else(|| KeaError::invalid("add_subnet: \"subnet\" (the prefix) is required"))?;
     let prefix = Prefix::parse(text, family, "subnet")?;
+    refuse_own_key(input, &format!("subnet {prefix}"))?;
     let mut subnet = input.clone();
     subnet.insert("subnet".into(), Value::String(prefix.to_string()));
     subnet.remove("shared-network-name");
@@ -163,6 +179,7 @@ pub fn update_subnet(
     patch: &Map<String, Value>,
 ) -> Result<Value, KeaError> {
     let family = doc.family;
+    refuse_own_key(patch, &format!("subnet {key}"))?;
     let loc = doc.find_subnet(key)?;
     let current = doc.subnet(loc).clone();
     if let Some(id) = patch.get("id")

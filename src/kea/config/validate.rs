@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::ConfigDoc;
 use super::classes::{class_exists, required_classes};
 use super::net::{Prefix, Range};
-use super::options::unknown_option_data;
+use super::options::option_data_problems;
+use super::schema::check_object;
 use super::settings::check_order;
 use super::subnets::{classes_of, prefix_of};
 use crate::kea::{ErrorKind, KeaError};
@@ -187,11 +188,85 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             add(true, format!("client class \"{n}\" is defined twice"));
         }
     }
-    for u in unknown_option_data(doc) {
-        add(false, format!("{u} is not a known option; define it first"));
+    for p in option_data_problems(doc) {
+        add(false, p);
+    }
+    for p in schema_problems(doc) {
+        add(false, p);
     }
     if let Err(e) = check_order(doc.root(), "server settings") {
         add(false, e.message);
+    }
+    out
+}
+
+type Obj = serde_json::Map<String, Value>;
+
+fn name_of(m: &Obj, k: &str) -> String {
+    m.get(k).and_then(Value::as_str).unwrap_or("?").to_string()
+}
+
+/// The maps of an array value.
+fn each(v: Option<&Value>) -> impl Iterator<Item = &Obj> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+/// Keys Kea does not know and values of the wrong type, in every object of the
+/// configuration.
+fn schema_problems(doc: &ConfigDoc) -> Vec<String> {
+    let family = doc.family;
+    let mut out = Vec::new();
+    let options = |owner: &Obj, label: &str, out: &mut Vec<String>| {
+        for o in each(owner.get("option-data")) {
+            let which = match o.get("name").or(o.get("code")) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => "?".into(),
+            };
+            check_object(
+                family,
+                "option-data",
+                &format!("option {which} at {label}"),
+                o,
+                out,
+            );
+        }
+    };
+    let root = doc.root();
+    check_object(family, "global", "server settings", root, &mut out);
+    options(root, "global", &mut out);
+    for net in each(root.get("shared-networks")) {
+        let label = format!("shared network \"{}\"", name_of(net, "name"));
+        check_object(family, "shared-network", &label, net, &mut out);
+        options(net, &label, &mut out);
+    }
+    for loc in doc.subnet_locs() {
+        let s = doc.subnet(loc);
+        let label = format!("subnet {}", name_of(s, "subnet"));
+        check_object(family, "subnet", &label, s, &mut out);
+        options(s, &label, &mut out);
+        for p in each(s.get("pools")) {
+            let pl = format!("pool {} of {label}", name_of(p, "pool"));
+            check_object(family, "pool", &pl, p, &mut out);
+            options(p, &pl, &mut out);
+        }
+        for p in each(s.get("pd-pools")) {
+            let pl = format!("pd pool {} of {label}", name_of(p, "prefix"));
+            check_object(family, "pd-pool", &pl, p, &mut out);
+            options(p, &pl, &mut out);
+        }
+    }
+    for c in each(root.get("client-classes")) {
+        let label = format!("client class \"{}\"", name_of(c, "name"));
+        check_object(family, "class", &label, c, &mut out);
+        options(c, &label, &mut out);
+    }
+    for d in each(root.get("option-def")) {
+        let label = format!("option definition {}", name_of(d, "name"));
+        check_object(family, "option-def", &label, d, &mut out);
     }
     out
 }

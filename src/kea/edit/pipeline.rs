@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::hooks::{self, HookCommand};
 use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
+use crate::kea::config::classes::new_test_expressions;
 use crate::kea::config::{
     ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
 };
@@ -207,6 +208,9 @@ async fn commit_read(
         report.after = Some(new.value);
         return Ok(report);
     }
+    // A new or changed class test expression is parsed by Kea only: ask its verdict with
+    // config-test before anything changes.
+    check_expressions(svc, &base, &new).await?;
     // Someone else may have changed the server since it was read: with Kea's hash
     // (2.4 and later) that is caught here, and nothing is sent.
     if let Some(h) = &hash_at_read
@@ -256,6 +260,37 @@ async fn commit_read(
     report.before = Some(base.value);
     report.after = Some(new.value);
     Ok(report)
+}
+
+/// Kea's verdict on the class test expressions a change adds or changes (`config-test`),
+/// as an `invalid` error naming the class and the expression.
+async fn check_expressions(
+    svc: &Service,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+) -> Result<(), KeaError> {
+    let added = new_test_expressions(base, new);
+    if added.is_empty() {
+        return Ok(());
+    }
+    match svc.test(&new.value).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::Kea => {
+            let (name, expr) = added
+                .iter()
+                .find(|(_, t)| e.message.contains(t.as_str()))
+                .unwrap_or(&added[0]);
+            Err(context(
+                KeaError::invalid(format!(
+                    "client class \"{name}\": Kea refuses its test expression {expr:?}: {}; nothing was changed",
+                    e.message
+                )),
+                svc,
+                "config-test",
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The hook commands for a single subnet or class edit, when the server has the hooks and
