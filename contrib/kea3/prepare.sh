@@ -12,12 +12,14 @@ set -euo pipefail
 
 ROOT="${1:-${KEASCRIPT_KEA3_ROOT:-/var/cache/keascript/kea-3.0}}"
 SUITE="${KEASCRIPT_KEA3_SUITE:-sid}"
-PACKAGES="kea-common kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent"
+# The Kea version this project is tested with; the archive must still carry it.
+VERSION="${KEASCRIPT_KEA3_VERSION:-3.0.4-2}"
+PACKAGES="kea-common kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-admin"
 ARCH_TRIPLET="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
 case "$ARCH_TRIPLET" in x86_64-*) ARCH_TRIPLET=x86_64-linux-gnu ;; aarch64-*) ARCH_TRIPLET=aarch64-linux-gnu ;; esac
 BIN="$ROOT/keascript-bin"
 HOOKS="$ROOT/usr/lib/$ARCH_TRIPLET/kea/hooks"
-DONE="$ROOT/.keascript-ready"
+DONE="$ROOT/.keascript-ready-$VERSION"
 
 say() { echo "kea3: $*" >&2; }
 
@@ -53,7 +55,14 @@ else
   if ! mountpoint -q "$ROOT/proc"; then mount -t proc proc "$ROOT/proc"; mounted=1; fi
   trap '[ "$mounted" = 1 ] && umount "$ROOT/proc" || true' EXIT
   chroot "$ROOT" apt-get update -q >&2
-  chroot "$ROOT" apt-get install -y -q --no-install-recommends $PACKAGES >&2
+  pinned=""
+  for p in $PACKAGES; do pinned="$pinned $p=$VERSION"; done
+  if ! chroot "$ROOT" apt-get install -y -q --no-install-recommends $pinned >&2; then
+    available="$(chroot "$ROOT" apt-cache policy kea-dhcp4-server | awk '/Candidate:/ {print $2}')"
+    say "Debian's $SUITE no longer has Kea $VERSION (it offers ${available:-nothing});"
+    say "set KEASCRIPT_KEA3_VERSION to try another version"
+    exit 1
+  fi
   chroot "$ROOT" apt-get clean
   [ "$mounted" = 1 ] && umount "$ROOT/proc"
   mounted=0
@@ -61,7 +70,7 @@ else
   mkdir -p "$BIN"
   LOADER="$(ls "$ROOT"/usr/lib/"$ARCH_TRIPLET"/ld-linux*.so.* | head -n1)"
   LIBS="$ROOT/usr/lib/$ARCH_TRIPLET:$ROOT/lib/$ARCH_TRIPLET"
-  for prog in kea-dhcp4 kea-dhcp6 kea-ctrl-agent kea-lfc; do
+  for prog in kea-dhcp4 kea-dhcp6 kea-ctrl-agent kea-lfc perfdhcp; do
     cat >"$BIN/$prog" <<WRAP
 #!/bin/sh
 # Runs $prog of the Kea 3.0 root $ROOT with that root's libraries.
@@ -71,6 +80,17 @@ exec "$LOADER" --library-path "$LIBS" --argv0 $prog "$ROOT/usr/sbin/$prog" "\$@"
 WRAP
     chmod 755 "$BIN/$prog"
   done
+  # kea-admin is a shell script: a copy that takes its schema scripts from the root (they
+  # must match this Kea), and finds this folder's programs first.
+  sed -e "s|^prefix=\"/usr\"|prefix=\"$ROOT/usr\"|" "$ROOT/usr/sbin/kea-admin" >"$BIN/kea-admin.sh"
+  cat >"$BIN/kea-admin" <<WRAP
+#!/bin/sh
+# Runs kea-admin of the Kea 3.0 root $ROOT.
+PATH="$BIN:\$PATH" exec sh "$BIN/kea-admin.sh" "\$@"
+WRAP
+  chmod 755 "$BIN/kea-admin"
+  # Where this Kea's hooks are, for keascript's lab (KEASCRIPT_KEA_BIN_DIR).
+  echo "$HOOKS" >"$BIN/hooks-dir"
   "$BIN/kea-dhcp4" -v >/dev/null
   touch "$DONE"
   say "ready in $ROOT (Kea $("$BIN/kea-dhcp4" -v))"

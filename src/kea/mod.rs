@@ -13,11 +13,13 @@ mod inventory;
 pub mod leases;
 mod server;
 pub mod stats;
+mod version;
 
 pub use capabilities::Capabilities;
 pub use error::{ErrorKind, KeaError};
 pub use inventory::{Inventory, ServerEntry};
 pub use server::{Server, Service};
+pub use version::KeaVersion;
 
 /// The DHCP services keascript manages.
 pub const SERVICES: [&str; 2] = ["dhcp4", "dhcp6"];

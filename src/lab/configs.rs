@@ -4,7 +4,33 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{HaMode, LabOptions, Node};
+use super::{HaMode, KeaInstall, LabOptions, Node};
+use crate::kea::KeaVersion;
+
+/// What the lab's files depend on: where the hooks are and which Kea generation reads them.
+#[derive(Debug, Clone)]
+pub struct Flavor {
+    pub hooks_dir: PathBuf,
+    pub version: KeaVersion,
+}
+
+impl Flavor {
+    pub fn of(install: &KeaInstall) -> Self {
+        Self {
+            hooks_dir: install.hooks_dir.clone(),
+            version: install.kea_version(),
+        }
+    }
+
+    /// A hook library of this Kea, when it has it.
+    fn hook(&self, name: &str) -> Option<PathBuf> {
+        let p = self.hooks_dir.join(format!("libdhcp_{name}.so"));
+        p.is_file().then_some(p)
+    }
+}
+
+/// The user of the daemons' HTTP control sockets (Kea ≥ 2.7.2).
+pub const HTTP_USER: &str = "keascript-lab";
 
 /// HTTPS on the lab's Control Agent.
 #[derive(Debug, Clone)]
@@ -28,16 +54,41 @@ pub fn file_of(dir: &Path, which: &str) -> PathBuf {
     })
 }
 
-fn hooks(hooks_dir: &Path) -> Value {
-    json!([
-        { "library": hooks_dir.join("libdhcp_lease_cmds.so") },
-        { "library": hooks_dir.join("libdhcp_stat_cmds.so") }
-    ])
+/// The lab's hook libraries: lease and statistics commands; on Kea ≥ 2.7 also the subnet,
+/// class and host commands, which became free software then.
+fn hooks(flavor: &Flavor) -> Value {
+    let mut names = vec!["lease_cmds", "stat_cmds"];
+    if flavor.version.daemon_http() {
+        names.extend(["subnet_cmds", "class_cmds", "host_cmds"]);
+    }
+    Value::Array(
+        names
+            .into_iter()
+            .filter_map(|n| flavor.hook(n))
+            .map(|p| json!({ "library": p }))
+            .collect(),
+    )
+}
+
+/// The daemon's control sockets: its UNIX socket; on Kea ≥ 2.7.2 also its own HTTP socket
+/// with basic authentication from a user file and a password file.
+fn control_sockets(root: &mut Value, run: &Path, sock: &str, http_port: Option<u16>) {
+    let unix = json!({ "socket-type": "unix", "socket-name": run.join(sock) });
+    match http_port {
+        None => root["control-socket"] = unix,
+        Some(port) => {
+            root["control-sockets"] = json!([unix, {
+                "socket-type": "http", "socket-address": "127.0.0.1", "socket-port": port,
+                "authentication": { "type": "basic", "realm": "keascript-lab", "directory": run,
+                    "clients": [{ "user-file": "api-user", "password-file": "api-password" }] }
+            }]);
+        }
+    }
 }
 
 /// The HA hook entry of `this` server of a pair (`reference/lab/ha/`: 1 s heartbeat, so the
 /// pair settles in about 3 s; peers are reached through their Control Agents).
-fn ha_hook(hooks_dir: &Path, mode: HaMode, this: &str, nodes: &[Node]) -> Value {
+fn ha_hook(flavor: &Flavor, mode: HaMode, this: &str, nodes: &[Node]) -> Value {
     let roles = match mode {
         HaMode::HotStandby => ["primary", "standby"],
         HaMode::LoadBalancing => ["primary", "secondary"],
@@ -46,15 +97,25 @@ fn ha_hook(hooks_dir: &Path, mode: HaMode, this: &str, nodes: &[Node]) -> Value 
         .iter()
         .zip(roles)
         .map(|(n, role)| {
-            json!({ "name": n.name, "url": format!("http://127.0.0.1:{}/", n.ca_port),
+            // Kea ≥ 2.7: each peer's dedicated HA listener; before, its Control Agent.
+            let port = n.ha_port.unwrap_or(n.ca_port);
+            json!({ "name": n.name, "url": format!("http://127.0.0.1:{port}/"),
                     "role": role, "auto-failover": true })
         })
         .collect();
-    json!({ "library": hooks_dir.join("libdhcp_ha.so"), "parameters": { "high-availability": [{
+    let mut relationship = json!({
         "this-server-name": this, "mode": mode.as_str(),
         "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
         "max-unacked-clients": 0, "sync-timeout": 10000, "peers": peers
-    }]}})
+    });
+    if nodes.iter().any(|n| n.ha_port.is_some()) {
+        relationship["multi-threading"] = json!({
+            "enable-multi-threading": true, "http-dedicated-listener": true,
+            "http-listener-threads": 1, "http-client-threads": 1
+        });
+    }
+    json!({ "library": flavor.hooks_dir.join("libdhcp_ha.so"),
+            "parameters": { "high-availability": [relationship] } })
 }
 
 fn logger(name: &str, run: &Path) -> Value {
@@ -62,7 +123,7 @@ fn logger(name: &str, run: &Path) -> Value {
 }
 
 /// The lab's kea-dhcp4 configuration.
-pub fn dhcp4(run: &Path, hooks_dir: &Path, extra_subnets: usize) -> Value {
+pub fn dhcp4(run: &Path, flavor: &Flavor, extra_subnets: usize, http_port: Option<u16>) -> Value {
     let mut subnets = vec![json!({
         "id": 1, "subnet": "192.0.2.0/24",
         "pools": [{ "pool": "192.0.2.10 - 192.0.2.200" }],
@@ -75,30 +136,36 @@ pub fn dhcp4(run: &Path, hooks_dir: &Path, extra_subnets: usize) -> Value {
             "pools": [{ "pool": format!("10.{a}.{b}.10 - 10.{a}.{b}.200") }]
         }));
     }
-    json!({ "Dhcp4": {
+    let mut v = json!({ "Dhcp4": {
         "interfaces-config": { "interfaces": [] },
-        "control-socket": { "socket-type": "unix", "socket-name": run.join("kea4.sock") },
         "lease-database": { "type": "memfile", "persist": true, "name": run.join("kea-leases4.csv"), "lfc-interval": 0 },
-        "hooks-libraries": hooks(hooks_dir),
+        "hooks-libraries": hooks(flavor),
         "valid-lifetime": 4000,
         "subnet4": subnets,
         "loggers": logger("kea-dhcp4", run)
-    }})
+    }});
+    control_sockets(&mut v["Dhcp4"], run, "kea4.sock", http_port);
+    v
 }
 
 /// The lab's kea-dhcp6 configuration.
-pub fn dhcp6(run: &Path, hooks_dir: &Path) -> Value {
-    json!({ "Dhcp6": {
+pub fn dhcp6(run: &Path, flavor: &Flavor, http_port: Option<u16>) -> Value {
+    let mut v = json!({ "Dhcp6": {
         "interfaces-config": { "interfaces": [] },
-        "data-directory": run,
-        "control-socket": { "socket-type": "unix", "socket-name": run.join("kea6.sock") },
         "lease-database": { "type": "memfile", "persist": true, "name": run.join("kea-leases6.csv"), "lfc-interval": 0 },
-        "hooks-libraries": hooks(hooks_dir),
+        "hooks-libraries": hooks(flavor),
         "preferred-lifetime": 3000,
         "valid-lifetime": 4000,
         "subnet6": [{ "id": 1, "subnet": "2001:db8:1::/64", "pools": [{ "pool": "2001:db8:1::10 - 2001:db8:1::ffff" }] }],
         "loggers": logger("kea-dhcp6", run)
-    }})
+    }});
+    // Kea 3 takes its data folder from KEA_DHCP_DATA_DIR (the lab sets it) and warns
+    // about `data-directory`.
+    if !flavor.version.path_rules() {
+        v["Dhcp6"]["data-directory"] = json!(run);
+    }
+    control_sockets(&mut v["Dhcp6"], run, "kea6.sock", http_port);
+    v
 }
 
 /// The lab's kea-ctrl-agent configuration.
@@ -141,10 +208,20 @@ pub fn inventory(run: &Path, nodes: &[Node], options: &LabOptions) -> String {
         nodes[0].name
     );
     for n in nodes {
-        s.push_str(&format!(
-            "\n[servers.{}]\nurl = \"{scheme}://127.0.0.1:{}\"\n",
-            n.name, n.ca_port
-        ));
+        if let Some((p4, p6)) = n.http_ports {
+            // Kea ≥ 2.7.2: the daemons' own sockets manage the server; the Control Agent
+            // (deprecated in Kea 3) stays reachable as NAME-agent.
+            s.push_str(&format!(
+                "\n[servers.{}]\ndhcp4 = \"http://127.0.0.1:{p4}\"\ndhcp6 = \"http://127.0.0.1:{p6}\"\nuser = {}\npassword_file = {}\n",
+                n.name,
+                toml_string(HTTP_USER),
+                q(&n.dir.join("api-password"))
+            ));
+            s.push_str(&format!("\n[servers.{}-agent]\n", n.name));
+        } else {
+            s.push_str(&format!("\n[servers.{}]\n", n.name));
+        }
+        s.push_str(&format!("url = \"{scheme}://127.0.0.1:{}\"\n", n.ca_port));
         if let Some((user, _)) = &options.auth {
             s.push_str(&format!(
                 "user = {}\npassword_file = {}\n",
@@ -167,6 +244,27 @@ pub fn inventory(run: &Path, nodes: &[Node], options: &LabOptions) -> String {
         s.push_str(&format!("\n[ha.pair]\npeers = [{}]\n", names.join(", ")));
     }
     s
+}
+
+/// A file only its owner can read (credentials).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// A random password for the lab's HTTP control sockets (hex of 16 random bytes).
+fn fresh_password() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 fn toml_string(s: &str) -> String {
@@ -207,12 +305,19 @@ fn write_leases4(path: &Path, n: usize) -> std::io::Result<()> {
 pub(super) fn write(
     run: &Path,
     nodes: &[Node],
-    hooks_dir: &Path,
+    install: &KeaInstall,
     options: &LabOptions,
 ) -> std::io::Result<PathBuf> {
+    let flavor = Flavor::of(install);
     let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON");
+    let http_password = fresh_password()?;
     for n in nodes {
-        let mut v4 = dhcp4(&n.dir, hooks_dir, options.extra_subnets4);
+        if n.http_ports.is_some() {
+            write_private(&n.dir.join("api-user"), HTTP_USER)?;
+            write_private(&n.dir.join("api-password"), &http_password)?;
+        }
+        let http = |i: usize| n.http_ports.map(|p| if i == 4 { p.0 } else { p.1 });
+        let mut v4 = dhcp4(&n.dir, &flavor, options.extra_subnets4, http(4));
         if options.leases4 > 0 {
             v4["Dhcp4"]["subnet4"]
                 .as_array_mut()
@@ -228,17 +333,27 @@ pub(super) fn write(
             root["hooks-libraries"]
                 .as_array_mut()
                 .expect("hooks")
-                .push(ha_hook(hooks_dir, mode, &n.name, nodes));
+                .push(ha_hook(&flavor, mode, &n.name, nodes));
             if mode == HaMode::LoadBalancing {
                 // Load balancing needs the pools split between the peers.
-                root["subnet4"][0]["pools"] = json!([
-                    { "pool": "192.0.2.10 - 192.0.2.100", "client-class": "HA_server1" },
-                    { "pool": "192.0.2.101 - 192.0.2.200", "client-class": "HA_server2" }
-                ]);
+                root["subnet4"][0]["pools"] = if flavor.version.class_lists() {
+                    json!([
+                        { "pool": "192.0.2.10 - 192.0.2.100", "client-classes": ["HA_server1"] },
+                        { "pool": "192.0.2.101 - 192.0.2.200", "client-classes": ["HA_server2"] }
+                    ])
+                } else {
+                    json!([
+                        { "pool": "192.0.2.10 - 192.0.2.100", "client-class": "HA_server1" },
+                        { "pool": "192.0.2.101 - 192.0.2.200", "client-class": "HA_server2" }
+                    ])
+                };
             }
         }
         std::fs::write(file_of(&n.dir, "dhcp4"), pretty(&v4))?;
-        std::fs::write(file_of(&n.dir, "dhcp6"), pretty(&dhcp6(&n.dir, hooks_dir)))?;
+        std::fs::write(
+            file_of(&n.dir, "dhcp6"),
+            pretty(&dhcp6(&n.dir, &flavor, http(6))),
+        )?;
         std::fs::write(
             file_of(&n.dir, "agent"),
             pretty(&agent(&n.dir, n.ca_port, options)),
@@ -279,6 +394,7 @@ mod tests {
             name: "lab".into(),
             dir: "/tmp/x y".into(),
             ca_port: 18000,
+            ..Default::default()
         }];
         let text = inventory(Path::new("/tmp/x y"), &nodes, &opts);
         let inv = Inventory::parse(&text, Some(Path::new("/tmp/x y/keascript.toml"))).unwrap();
@@ -296,7 +412,11 @@ mod tests {
 
     #[test]
     fn extra_subnets_get_unique_ids_and_prefixes() {
-        let v = dhcp4(Path::new("/r"), Path::new("/h"), 600);
+        let flavor = Flavor {
+            hooks_dir: "/h".into(),
+            version: KeaVersion::new(2, 2, 0),
+        };
+        let v = dhcp4(Path::new("/r"), &flavor, 600, None);
         let subnets = v["Dhcp4"]["subnet4"].as_array().unwrap();
         assert_eq!(subnets.len(), 601);
         let ids: std::collections::BTreeSet<_> = subnets.iter().map(|s| s["id"].as_u64()).collect();

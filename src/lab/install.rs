@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::LabError;
+use crate::kea::KeaVersion;
 
 /// What to do when Kea is missing.
 pub const INSTALL_HINT: &str = "Kea is not installed. On Debian or Ubuntu:\n  sudo apt-get update && sudo apt-get install -y kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent";
@@ -15,13 +16,17 @@ pub struct KeaInstall {
     pub dhcp6: PathBuf,
     pub agent: PathBuf,
     pub hooks_dir: PathBuf,
+    /// `kea-lfc` beside the daemons, when there is one (Kea 3 checks `KEA_LFC_EXECUTABLE`).
+    pub lfc: Option<PathBuf>,
     pub version: String,
 }
 
 impl KeaInstall {
     /// Looks in `$KEASCRIPT_KEA_BIN_DIR` (only there, when it is set), else `$PATH`,
-    /// `/usr/sbin`, `/usr/local/sbin` for the programs, and in `$KEASCRIPT_KEA_HOOKS_DIR` or the usual library directories for
-    /// `libdhcp_lease_cmds.so`.
+    /// `/usr/sbin`, `/usr/local/sbin` for the programs. Hooks: `$KEASCRIPT_KEA_HOOKS_DIR`;
+    /// else, with `$KEASCRIPT_KEA_BIN_DIR`, the folder its `hooks-dir` file names (written
+    /// by `contrib/kea3/prepare.sh`) — never the system Kea's hooks for another Kea; else
+    /// the usual library directories, for `libdhcp_lease_cmds.so`.
     pub fn find() -> Result<Self, LabError> {
         let mut missing = Vec::new();
         let mut find = |name: &str| {
@@ -43,7 +48,11 @@ impl KeaInstall {
                 missing.join(", ")
             )));
         }
-        let hooks_dir = hook_dirs()
+        let lfc = bin_dirs()
+            .into_iter()
+            .map(|d| d.join("kea-lfc"))
+            .find(|p| p.is_file());
+        let hooks_dir = hook_dirs()?
             .into_iter()
             .find(|d| d.join("libdhcp_lease_cmds.so").is_file())
             .ok_or_else(|| {
@@ -57,8 +66,14 @@ impl KeaInstall {
             dhcp6,
             agent,
             hooks_dir,
+            lfc,
             version,
         })
+    }
+
+    /// The version of these programs (`kea-dhcp4 -v`), or 0.0.0 when it cannot be read.
+    pub fn kea_version(&self) -> KeaVersion {
+        KeaVersion::parse(&self.version).unwrap_or_default()
     }
 }
 
@@ -76,11 +91,21 @@ fn bin_dirs() -> Vec<PathBuf> {
     v
 }
 
-fn hook_dirs() -> Vec<PathBuf> {
-    let mut v = Vec::new();
+fn hook_dirs() -> Result<Vec<PathBuf>, LabError> {
     if let Some(d) = std::env::var_os("KEASCRIPT_KEA_HOOKS_DIR") {
-        v.push(PathBuf::from(d));
+        return Ok(vec![PathBuf::from(d)]);
     }
+    if let Some(bin) = std::env::var_os("KEASCRIPT_KEA_BIN_DIR") {
+        let record = Path::new(&bin).join("hooks-dir");
+        return match std::fs::read_to_string(&record) {
+            Ok(t) => Ok(vec![PathBuf::from(t.trim())]),
+            Err(_) => Err(LabError::NotInstalled(format!(
+                "KEASCRIPT_KEA_BIN_DIR is set but {} does not say where that Kea's hooks are: set KEASCRIPT_KEA_HOOKS_DIR too",
+                record.display()
+            ))),
+        };
+    }
+    let mut v = Vec::new();
     for base in ["/usr/lib", "/usr/local/lib", "/usr/lib64"] {
         if let Ok(entries) = std::fs::read_dir(base) {
             for e in entries.flatten() {
@@ -89,7 +114,7 @@ fn hook_dirs() -> Vec<PathBuf> {
         }
         v.push(Path::new(base).join("kea/hooks"));
     }
-    v
+    Ok(v)
 }
 
 fn version_of(bin: &Path) -> String {

@@ -66,12 +66,18 @@ impl HaMode {
     }
 }
 
-/// One Kea server of the lab: its name, directory and agent port.
-#[derive(Debug, Clone)]
+/// One Kea server of the lab: its name, directory and ports.
+#[derive(Debug, Clone, Default)]
 pub struct Node {
     pub name: String,
     pub dir: PathBuf,
+    /// The Control Agent's port.
     pub ca_port: u16,
+    /// Kea ≥ 2.7.2: the daemons' own HTTP control sockets (dhcp4, dhcp6), with basic
+    /// authentication.
+    pub http_ports: Option<(u16, u16)>,
+    /// Kea ≥ 2.7: the HA hook's dedicated listener (an HA pair only).
+    pub ha_port: Option<u16>,
 }
 
 /// A running lab. Dropping it stops every process it started and removes its directory.
@@ -132,14 +138,26 @@ impl Lab {
             std::fs::create_dir_all(&node_dir).map_err(|e| {
                 LabError::Start(format!("cannot create {}: {e}", node_dir.display()))
             })?;
-            let ca_port = free_port().map_err(|e| LabError::Start(format!("no free port: {e}")))?;
+            // Kea 3 keeps control sockets only in a folder of mode 0750 or tighter.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&node_dir, std::fs::Permissions::from_mode(0o750)).map_err(
+                |e| LabError::Start(format!("cannot restrict {}: {e}", node_dir.display())),
+            )?;
+            let port = || free_port().map_err(|e| LabError::Start(format!("no free port: {e}")));
+            let modern = install.kea_version().daemon_http();
             nodes.push(Node {
                 name: name.to_string(),
                 dir: node_dir,
-                ca_port,
+                ca_port: port()?,
+                http_ports: if modern { Some((port()?, port()?)) } else { None },
+                ha_port: if modern && options.ha.is_some() {
+                    Some(port()?)
+                } else {
+                    None
+                },
             });
         }
-        let files = configs::write(&root, &nodes, &install.hooks_dir, options)
+        let files = configs::write(&root, &nodes, install, options)
             .map_err(|e| LabError::Start(format!("cannot write the lab configuration: {e}")))?;
         let mut lab = Lab {
             dir,
@@ -158,7 +176,7 @@ impl Lab {
             ] {
                 let name = lab.daemon_name(&node.name, which);
                 let cfg = configs::file_of(&node.dir, which);
-                let d = Daemon::spawn(&name, bin, &cfg, &node.dir)
+                let d = Daemon::spawn(&name, bin, &cfg, &node.dir, install)
                     .map_err(|e| LabError::Start(format!("cannot start {name}: {e}")))?;
                 lab.daemons.push(d);
             }
@@ -262,11 +280,15 @@ impl Lab {
                 }
             }
             let mut ready = self.nodes.iter().all(|n| {
-                std::net::TcpStream::connect_timeout(
-                    &([127, 0, 0, 1], n.ca_port).into(),
-                    Duration::from_millis(200),
-                )
-                .is_ok()
+                let mut ports = vec![n.ca_port];
+                ports.extend(n.http_ports.iter().flat_map(|(a, b)| [*a, *b]));
+                ports.iter().all(|p| {
+                    std::net::TcpStream::connect_timeout(
+                        &([127, 0, 0, 1], *p).into(),
+                        Duration::from_millis(200),
+                    )
+                    .is_ok()
+                })
             });
             for p in &probes {
                 ready &= matches!(p.send(&request).await, Ok(a) if a.result == 0);
@@ -299,6 +321,19 @@ impl Lab {
     pub fn url_of(&self, i: usize) -> String {
         let scheme = if self.is_tls() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}", self.nodes[i].ca_port)
+    }
+
+    /// The version of the Kea the lab runs.
+    pub fn kea_version(&self) -> crate::kea::KeaVersion {
+        crate::kea::KeaVersion::parse(&self.version).unwrap_or_default()
+    }
+
+    /// Kea ≥ 2.7.2: the URL of a daemon's own HTTP control socket (`dhcp4`, `dhcp6`) of
+    /// server `i`; `None` on an older Kea.
+    pub fn http_url_of(&self, i: usize, service: &str) -> Option<String> {
+        let (p4, p6) = self.nodes[i].http_ports?;
+        let port = if service == "dhcp6" { p6 } else { p4 };
+        Some(format!("http://127.0.0.1:{port}"))
     }
 
     /// The lab's servers: one, or the two peers of an HA pair.
@@ -375,12 +410,12 @@ impl Lab {
             None => (0, name),
         };
         let (bin, cfg) = match program {
-            "kea-dhcp4" => (install.dhcp4, self.config_file_of(node, "dhcp4")),
-            "kea-dhcp6" => (install.dhcp6, self.config_file_of(node, "dhcp6")),
-            _ => (install.agent, self.config_file_of(node, "agent")),
+            "kea-dhcp4" => (install.dhcp4.clone(), self.config_file_of(node, "dhcp4")),
+            "kea-dhcp6" => (install.dhcp6.clone(), self.config_file_of(node, "dhcp6")),
+            _ => (install.agent.clone(), self.config_file_of(node, "agent")),
         };
         let run = self.nodes[node].dir.clone();
-        self.daemons[i] = Daemon::spawn(name, &bin, &cfg, &run)
+        self.daemons[i] = Daemon::spawn(name, &bin, &cfg, &run, &install)
             .map_err(|e| LabError::Start(format!("cannot restart {name}: {e}")))?;
         self.wait_ready(Duration::from_secs(30)).await
     }

@@ -12,7 +12,15 @@ pub(super) struct Daemon {
 }
 
 impl Daemon {
-    pub fn spawn(name: &str, bin: &Path, config: &Path, run: &Path) -> std::io::Result<Self> {
+    /// Starts `bin -c config` in `run`, with Kea's folder variables pointing there (Kea 3
+    /// only opens sockets, logs and lease files in its folders; Kea 2.2 ignores them).
+    pub fn spawn(
+        name: &str,
+        bin: &Path,
+        config: &Path,
+        run: &Path,
+        install: &super::KeaInstall,
+    ) -> std::io::Result<Self> {
         let program = name.rsplit('/').next().unwrap_or(name);
         let output = run.join(format!("{program}.out"));
         let out = std::fs::File::create(&output)?;
@@ -26,6 +34,11 @@ impl Daemon {
             .arg(config)
             .env("KEA_PIDFILE_DIR", run)
             .env("KEA_LOCKFILE_DIR", run)
+            .env("KEA_CONTROL_SOCKET_DIR", run)
+            .env("KEA_LOG_FILE_DIR", run)
+            .env("KEA_DHCP_DATA_DIR", run)
+            .env("KEA_HOOKS_PATH", &install.hooks_dir)
+            .envs(install.lfc.iter().map(|l| ("KEA_LFC_EXECUTABLE", l)))
             .current_dir(run)
             .stdin(Stdio::null())
             .stdout(out)
