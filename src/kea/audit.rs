@@ -35,7 +35,8 @@ pub struct AuditEntry {
     pub after: Value,
     /// The script that made the change (`repl` for the REPL).
     pub script: Option<String>,
-    /// `ok`, `error` or `partial`.
+    /// `ok`, `error`, `partial`, or `unknown` (no answer came; a later entry with
+    /// `resolves` says what was found).
     pub outcome: String,
     pub error: Option<String>,
     /// Other HA peers that got the same change, and peers skipped under `single_peer`.
@@ -43,6 +44,12 @@ pub struct AuditEntry {
     pub peers: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
+    /// The change's id (the journal's): entries of one change share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// On an entry that settles a change whose outcome was `unknown`: that change's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolves: Option<String>,
 }
 
 impl AuditEntry {
@@ -63,6 +70,8 @@ impl AuditEntry {
             error: None,
             peers: Vec::new(),
             skipped: Vec::new(),
+            id: None,
+            resolves: None,
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct KeaError {
     pub command: Option<String>,
     /// Kea's result code when Kea answered; the HTTP status for 400/401/403.
     pub code: Option<i64>,
+    /// No answer came, but the command may have reached Kea and been carried out (a
+    /// timeout, a dropped connection, a garbage answer): its outcome is unknown.
+    pub maybe_applied: bool,
 }
 
 impl KeaError {
@@ -93,6 +96,7 @@ impl KeaError {
             service: None,
             command: None,
             code: None,
+            maybe_applied: false,
         }
     }
 
@@ -126,7 +130,9 @@ impl KeaError {
             | TransportError::Unsendable { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Transport,
         };
-        Self::new(kind, e.to_string())
+        let mut err = Self::new(kind, e.to_string());
+        err.maybe_applied = e.may_have_arrived();
+        err
     }
 
     /// The error for a non-zero answer, or `None` when the answer is a success.
@@ -161,6 +167,7 @@ impl KeaError {
             service: None,
             command: None,
             code: Some(answer.result),
+            maybe_applied: false,
         })
     }
 }

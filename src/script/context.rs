@@ -14,7 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
 use crate::kea::audit::{AuditEntry, AuditLog};
+use crate::kea::edit::journal::changes_in_flight;
 use crate::kea::{Inventory, KeaError, Server};
+
+/// How long a stop (Ctrl-C, SIGTERM, the deadline) waits for a change in flight.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(30);
 
 /// Why a run was stopped from outside the script.
 pub const STOP_DEADLINE: &str = "deadline";
@@ -161,10 +165,35 @@ impl RunContext {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
-                r = fut => Ok(r),
-                _ = token.cancelled() => Err(STOP_CANCELLED),
-                _ = sleep => Err(STOP_DEADLINE),
+            tokio::pin!(fut);
+            tokio::pin!(sleep);
+            // A change whose first mutating command is on its way is not abandoned: the
+            // stop waits (bounded) until it is written or undone, then takes effect at
+            // the script's next operation.
+            let mut stop: Option<&'static str> = None;
+            let grace = tokio::time::sleep(IN_FLIGHT_GRACE);
+            tokio::pin!(grace);
+            loop {
+                let why = tokio::select! {
+                    r = &mut fut => return Ok(r),
+                    _ = token.cancelled(), if stop.is_none() => STOP_CANCELLED,
+                    _ = &mut sleep, if stop.is_none() => STOP_DEADLINE,
+                    _ = &mut grace, if stop.is_some() => {
+                        eprintln!("warning: the change in flight did not finish within {}s; stopping anyway (the next change against that server settles it)", IN_FLIGHT_GRACE.as_secs());
+                        return Err(stop.unwrap_or(STOP_CANCELLED));
+                    }
+                };
+                if changes_in_flight() == 0 {
+                    return Err(why);
+                }
+                eprintln!(
+                    "{why}: waiting up to {}s for the change in flight to be written or undone",
+                    IN_FLIGHT_GRACE.as_secs()
+                );
+                grace
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + IN_FLIGHT_GRACE);
+                stop = Some(why);
             }
         });
         outcome.map_err(terminated)

@@ -9,6 +9,8 @@ pub enum TransportError {
     BadEndpoint(String),
     #[error("cannot connect to {endpoint}: {reason}")]
     Connect { endpoint: String, reason: String },
+    #[error("cannot connect to {endpoint} within {}", humantime::format_duration(*.after))]
+    ConnectTimeout { endpoint: String, after: Duration },
     #[error("no answer from {endpoint} within {}", humantime::format_duration(*.after))]
     Timeout { endpoint: String, after: Duration },
     #[error("TLS error talking to {endpoint}: {reason}")]
@@ -33,4 +35,20 @@ pub enum TransportError {
     BadAnswer(String),
     #[error("I/O error with {endpoint}: {reason}")]
     Io { endpoint: String, reason: String },
+}
+
+impl TransportError {
+    /// Whether the command may have reached Kea (and been carried out) although no answer
+    /// came back: a timeout or a broken exchange after the request was sent. `false` when
+    /// it certainly never left (no connection, TLS refused, refused locally).
+    pub fn may_have_arrived(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::Io { .. }
+                | Self::BadAnswer(_)
+                | Self::HttpStatus { .. }
+                | Self::TooLarge { .. }
+        )
+    }
 }

@@ -120,14 +120,16 @@ impl HttpTransport {
         if let Some(reason) = tls::find_tls_error(e) {
             return TransportError::Tls { endpoint, reason };
         }
+        if e.is_timeout() && e.is_connect() {
+            return TransportError::ConnectTimeout {
+                endpoint,
+                after: self.options.connect_timeout,
+            };
+        }
         if e.is_timeout() {
             return TransportError::Timeout {
                 endpoint,
-                after: if e.is_connect() {
-                    self.options.connect_timeout
-                } else {
-                    self.options.timeout
-                },
+                after: self.options.timeout,
             };
         }
         if e.is_connect() {

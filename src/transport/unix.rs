@@ -49,7 +49,7 @@ impl UnixTransport {
                     });
                 }
                 Err(_) => {
-                    return Err(TransportError::Timeout {
+                    return Err(TransportError::ConnectTimeout {
                         endpoint,
                         after: self.options.connect_timeout,
                     });

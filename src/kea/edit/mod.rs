@@ -5,7 +5,9 @@
 mod change;
 mod fanout;
 mod hooks;
+pub mod journal;
 mod lock;
+mod outcome;
 mod pipeline;
 mod relationship;
 
@@ -13,5 +15,6 @@ pub use change::{Edit, EditTarget, PER_PEER};
 pub use fanout::{ServerOutcome, commit_everywhere};
 pub use hooks::HookCommand;
 pub use lock::{ServerLock, state_dir};
-pub use pipeline::{CommitOptions, CommitReport, commit, commit_auto, read_config};
+pub use outcome::Resolution;
+pub use pipeline::{CommitOptions, CommitReport, commit, commit_auto, read_config, settle_pending};
 pub use relationship::{PeerTarget, RelationshipReport, commit_relationship, subnet_drift};

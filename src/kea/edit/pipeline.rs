@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::hooks::{self, HookCommand};
+use super::journal::{self, InFlight, InFlightGuard};
+use super::outcome::{Resolution, resolve, unknown_error};
 use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
 use crate::kea::config::classes::new_test_expressions;
 use crate::kea::config::{
@@ -42,6 +44,13 @@ pub struct CommitReport {
     /// The configuration before and after, as sent (for the audit trail and HA).
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// The change's id in the journal (and the audit trail).
+    pub change_id: Option<String>,
+    /// When an answer was lost on the way: what was found and done afterwards.
+    pub resolution: Option<String>,
+    /// A change an earlier keascript left with an unknown outcome, settled before this
+    /// one: its id and what was found.
+    pub settled: Option<(String, String)>,
 }
 
 /// The running configuration of a service as a document.
@@ -95,8 +104,21 @@ pub async fn commit(
 ) -> Result<CommitReport, KeaError> {
     precheck(svc, edits)?;
     let _lock = lock(svc, opts).await?;
+    let settled = settle(svc, opts).await?;
     let (live, hash) = read_live(svc).await?;
-    commit_read(svc, edits, opts, live, hash).await
+    let mut report = commit_read(svc, edits, opts, live, hash).await?;
+    report.settled = settled;
+    Ok(report)
+}
+
+/// Settles what an earlier run left in flight (not in a dry run, which changes nothing).
+async fn settle(svc: &Service, opts: &CommitOptions) -> Result<Option<(String, String)>, KeaError> {
+    if opts.dry_run {
+        return Ok(None);
+    }
+    Ok(settle_pending(svc)
+        .await?
+        .map(|(e, found)| (e.id, found.describe())))
 }
 
 /// Applies `edits` to the service, and to every peer of its HA relationship when it has
@@ -111,6 +133,7 @@ pub async fn commit_auto(
 ) -> Result<RelationshipReport, KeaError> {
     precheck(svc, edits)?;
     let lock = lock(svc, opts).await?;
+    let settled = settle(svc, opts).await?;
     let (live, hash) = read_live(svc).await?;
     let topo = ha::topology(&live);
     svc.remember_ha_topology(topo.clone());
@@ -121,8 +144,10 @@ pub async fn commit_auto(
         return commit_relationship(svc, &topo.this_server, &others, edits, opts, single_peer)
             .await;
     }
+    let mut origin = commit_read(svc, edits, opts, live, hash).await?;
+    origin.settled = settled;
     Ok(RelationshipReport {
-        origin: commit_read(svc, edits, opts, live, hash).await?,
+        origin,
         ..Default::default()
     })
 }
@@ -138,21 +163,50 @@ fn precheck(svc: &Service, edits: &[Edit]) -> Result<(), KeaError> {
     Ok(())
 }
 
+/// How long a change whose answer was lost waits for the server to answer again.
+pub(super) const RESOLVE_PATIENCE: Duration = Duration::from_secs(15);
+
+/// The name of a daemon's lock and journal record.
+pub(super) fn lock_key(svc: &Service) -> String {
+    format!("{}-{}", svc.server.url(), svc.name)
+}
+
+/// Finishes or reverts a change an earlier keascript left in flight on this daemon (its
+/// answer was lost); returns what was found, or `partial` when it cannot be settled.
+pub async fn settle_pending(svc: &Service) -> Result<Option<(InFlight, Resolution)>, KeaError> {
+    let key = lock_key(svc);
+    let Some(entry) = journal::pending(&key) else {
+        return Ok(None);
+    };
+    let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
+    match found {
+        Resolution::Completed | Resolution::Reverted => Ok(Some((entry, found))),
+        _ => Err(KeaError::new(
+            ErrorKind::Partial,
+            format!(
+                "an earlier change (id {}, {}) has an unknown outcome: {}; nothing was changed now",
+                entry.id,
+                entry.time,
+                found.describe()
+            ),
+        )
+        .with_server(svc.server.name())
+        .with_service(Some(&svc.name))),
+    }
+}
+
 /// The server's lock (none for a dry run, which changes nothing).
 async fn lock(svc: &Service, opts: &CommitOptions) -> Result<Option<ServerLock>, KeaError> {
     if opts.dry_run {
         return Ok(None);
     }
-    ServerLock::acquire(
-        &format!("{}-{}", svc.server.url(), svc.name),
-        Duration::from_secs(60),
-    )
-    .await
-    .map(Some)
-    .map_err(|e| {
-        e.with_server(svc.server.name())
-            .with_service(Some(&svc.name))
-    })
+    ServerLock::acquire(&lock_key(svc), Duration::from_secs(60))
+        .await
+        .map(Some)
+        .map_err(|e| {
+            e.with_server(svc.server.name())
+                .with_service(Some(&svc.name))
+        })
 }
 
 /// The live configuration, read right before the change: what was changed behind our back
@@ -211,41 +265,95 @@ async fn commit_read(
     // A new or changed class test expression is parsed by Kea only: ask its verdict with
     // config-test before anything changes.
     check_expressions(svc, &base, &new).await?;
-    // Someone else may have changed the server since it was read: with Kea's hash
-    // (2.4 and later) that is caught here, and nothing is sent.
-    if let Some(h) = &hash_at_read
-        && svc.config_hash().await?.as_ref() != Some(h)
-    {
-        return Err(context(
-            KeaError::new(
-                ErrorKind::Conflict,
-                "the configuration changed on the server while this change was being prepared; nothing was sent, try again",
-            ),
-            svc,
-            "config-hash-get",
-        ));
-    }
-    match &hook_plan {
+    // Someone else may have changed the server since it was read: caught here, right
+    // before sending, and nothing is sent.
+    unchanged_since_read(svc, &live, hash_at_read.as_deref()).await?;
+    // From the first mutating command on, the change is recorded in the journal and
+    // counted as in flight (a cancelled script waits for it to be written or undone).
+    let key = lock_key(svc);
+    let _in_flight = InFlightGuard::new();
+    let entry = InFlight {
+        id: journal::new_id(),
+        time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        server: svc.server.name().to_string(),
+        service: svc.name.clone(),
+        phase: "sent".into(),
+        before: live.value.clone(),
+        after: new.value.clone(),
+    };
+    journal::record(&key, &entry)?;
+    report.change_id = Some(entry.id.clone());
+    let sent = match &hook_plan {
         Some(plan) => {
+            let mut r = Ok(());
             for c in plan {
-                svc.command(&c.command, Some(c.arguments.clone())).await?;
+                if let Err(e) = svc.command(&c.command, Some(c.arguments.clone())).await {
+                    r = Err((c.command.clone(), e));
+                    break;
+                }
             }
+            r
         }
-        None => {
-            svc.set(&new.value).await?;
+        None => svc
+            .set(&new.value)
+            .await
+            .map(|_| ())
+            .map_err(|e| ("config-set".to_string(), e)),
+    };
+    if let Err((command, e)) = sent {
+        if !e.maybe_applied {
+            // Kea answered: nothing was applied.
+            journal::clear(&key);
+            return Err(e);
         }
+        let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
+        if found == Resolution::Completed {
+            report.resolution = Some(format!(
+                "the outcome of {command} was unknown ({}); {}",
+                e.message,
+                found.describe()
+            ));
+            report.before = Some(base.value);
+            report.after = Some(new.value);
+            return Ok(report);
+        }
+        return Err(unknown_error(svc, &command, &e, &found));
     }
     if let Err(write_err) = svc.write().await {
+        if write_err.maybe_applied {
+            // The answer to config-write was lost: it may or may not have written. Writing
+            // again is harmless; the server is read again first.
+            let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
+            if found == Resolution::Completed {
+                report.resolution = Some(format!(
+                    "the outcome of config-write was unknown ({}); {}",
+                    write_err.message,
+                    found.describe()
+                ));
+                report.before = Some(base.value);
+                report.after = Some(new.value);
+                return Ok(report);
+            }
+            return Err(unknown_error(svc, "config-write", &write_err, &found));
+        }
         // The running configuration changed but could not be persisted: undo it, so the
         // server is never left half-changed.
-        return Err(match svc.set(&base.value).await {
-            Ok(_) => KeaError {
-                message: format!(
-                    "config-write failed ({}); the change was undone, the server runs its previous configuration",
-                    write_err.message
-                ),
-                ..write_err
-            },
+        let undone = svc.set(&base.value).await;
+        return Err(match undone {
+            Ok(_) => {
+                journal::clear(&key);
+                KeaError {
+                    message: format!(
+                        "config-write failed ({}); the change was undone, the server runs its previous configuration",
+                        write_err.message
+                    ),
+                    ..write_err
+                }
+            }
+            Err(undo) if undo.maybe_applied => {
+                let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
+                unknown_error(svc, "config-set (undoing the change)", &undo, &found)
+            }
             Err(undo) => KeaError {
                 kind: ErrorKind::Partial,
                 message: format!(
@@ -256,10 +364,40 @@ async fn commit_read(
             },
         });
     }
+    journal::clear(&key);
     // Moved, not copied: a 10,000-subnet configuration is megabytes.
     report.before = Some(base.value);
     report.after = Some(new.value);
     Ok(report)
+}
+
+/// Fails with `conflict` when the server's configuration is no longer the one read: by
+/// Kea's hash where it has one (2.4 and later), else by reading it again and comparing.
+/// Kea has no compare-and-set; this makes the window between check and send as small as
+/// one round trip.
+pub(super) async fn unchanged_since_read(
+    svc: &Service,
+    live: &ConfigDoc,
+    hash_at_read: Option<&str>,
+) -> Result<(), KeaError> {
+    let (same, command) = match hash_at_read {
+        Some(h) => (
+            svc.config_hash().await?.as_deref() == Some(h),
+            "config-hash-get",
+        ),
+        None => (svc.config().await? == live.value, "config-get"),
+    };
+    if same {
+        return Ok(());
+    }
+    Err(context(
+        KeaError::new(
+            ErrorKind::Conflict,
+            "the configuration changed on the server while this change was being prepared (another tool or person wrote it); nothing was sent, try again",
+        ),
+        svc,
+        command,
+    ))
 }
 
 /// Kea's verdict on the class test expressions a change adds or changes (`config-test`),

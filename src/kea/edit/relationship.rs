@@ -13,7 +13,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::pipeline::{Prepared, prepare, read_config};
+use super::journal::{self, InFlight, InFlightGuard};
+use super::outcome::{Resolution, resolve};
+use super::pipeline::{
+    Prepared, RESOLVE_PATIENCE, lock_key, prepare, read_config, unchanged_since_read,
+};
 use super::{CommitOptions, CommitReport, Edit, ServerLock};
 use crate::kea::config::{ConfigDoc, Family, unified_diff};
 use crate::kea::{ErrorKind, KeaError, Service};
@@ -227,6 +231,7 @@ pub async fn commit_relationship(
             verdict: None,
             before: Some(p.base.value.clone()),
             after: Some(p.new.value.clone()),
+            ..Default::default()
         }
     };
     let mut reports: Vec<CommitReport> = members
@@ -250,19 +255,69 @@ pub async fn commit_relationship(
         }
     }
     if !opts.dry_run {
+        // From the first mutating command on, each peer's change is in the journal and
+        // counted in flight (a cancelled script waits for it to be written or undone).
+        let _in_flight = InFlightGuard::new();
         let mut done: Vec<usize> = Vec::new();
         for (i, m) in members.iter().enumerate() {
             if !changed[i] {
                 continue;
             }
             let p = m.prepared.as_ref().expect("prepared");
+            // Another writer since this peer was read: stop here, put back those done.
+            if let Err(e) = unchanged_since_read(&m.svc, &m.live, None).await {
+                return Err(undo(&members, &done, i, false, &e).await);
+            }
+            let key = lock_key(&m.svc);
+            let entry = InFlight {
+                id: journal::new_id(),
+                time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                server: m.svc.server.name().to_string(),
+                service: m.svc.name.clone(),
+                phase: "sent".into(),
+                before: m.live.value.clone(),
+                after: p.new.value.clone(),
+            };
+            journal::record(&key, &entry)?;
             let step = async {
                 m.svc.set(&p.new.value).await?;
                 m.svc.write().await?;
                 Ok::<(), KeaError>(())
             };
-            if let Err(e) = step.await {
-                return Err(undo(&members, &done, i, &e).await);
+            match step.await {
+                Ok(()) => journal::clear(&key),
+                Err(e) if e.maybe_applied => {
+                    // No answer: read the peer again before deciding.
+                    match resolve(&m.svc, &key, &entry, RESOLVE_PATIENCE).await {
+                        Resolution::Completed => {
+                            tracing::warn!(peer = %m.name, "the answer was lost, but the peer runs and has written the change");
+                        }
+                        Resolution::Reverted => {
+                            return Err(undo(&members, &done, i, true, &e).await);
+                        }
+                        found => {
+                            return Err(KeaError {
+                                kind: ErrorKind::Partial,
+                                message: format!(
+                                    "HA peer {}: the outcome of the change was unknown ({}); {}; the peers already changed were left as they are: {}",
+                                    m.name,
+                                    e.message,
+                                    found.describe(),
+                                    done.iter()
+                                        .map(|d| members[*d].name.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                                maybe_applied: false,
+                                ..e
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    journal::clear(&key);
+                    return Err(undo(&members, &done, i, true, &e).await);
+                }
             }
             done.push(i);
         }
@@ -273,11 +328,19 @@ pub async fn commit_relationship(
     Ok(report)
 }
 
-/// Puts the failed peer and every peer already changed back to their snapshots.
-async fn undo(members: &[Member], done: &[usize], failed: usize, cause: &KeaError) -> KeaError {
+/// Puts every peer already changed back to its snapshot, and the failed peer too when
+/// something was sent to it (`touched`).
+async fn undo(
+    members: &[Member],
+    done: &[usize],
+    failed: usize,
+    touched: bool,
+    cause: &KeaError,
+) -> KeaError {
     let mut lines = Vec::new();
     let mut all_back = true;
-    for &i in done.iter().chain(std::iter::once(&failed)) {
+    let failed_too = touched.then_some(&failed);
+    for &i in done.iter().chain(failed_too) {
         let m = &members[i];
         let base = &m.prepared.as_ref().expect("prepared").base.value;
         let r = async {

@@ -159,12 +159,15 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
                         &t.key,
                         t.action,
                     );
-                    a.outcome = if kind == "partial" {
+                    let message = crate::script::errors::message_of_error(e);
+                    a.outcome = if message.contains("was unknown (") {
+                        "unknown".into()
+                    } else if kind == "partial" {
                         "partial".into()
                     } else {
                         "error".into()
                     };
-                    a.error = Some(crate::script::errors::message_of_error(e));
+                    a.error = Some(message);
                     audits.push(a);
                 }
             }
@@ -184,24 +187,47 @@ fn entries_for(
     edits: &[Edit],
     report: &mut CommitReport,
 ) -> Vec<AuditEntry> {
+    let mut out = Vec::new();
+    if let Some((id, found)) = report.settled.take() {
+        // A change an earlier run left with an unknown outcome, settled first.
+        eprintln!("warning: an earlier change (id {id}) had an unknown outcome: {found}");
+        let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
+        a.resolves = Some(id);
+        a.error = Some(found);
+        out.push(a);
+    }
     if !report.changed || report.dry_run {
-        return Vec::new();
+        return out;
     }
     let family = Family::of_service(&svc.name);
     let doc = |v: Option<Value>| v.and_then(|v| ConfigDoc::new(family, v).ok());
     let (before, after) = (doc(report.before.take()), doc(report.after.take()));
-    edits
+    let id = report.change_id.clone();
+    let resolution = report.resolution.clone();
+    for (edit, result) in edits
         .iter()
         .zip(report.results.iter().chain(std::iter::repeat(&Value::Null)))
-        .map(|(edit, result)| {
-            let t = edit.target();
-            let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
-            let (b, af) = snapshot(edit, family, before.as_ref(), after.as_ref(), result);
-            a.before = b;
-            a.after = af;
-            a
-        })
-        .collect()
+    {
+        let t = edit.target();
+        let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
+        let (b, af) = snapshot(edit, family, before.as_ref(), after.as_ref(), result);
+        a.before = b;
+        a.after = af;
+        a.id = id.clone();
+        if resolution.is_some() {
+            a.outcome = "unknown".into();
+        }
+        out.push(a);
+    }
+    if let Some(found) = resolution {
+        // The answer was lost, the server was read again: what was found and done.
+        eprintln!("warning: {found}");
+        let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
+        a.resolves = id;
+        a.error = Some(found);
+        out.push(a);
+    }
+    out
 }
 
 /// Runs edits through the pipeline (on every inventory server for global classes, on every
