@@ -15,4 +15,5 @@ mod lab;
 mod leases;
 mod repl;
 mod scripts;
+mod secrets;
 mod transport_live;

@@ -1,0 +1,149 @@
+//! Secrets never print, servers cannot drive the admin's terminal, and the inventory is
+//! checked before a script starts (issue 11, points 6–8).
+//!
+//! The hostile answers come from a small HTTP server of this file ([`Canned`]) that sends
+//! the same bytes to every request; everything else runs against a real Kea 2.2 lab.
+
+use std::convert::Infallible;
+use std::path::Path;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use crate::support::{keascript, rt, script};
+
+/// Terminal controls a hostile server sends: retitle the terminal, ring, clear it.
+const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J";
+
+/// An HTTP server that answers every request with the same status and body.
+struct Canned {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Canned {
+    fn start(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        let body = Bytes::from(body.into());
+        let listener = rt()
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = rt().spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |_req| {
+                        let body = body.clone();
+                        async move {
+                            let mut r = Response::new(Full::new(body));
+                            *r.status_mut() = StatusCode::from_u16(status).unwrap();
+                            r.headers_mut().insert(
+                                hyper::header::CONTENT_TYPE,
+                                hyper::header::HeaderValue::from_static(content_type),
+                            );
+                            Ok::<_, Infallible>(r)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for Canned {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `keascript run --config INVENTORY SCRIPT` in `dir`: (status, stdout, stderr).
+fn run(dir: &Path, inventory: &str, code: &str) -> (i32, String, String) {
+    let inv = write(dir, "keascript.toml", inventory);
+    let s = script(dir, "s.rhai", code);
+    let mut c = keascript();
+    c.env("KEASCRIPT_STATE_DIR", dir.join("state"))
+        .env_remove("KEASCRIPT_AUDIT_FILE")
+        .arg("--config")
+        .arg(&inv)
+        .arg("run")
+        .arg(&s);
+    let out = c.output().expect("keascript runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Terminal escapes (point 7)
+
+#[test]
+fn a_server_cannot_drive_the_terminal() {
+    let json_text = format!(
+        r#"[{{"result": 1, "text": {}}}]"#,
+        serde_json::to_string(HOSTILE).unwrap()
+    );
+    let cases: Vec<(&str, Canned, i32)> = vec![
+        (
+            "an HTTP 500 body",
+            Canned::start(500, "text/plain", HOSTILE),
+            3,
+        ),
+        (
+            "a body that is not JSON",
+            Canned::start(200, "application/json", HOSTILE),
+            3,
+        ),
+        (
+            "a 401 that is not JSON",
+            Canned::start(401, "text/plain", HOSTILE),
+            3,
+        ),
+        (
+            "Kea's text",
+            Canned::start(200, "application/json", json_text),
+            4,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, server, status) in cases {
+        let inventory = format!("[servers.evil]\nurl = \"{}\"\n", server.url);
+        // Uncaught, and caught and printed by the script: both reach the terminal.
+        for code in [
+            "kea().version();\n",
+            "try { kea().version(); } catch (e) { print(e.message); }\n",
+        ] {
+            let (got, stdout, stderr) = run(dir.path(), &inventory, code);
+            let expected = if code.starts_with("try") { 0 } else { status };
+            assert_eq!(got, expected, "{what}: {stderr}");
+            for out in [&stdout, &stderr] {
+                assert!(
+                    !out.contains('\x1b') && !out.contains('\x07'),
+                    "{what}: raw terminal controls reach the terminal: {out:?}"
+                );
+            }
+            let shown = format!("{stdout}{stderr}");
+            assert!(
+                shown.contains("\\x1b]0;pwned\\x07\\x1b[2J"),
+                "{what}: the text is shown, escaped: {shown:?}"
+            );
+        }
+    }
+}
