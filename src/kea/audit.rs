@@ -1,8 +1,8 @@
 //! The audit trail: one JSON line per change made through keascript, appended to a file in
 //! the state directory (or `$KEASCRIPT_AUDIT_FILE`), flushed to disk before the change is
 //! reported done. Concurrent keascript processes append whole lines under a file lock, so
-//! entries never interleave. Secrets never enter it: every value under a key that names a
-//! password, secret or token is replaced by `[redacted]`.
+//! entries never interleave. Secrets never enter it: entries go through keascript's one
+//! redaction rule ([`super::redact`]) on their way in.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::KeaError;
 use super::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes, options, settings};
 use super::edit::{Edit, state_dir};
+use super::{KeaError, redact};
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,33 +76,6 @@ fn os_user() -> String {
         .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()))
 }
 
-/// Replaces every value under a key that names a secret.
-pub fn redact(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let lk = k.to_ascii_lowercase();
-                    let secret = (lk.contains("password")
-                        && !lk.ends_with("-file")
-                        && !lk.ends_with("_file"))
-                        || lk.contains("secret")
-                        || lk == "token"
-                        || lk.ends_with("-token");
-                    let v = if secret && !v.is_null() {
-                        Value::String("[redacted]".into())
-                    } else {
-                        redact(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
-        other => other.clone(),
-    }
-}
-
 /// The append-only audit file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
@@ -138,8 +111,12 @@ impl AuditLog {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
         let mut entry = entry.clone();
-        entry.before = redact(&entry.before);
-        entry.after = redact(&entry.after);
+        entry.before = redact::value(&entry.before);
+        entry.after = redact::value(&entry.after);
+        if let Some(e) = &mut entry.error {
+            *e = redact::text(e).into_owned();
+        }
+        entry.key = redact::text(&entry.key).into_owned();
         let mut line = serde_json::to_vec(&entry).expect("JSON");
         line.push(b'\n');
         let mut file: File = OpenOptions::new()
@@ -376,7 +353,7 @@ mod tests {
         let v = json!({"lease-database": {"password": "hunter2", "user": "kea"},
                        "peers": [{"basic-auth-password": "s3", "basic-auth-password-file": "/etc/p"}],
                        "user_context": {"api_secret": "x"}});
-        let r = redact(&v);
+        let r = redact::value(&v);
         let s = r.to_string();
         assert!(
             !s.contains("hunter2") && !s.contains("\"s3\"") && !s.contains("\"x\""),
@@ -384,6 +361,32 @@ mod tests {
         );
         assert_eq!(r["peers"][0]["basic-auth-password-file"], "/etc/p");
         assert_eq!(r["lease-database"]["user"], "kea");
+    }
+
+    #[test]
+    fn the_trail_never_holds_a_secret_in_any_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(&dir.path().join("audit.jsonl"));
+        let mut e = AuditEntry::new("lab", Some("dhcp4"), "class", "c", "add");
+        e.before = json!({"user-context": {"api_token": "tok-abc-1", "passwd": "pw-abc-2"}});
+        e.after = json!({"hosts-databases": [{"pass": "pw-abc-3", "key": "key-abc-4"}],
+                         "user_context": {"Api-Token": "tok-abc-5", "comment": "see http://u:pw-abc-6@h/"}});
+        e.outcome = "error".into();
+        e.error = Some("cannot reach http://u:pw-abc-7@h/".into());
+        log.append(&e).unwrap();
+        let text = std::fs::read_to_string(&log.path).unwrap();
+        for secret in [
+            "tok-abc-1",
+            "pw-abc-2",
+            "pw-abc-3",
+            "key-abc-4",
+            "tok-abc-5",
+            "pw-abc-6",
+            "pw-abc-7",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use crate::support::{keascript, rt, script};
+use crate::support::{keascript, lab, rt, script};
 
 /// Terminal controls a hostile server sends: retitle the terminal, ring, clear it.
 const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J";
@@ -144,6 +144,59 @@ fn a_server_cannot_drive_the_terminal() {
                 shown.contains("\\x1b]0;pwned\\x07\\x1b[2J"),
                 "{what}: the text is shown, escaped: {shown:?}"
             );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dry runs and the audit on a real Kea (point 6)
+
+#[test]
+fn dry_runs_and_the_audit_never_show_a_secret() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let code = r#"
+let v4 = kea().dhcp4;
+dry_run(true);
+v4.add_class(#{ name: "dry", user_context: #{ api_token: "Dry-Token-1", passwd: "Dry-Pass-2", pass: "Dry-Pass-3", site: "hq" } });
+dry_run(false);
+v4.add_class(#{ name: "real", user_context: #{ api_token: "Real-Token-4", passwd: "Real-Pass-5", pass: "Real-Pass-6" } });
+v4.update_class("real", #{ user_context: #{ api_token: "Real-Token-7", passwd: "Real-Pass-5", pass: "Real-Pass-6" } });
+dry_run(true);
+v4.update_class("real", #{ user_context: #{ api_token: "Real-Token-8", passwd: "Real-Pass-5", pass: "Real-Pass-6" } });
+let tx = v4.begin();
+tx.update_class("real", #{ user_context: #{ api_token: "Real-Token-9" } });
+print(tx.diff());
+tx.discard();
+print(history());
+"#;
+    let s = script(dir.path(), "s.rhai", code);
+    let out = keascript()
+        .env("KEASCRIPT_AUDIT_FILE", &audit)
+        .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+        .arg("--config")
+        .arg(lab.inventory())
+        .arg("run")
+        .arg(&s)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    // The dry run shows the change, with the secrets redacted; a changed one says so.
+    assert!(stdout.contains("\"site\": \"hq\""), "{stdout}");
+    assert!(stdout.contains("[redacted]"), "{stdout}");
+    assert!(stdout.contains("[redacted, changed]"), "{stdout}");
+    let trail = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(trail.lines().count(), 2, "{trail}");
+    for (what, text) in [
+        ("output", stdout.as_ref()),
+        ("errors", stderr.as_ref()),
+        ("audit", trail.as_str()),
+    ] {
+        for secret in ["Dry-", "Real-Token", "Real-Pass"] {
+            assert!(!text.contains(secret), "{what} shows {secret}: {text}");
         }
     }
 }

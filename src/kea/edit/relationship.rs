@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::pipeline::{Prepared, prepare, read_config};
 use super::{CommitOptions, CommitReport, Edit, ServerLock};
-use crate::kea::config::{ConfigDoc, Family, unified_diff};
+use crate::kea::config::{ConfigDoc, Family};
 use crate::kea::{ErrorKind, KeaError, Service};
 
 /// A peer of the relationship and how to reach it (`None`: not in the inventory).
@@ -207,7 +207,7 @@ pub async fn commit_relationship(
             changed,
             dry_run: opts.dry_run,
             diff: if changed {
-                unified_diff(
+                super::pipeline::shown_diff(
                     &p.base,
                     &p.new,
                     &format!("{}/{}", m.svc.server.name(), m.svc.name),
