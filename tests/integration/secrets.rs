@@ -58,6 +58,15 @@ impl Canned {
         });
         Self { url, task }
     }
+
+    /// A Control Agent that answers every command with success and Kea 2.2's version.
+    fn kea() -> Self {
+        Self::start(
+            200,
+            "application/json",
+            r#"[{"result": 0, "text": "2.2.0", "arguments": {}}]"#,
+        )
+    }
 }
 
 impl Drop for Canned {
@@ -199,4 +208,167 @@ print(history());
             assert!(!text.contains(secret), "{what} shows {secret}: {text}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The inventory (points 6 and 8)
+
+#[test]
+fn inventory_errors_stop_before_the_script_with_status_2_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = "print(\"the script started\");\n";
+    for (what, inventory, names) in [
+        (
+            "a password in the inventory",
+            "[servers.edge-1]\nurl = \"http://127.0.0.1:8000\"\nuser = \"kea\"\npassword = \"Inventory-Secret-1\"\n",
+            "password_file",
+        ),
+        (
+            "a syntax error on a password line",
+            "[servers.edge-1]\nurl = \"http://127.0.0.1:8000\"\npassword = \"Inventory-Secret-1\" oops\n",
+            "keascript.toml:3:",
+        ),
+        (
+            "a password in the URL",
+            "[servers.edge-1]\nurl = \"http://kea:Inventory-Secret-1@127.0.0.1:8000\"\n",
+            "edge-1",
+        ),
+        (
+            "a password in a daemon URL",
+            "[servers.edge-2]\ndhcp4 = \"https://kea:Inventory-Secret-1@kea.example.net:8004\"\n",
+            "edge-2",
+        ),
+        (
+            "a bad scheme",
+            "[servers.edge-3]\nurl = \"ftp://127.0.0.1:8000\"\n",
+            "ftp",
+        ),
+        (
+            "an unknown key",
+            "[servers.edge-4]\nurl = \"http://127.0.0.1:8000\"\ntimeout = 5\n",
+            "timeout",
+        ),
+    ] {
+        let (status, stdout, stderr) = run(dir.path(), inventory, code);
+        assert_eq!(status, 2, "{what}: {stderr}");
+        assert!(!stdout.contains("started"), "{what}: the script ran");
+        assert!(
+            !stderr.contains("Inventory-Secret-1"),
+            "{what}: the secret is shown: {stderr}"
+        );
+        assert!(stderr.contains(names), "{what}: {stderr}");
+        if inventory.contains("@") {
+            assert!(
+                stderr.contains("password_file") && stderr.contains("password_env"),
+                "{what}: advice: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn credentials_are_read_when_a_server_is_first_used() {
+    let kea = Canned::kea();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = format!(
+        "default = \"ok\"\n\
+         [servers.ok]\nurl = \"{url}\"\n\
+         [servers.unset]\nurl = \"{url}\"\nuser = \"kea\"\npassword_env = \"KEASCRIPT_TEST_NEVER_SET_42\"\n\
+         [servers.nofile]\nurl = \"{url}\"\nuser = \"kea\"\npassword_file = \"missing.pass\"\n\
+         [servers.noca]\nurl = \"https://127.0.0.1:1\"\nca_file = \"missing-ca.pem\"\n",
+        url = kea.url
+    );
+    let code = r#"
+print(servers().map(|s| s.name));
+print(kea().version());
+for n in ["unset", "nofile", "noca"] {
+    try { kea(n).version(); print(`${n}: used`); }
+    catch (e) { print(`${n}: ${e.kind}: ${e.message}`); }
+}
+kea("nofile").version();
+"#;
+    let (status, stdout, stderr) = run(dir.path(), &inventory, code);
+    assert_eq!(status, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains(r#"["noca", "nofile", "ok", "unset"]"#),
+        "servers() lists every server: {stdout}"
+    );
+    assert!(stdout.contains("2.2.0"), "{stdout}");
+    assert!(
+        stdout.contains("unset: invalid: ") && stdout.contains("KEASCRIPT_TEST_NEVER_SET_42"),
+        "{stdout}"
+    );
+    let pass = dir.path().join("missing.pass");
+    assert!(
+        stdout.contains("nofile: invalid: ") && stdout.contains(&*pass.to_string_lossy()),
+        "{stdout}"
+    );
+    let ca = dir.path().join("missing-ca.pem");
+    assert!(
+        stdout.contains("noca: invalid: ") && stdout.contains(&*ca.to_string_lossy()),
+        "{stdout}"
+    );
+    assert!(stderr.contains("invalid error"), "{stderr}");
+}
+
+#[test]
+fn a_timeout_of_0_means_none() {
+    let kea = Canned::kea();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = format!(
+        "[servers.a]\nurl = \"{}\"\ntimeout_ms = 0\nconnect_timeout_ms = 0\n",
+        kea.url
+    );
+    let code = format!(
+        "print(kea().version());\nprint(connect(\"{}\", #{{ timeout_ms: 0 }}).version());\n",
+        kea.url
+    );
+    let (status, stdout, stderr) = run(dir.path(), &inventory, &code);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(stdout, "2.2.0\n2.2.0\n", "{stderr}");
+}
+
+#[test]
+fn loaded_secrets_never_print_in_logs_or_errors() {
+    let kea = Canned::kea();
+    let dir = tempfile::tempdir().unwrap();
+    const SECRET: &str = "Env-Secret-Value-77";
+    let pass = write(dir.path(), "edge.pass", "File-Secret-Value-88\n");
+    let inventory = format!(
+        "default = \"a\"\n[servers.a]\nurl = \"{url}\"\nuser = \"kea\"\npassword_env = \"KEASCRIPT_TEST_PW\"\n\
+         [servers.b]\nurl = \"{url}\"\nuser = \"kea\"\npassword_file = \"{}\"\n",
+        pass.display(),
+        url = kea.url
+    );
+    // Neither server is used: the secrets are known from the start.
+    let code = r#"
+log("warn", "the password is " + env("KEASCRIPT_TEST_PW"));
+log("warn", "and the other " + read_file(args[0]));
+throw "giving up with " + env("KEASCRIPT_TEST_PW");
+"#;
+    let inv = write(dir.path(), "keascript.toml", &inventory);
+    let s = script(dir.path(), "s.rhai", code);
+    let out = keascript()
+        .env("KEASCRIPT_TEST_PW", SECRET)
+        .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+        .args(["--log", "debug", "--config"])
+        .arg(&inv)
+        .arg("run")
+        .arg(&s)
+        .arg("--")
+        .arg(&pass)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains(SECRET) && !stderr.contains("File-Secret-Value-88"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the password is [redacted]")
+            && stderr.contains("and the other [redacted]")
+            && stderr.contains("giving up with [redacted]"),
+        "{stderr}"
+    );
 }
