@@ -130,30 +130,116 @@ impl AuditLog {
         r.map_err(fail)
     }
 
-    /// Entries, newest first, that match the filter.
+    /// Entries, newest first, that match the filter. Lines that cannot be read (not JSON,
+    /// not an entry, not UTF-8) are skipped; [`AuditLog::read_all`] says which.
     pub fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, KeaError> {
+        Ok(self.read_all(filter)?.entries)
+    }
+
+    /// Entries, newest first, that match the filter, and the numbers of the lines that
+    /// could not be read. Every readable entry is returned whatever the others hold.
+    pub fn read_all(&self, filter: &AuditFilter) -> Result<AuditRead, KeaError> {
+        let fail = |e: std::io::Error| {
+            KeaError::invalid(format!(
+                "cannot read the audit trail {}: {e}",
+                self.path.display()
+            ))
+        };
         let file = match File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(KeaError::invalid(format!(
-                    "cannot read the audit trail {}: {e}",
-                    self.path.display()
-                )));
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(AuditRead::default());
             }
+            Err(e) => return Err(fail(e)),
         };
-        let mut out = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            let Ok(e) = serde_json::from_str::<AuditEntry>(&line) else {
+        let mut read = AuditRead::default();
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(fail)? == 0 {
+                break;
+            }
+            number += 1;
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
-            };
-            if filter.matches(&e) {
-                out.push(e);
+            }
+            match serde_json::from_slice::<AuditEntry>(text) {
+                Ok(e) => {
+                    if filter.matches(&e) {
+                        read.entries.push(e);
+                    }
+                }
+                Err(_) => read.unreadable.push(number),
             }
         }
-        out.reverse();
-        Ok(out)
+        read.entries.reverse();
+        Ok(read)
+    }
+}
+
+/// What [`AuditLog::read_all`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRead {
+    /// Matching entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Numbers (from 1) of the lines that are not entries.
+    pub unreadable: Vec<usize>,
+}
+
+impl AuditRead {
+    /// The warning to show when some lines could not be read: the file and the lines.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        if self.unreadable.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 20;
+        let mut lines: Vec<String> = self
+            .unreadable
+            .iter()
+            .take(SHOWN)
+            .map(usize::to_string)
+            .collect();
+        if self.unreadable.len() > SHOWN {
+            lines.push(format!("… ({} more)", self.unreadable.len() - SHOWN));
+        }
+        let n = self.unreadable.len();
+        Some(format!(
+            "{n} line{} of the audit trail {} could not be read and {} left out (line{} {})",
+            if n == 1 { "" } else { "s" },
+            path.display(),
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "" } else { "s" },
+            lines.join(", ")
+        ))
+    }
+}
+
+/// The kinds of change the audit trail records (`history(kind, key)`, `history --kind`).
+pub const KINDS: &[&str] = &[
+    "subnet",
+    "pool",
+    "class",
+    "option",
+    "option_def",
+    "settings",
+    "config",
+    "lease",
+    "ha",
+    "command",
+];
+
+/// `kind` when it is one of [`KINDS`]; else an `invalid` error that lists them.
+pub fn check_kind(kind: &str) -> Result<(), KeaError> {
+    if KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(KeaError::invalid(format!(
+            "\"{kind}\" is not a kind of change; the kinds are {}",
+            KINDS.join(", ")
+        )))
     }
 }
 
@@ -387,6 +473,33 @@ mod tests {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_lines_are_counted_not_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(&dir.path().join("audit.jsonl"));
+        log.append(&AuditEntry::new("lab", None, "subnet", "k1", "add"))
+            .unwrap();
+        let mut f = OpenOptions::new().append(true).open(&log.path).unwrap();
+        f.write_all(b"{\"truncated\": \n\xff\xfe not utf-8\n\n[1, 2]\n")
+            .unwrap();
+        drop(f);
+        log.append(&AuditEntry::new("lab", None, "class", "k2", "add"))
+            .unwrap();
+        let r = log.read_all(&AuditFilter::default()).unwrap();
+        assert_eq!(
+            r.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            vec!["k2", "k1"]
+        );
+        assert_eq!(r.unreadable, vec![2, 3, 5]);
+        let w = r.warning(&log.path).unwrap();
+        assert!(w.contains("3 lines") && w.contains("lines 2, 3, 5"), "{w}");
+        assert!(w.contains(&log.path.display().to_string()), "{w}");
+        assert_eq!(log.read(&AuditFilter::default()).unwrap().len(), 2);
+        assert!(check_kind("option_def").is_ok());
+        let e = check_kind("nonsense").unwrap_err();
+        assert!(e.message.contains("option_def") && e.message.contains("nonsense"));
     }
 
     #[test]

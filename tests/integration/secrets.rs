@@ -372,3 +372,79 @@ throw "giving up with " + env("KEASCRIPT_TEST_PW");
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The audit trail and `keascript history` (point 8)
+
+#[test]
+fn unreadable_audit_lines_are_reported_and_good_ones_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let entry = |key: &str| {
+        format!(
+            r#"{{"time":"2026-11-28T10:00:00.000Z","user":"root","server":"lab","service":"dhcp4","kind":"subnet","key":"{key}","action":"add","before":null,"after":null,"script":"s.rhai","outcome":"ok","error":null}}"#
+        )
+    };
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(entry("10.1.0.0/24").as_bytes());
+    bytes.extend_from_slice(b"\n{\"time\": \"2026-11-28T10:0\n\xff\xfe\n");
+    bytes.extend_from_slice(entry("10.2.0.0/24").as_bytes());
+    bytes.push(b'\n');
+    std::fs::write(&audit, bytes).unwrap();
+    let history = |args: &[&str]| {
+        let out = keascript()
+            .env("KEASCRIPT_AUDIT_FILE", &audit)
+            .arg("history")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for args in [&[][..], &["--output", "json"][..]] {
+        let (status, stdout, stderr) = history(args);
+        assert_eq!(status, Some(0), "{stderr}");
+        assert!(
+            stdout.contains("10.1.0.0/24") && stdout.contains("10.2.0.0/24"),
+            "{stdout}"
+        );
+        assert!(
+            stderr.contains("2 lines")
+                && stderr.contains("lines 2, 3")
+                && stderr.contains(&*audit.to_string_lossy()),
+            "{stderr}"
+        );
+    }
+    // The same from a script.
+    let s = script(dir.path(), "h.rhai", "print(history().len());\n");
+    let out = keascript()
+        .env("KEASCRIPT_AUDIT_FILE", &audit)
+        .arg("run")
+        .arg(&s)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n", "{stderr}");
+    assert!(stderr.contains("lines 2, 3"), "{stderr}");
+
+    // A kind that does not exist is a usage error that lists the kinds.
+    let (status, _, stderr) = history(&["--kind", "nonsense"]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nonsense") && stderr.contains("option_def") && stderr.contains("subnet"),
+        "{stderr}"
+    );
+    let s = script(dir.path(), "k.rhai", "history(\"nonsense\", \"x\");\n");
+    let out = keascript()
+        .env("KEASCRIPT_AUDIT_FILE", &audit)
+        .arg("run")
+        .arg(&s)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("option_def"), "{stderr}");
+}
