@@ -271,6 +271,35 @@ fn pair_field(key: &str, old: &Value, new: &Value, credentials: bool) -> (Value,
     pair_in(old, new, credentials || is_credential_container(key))
 }
 
+/// Where `v` holds a value this rule wrote (`[redacted]`, `[redacted, changed]`), as a
+/// path (`Dhcp4/lease-database/password`): such a value comes from a redacted copy (a
+/// drift snapshot, the audit trail, a diff) and must never be sent to Kea as if it were
+/// the secret.
+pub fn redacted_at(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if s == REDACTED || s == REDACTED_CHANGED => Some(String::new()),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            redacted_at(x).map(|p| {
+                if p.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}/{p}")
+                }
+            })
+        }),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| {
+            redacted_at(x).map(|p| {
+                if p.is_empty() {
+                    i.to_string()
+                } else {
+                    format!("{i}/{p}")
+                }
+            })
+        }),
+        _ => None,
+    }
+}
+
 /// `text` without any secret loaded by this process and without URL passwords.
 pub fn text(s: &str) -> Cow<'_, str> {
     crate::transport::scrub(s)
@@ -400,6 +429,20 @@ mod tests {
         let keys: Vec<&String> = b["Dhcp4"].as_object().unwrap().keys().collect();
         let want: Vec<&String> = new["Dhcp4"].as_object().unwrap().keys().collect();
         assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn redacted_values_are_found() {
+        let v = json!({"Dhcp4": {"hosts-databases": [{"name": "h"}, {"password": REDACTED}]}});
+        assert_eq!(
+            redacted_at(&v).as_deref(),
+            Some("Dhcp4/hosts-databases/1/password")
+        );
+        assert_eq!(redacted_at(&json!({"a": ["[redacted] or not"]})), None);
+        assert_eq!(
+            redacted_at(&value(&json!({"token": "t"}))).as_deref(),
+            Some("token")
+        );
     }
 
     #[test]
