@@ -4,7 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
-use crate::kea::audit::{AuditFilter, AuditLog};
+use crate::kea::audit::{AuditFilter, AuditLog, KINDS};
+use crate::kea::redact;
+use crate::transport::printable;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Output {
@@ -14,9 +16,8 @@ pub enum Output {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// Only this kind of change: subnet, pool, class, option, option_def, settings, config,
-    /// lease, ha, command
-    #[arg(long)]
+    /// Only this kind of change
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(KINDS))]
     pub kind: Option<String>,
     /// Only changes to this key (a subnet prefix, class name, lease address…)
     #[arg(long)]
@@ -48,13 +49,17 @@ pub fn history(args: HistoryArgs) -> u8 {
         key: args.key,
         since: args.since,
     };
-    let mut entries = match log.read(&filter) {
-        Ok(e) => e,
+    let read = match log.read_all(&filter) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}", e.message);
             return 1;
         }
     };
+    if let Some(w) = read.warning(&log.path) {
+        eprintln!("warning: {w}");
+    }
+    let mut entries = read.entries;
     if let Some(n) = args.limit {
         entries.truncate(n);
     }
@@ -78,7 +83,9 @@ pub fn history(args: HistoryArgs) -> u8 {
                     Some(err) => format!("{}: {err}", e.outcome),
                     None => e.outcome.clone(),
                 };
-                println!(
+                // Entries written before keascript made Kea's texts printable may hold
+                // terminal controls; an entry never holds a secret, but scrub it anyway.
+                let row = format!(
                     "{:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} {}",
                     e.time,
                     e.user,
@@ -89,6 +96,7 @@ pub fn history(args: HistoryArgs) -> u8 {
                     e.key,
                     outcome
                 );
+                println!("{}", redact::text(&printable(&row)));
             }
         }
     }

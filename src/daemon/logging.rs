@@ -61,13 +61,47 @@ where
     }
 }
 
+/// Standard error for log lines, scrubbed of every secret this process loaded and of URL
+/// passwords (`transport::scrub`): whatever a message or a field holds, a log line never
+/// shows a secret. tracing writes each event with one `write_all`, so a secret is never
+/// split between two writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScrubbedStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ScrubbedStderr {
+    type Writer = ScrubbedStderr;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbedStderr
+    }
+}
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let clean = crate::transport::scrub(&text);
+        if matches!(text, std::borrow::Cow::Borrowed(_))
+            && matches!(clean, std::borrow::Cow::Borrowed(_))
+        {
+            std::io::stderr().write_all(buf)?;
+        } else {
+            std::io::stderr().write_all(clean.as_bytes())?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// A subscriber for the daemon: `filter` as in `--log` (`info`, `keascript=debug`…).
 pub fn dispatch(filter: &str, format: LogFormat) -> tracing::Dispatch {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(ScrubbedStderr)
         .with_ansi(false);
     match format {
         LogFormat::Json => tracing::Dispatch::new(

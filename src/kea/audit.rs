@@ -1,8 +1,8 @@
 //! The audit trail: one JSON line per change made through keascript, appended to a file in
 //! the state directory (or `$KEASCRIPT_AUDIT_FILE`), flushed to disk before the change is
 //! reported done. Concurrent keascript processes append whole lines under a file lock, so
-//! entries never interleave. Secrets never enter it: every value under a key that names a
-//! password, secret or token is replaced by `[redacted]`.
+//! entries never interleave. Secrets never enter it: entries go through keascript's one
+//! redaction rule ([`super::redact`]) on their way in.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::KeaError;
 use super::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes, options, settings};
 use super::edit::{Edit, state_dir};
+use super::{KeaError, redact};
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,33 +85,6 @@ fn os_user() -> String {
         .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()))
 }
 
-/// Replaces every value under a key that names a secret.
-pub fn redact(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let lk = k.to_ascii_lowercase();
-                    let secret = (lk.contains("password")
-                        && !lk.ends_with("-file")
-                        && !lk.ends_with("_file"))
-                        || lk.contains("secret")
-                        || lk == "token"
-                        || lk.ends_with("-token");
-                    let v = if secret && !v.is_null() {
-                        Value::String("[redacted]".into())
-                    } else {
-                        redact(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
-        other => other.clone(),
-    }
-}
-
 /// The append-only audit file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
@@ -147,8 +120,12 @@ impl AuditLog {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
         let mut entry = entry.clone();
-        entry.before = redact(&entry.before);
-        entry.after = redact(&entry.after);
+        entry.before = redact::value(&entry.before);
+        entry.after = redact::value(&entry.after);
+        if let Some(e) = &mut entry.error {
+            *e = redact::text(e).into_owned();
+        }
+        entry.key = redact::text(&entry.key).into_owned();
         let mut line = serde_json::to_vec(&entry).expect("JSON");
         line.push(b'\n');
         let mut file: File = OpenOptions::new()
@@ -162,30 +139,116 @@ impl AuditLog {
         r.map_err(fail)
     }
 
-    /// Entries, newest first, that match the filter.
+    /// Entries, newest first, that match the filter. Lines that cannot be read (not JSON,
+    /// not an entry, not UTF-8) are skipped; [`AuditLog::read_all`] says which.
     pub fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, KeaError> {
+        Ok(self.read_all(filter)?.entries)
+    }
+
+    /// Entries, newest first, that match the filter, and the numbers of the lines that
+    /// could not be read. Every readable entry is returned whatever the others hold.
+    pub fn read_all(&self, filter: &AuditFilter) -> Result<AuditRead, KeaError> {
+        let fail = |e: std::io::Error| {
+            KeaError::invalid(format!(
+                "cannot read the audit trail {}: {e}",
+                self.path.display()
+            ))
+        };
         let file = match File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(KeaError::invalid(format!(
-                    "cannot read the audit trail {}: {e}",
-                    self.path.display()
-                )));
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(AuditRead::default());
             }
+            Err(e) => return Err(fail(e)),
         };
-        let mut out = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            let Ok(e) = serde_json::from_str::<AuditEntry>(&line) else {
+        let mut read = AuditRead::default();
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(fail)? == 0 {
+                break;
+            }
+            number += 1;
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
-            };
-            if filter.matches(&e) {
-                out.push(e);
+            }
+            match serde_json::from_slice::<AuditEntry>(text) {
+                Ok(e) => {
+                    if filter.matches(&e) {
+                        read.entries.push(e);
+                    }
+                }
+                Err(_) => read.unreadable.push(number),
             }
         }
-        out.reverse();
-        Ok(out)
+        read.entries.reverse();
+        Ok(read)
+    }
+}
+
+/// What [`AuditLog::read_all`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRead {
+    /// Matching entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Numbers (from 1) of the lines that are not entries.
+    pub unreadable: Vec<usize>,
+}
+
+impl AuditRead {
+    /// The warning to show when some lines could not be read: the file and the lines.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        if self.unreadable.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 20;
+        let mut lines: Vec<String> = self
+            .unreadable
+            .iter()
+            .take(SHOWN)
+            .map(usize::to_string)
+            .collect();
+        if self.unreadable.len() > SHOWN {
+            lines.push(format!("… ({} more)", self.unreadable.len() - SHOWN));
+        }
+        let n = self.unreadable.len();
+        Some(format!(
+            "{n} line{} of the audit trail {} could not be read and {} left out (line{} {})",
+            if n == 1 { "" } else { "s" },
+            path.display(),
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "" } else { "s" },
+            lines.join(", ")
+        ))
+    }
+}
+
+/// The kinds of change the audit trail records (`history(kind, key)`, `history --kind`).
+pub const KINDS: &[&str] = &[
+    "subnet",
+    "pool",
+    "class",
+    "option",
+    "option_def",
+    "settings",
+    "config",
+    "lease",
+    "ha",
+    "command",
+];
+
+/// `kind` when it is one of [`KINDS`]; else an `invalid` error that lists them.
+pub fn check_kind(kind: &str) -> Result<(), KeaError> {
+    if KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(KeaError::invalid(format!(
+            "\"{kind}\" is not a kind of change; the kinds are {}",
+            KINDS.join(", ")
+        )))
     }
 }
 
@@ -385,7 +448,7 @@ mod tests {
         let v = json!({"lease-database": {"password": "hunter2", "user": "kea"},
                        "peers": [{"basic-auth-password": "s3", "basic-auth-password-file": "/etc/p"}],
                        "user_context": {"api_secret": "x"}});
-        let r = redact(&v);
+        let r = redact::value(&v);
         let s = r.to_string();
         assert!(
             !s.contains("hunter2") && !s.contains("\"s3\"") && !s.contains("\"x\""),
@@ -393,6 +456,59 @@ mod tests {
         );
         assert_eq!(r["peers"][0]["basic-auth-password-file"], "/etc/p");
         assert_eq!(r["lease-database"]["user"], "kea");
+    }
+
+    #[test]
+    fn the_trail_never_holds_a_secret_in_any_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(&dir.path().join("audit.jsonl"));
+        let mut e = AuditEntry::new("lab", Some("dhcp4"), "class", "c", "add");
+        e.before = json!({"user-context": {"api_token": "tok-abc-1", "passwd": "pw-abc-2"}});
+        e.after = json!({"hosts-databases": [{"pass": "pw-abc-3", "key": "key-abc-4"}],
+                         "user_context": {"Api-Token": "tok-abc-5", "comment": "see http://u:pw-abc-6@h/"}});
+        e.outcome = "error".into();
+        e.error = Some("cannot reach http://u:pw-abc-7@h/".into());
+        log.append(&e).unwrap();
+        let text = std::fs::read_to_string(&log.path).unwrap();
+        for secret in [
+            "tok-abc-1",
+            "pw-abc-2",
+            "pw-abc-3",
+            "key-abc-4",
+            "tok-abc-5",
+            "pw-abc-6",
+            "pw-abc-7",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_lines_are_counted_not_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(&dir.path().join("audit.jsonl"));
+        log.append(&AuditEntry::new("lab", None, "subnet", "k1", "add"))
+            .unwrap();
+        let mut f = OpenOptions::new().append(true).open(&log.path).unwrap();
+        f.write_all(b"{\"truncated\": \n\xff\xfe not utf-8\n\n[1, 2]\n")
+            .unwrap();
+        drop(f);
+        log.append(&AuditEntry::new("lab", None, "class", "k2", "add"))
+            .unwrap();
+        let r = log.read_all(&AuditFilter::default()).unwrap();
+        assert_eq!(
+            r.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            vec!["k2", "k1"]
+        );
+        assert_eq!(r.unreadable, vec![2, 3, 5]);
+        let w = r.warning(&log.path).unwrap();
+        assert!(w.contains("3 lines") && w.contains("lines 2, 3, 5"), "{w}");
+        assert!(w.contains(&log.path.display().to_string()), "{w}");
+        assert_eq!(log.read(&AuditFilter::default()).unwrap().len(), 2);
+        assert!(check_kind("option_def").is_ok());
+        let e = check_kind("nonsense").unwrap_err();
+        assert!(e.message.contains("option_def") && e.message.contains("nonsense"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::edit::state_dir;
-use super::{ErrorKind, KeaError};
+use super::{ErrorKind, KeaError, redact};
 
 // ---------------------------------------------------------------------------------------
 // Reading configuration files
@@ -161,7 +161,9 @@ fn load_snapshot_in(state: &Path, name: &str) -> Result<Option<Value>, KeaError>
     }
 }
 
-/// Saves `value` as the snapshot called `name` (written to a temporary file, then renamed).
+/// Saves `value` as the snapshot called `name` (written to a temporary file, then renamed),
+/// secrets redacted (`kea::redact`): a snapshot is kept in the state folder for a long
+/// time, and a change of a secret alone is therefore not seen by the next comparison.
 pub fn save_snapshot(name: &str, value: &Value) -> Result<PathBuf, KeaError> {
     save_snapshot_in(&state_dir(), name, value)
 }
@@ -179,7 +181,7 @@ fn save_snapshot_in(state: &Path, name: &str, value: &Value) -> Result<PathBuf, 
     ));
     std::fs::write(
         &tmp,
-        serde_json::to_string_pretty(value).unwrap_or_default(),
+        serde_json::to_string_pretty(&redact::value(value)).unwrap_or_default(),
     )
     .map_err(fail)?;
     std::fs::rename(&tmp, &p).map_err(fail)?;
@@ -247,8 +249,12 @@ enum Mode {
 /// What changed from `before` to `after`, two running configurations (`{"Dhcp4": …}`):
 /// subnets, pools, shared networks, classes, options, option definitions and every other
 /// setting.
+///
+/// Secrets never show (`kea::redact`): a secret that changed reads `[redacted, changed]`,
+/// and one compared with a snapshot (where it is kept redacted) does not count.
 pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
-    compare(before, after, Mode::Exact)
+    let (a, b) = redact::pair(before, after);
+    compare(&a, &b, Mode::Exact)
 }
 
 /// How the configuration in a file differs from the running one, in the terms of what
@@ -257,7 +263,8 @@ pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
 /// defaults Kea fills in (empty values, inherited lifetimes and timers, Kea's option
 /// defaults) are not differences.
 pub fn differences(running: &Value, file: &Value) -> Vec<Change> {
-    compare(running, file, Mode::FileVsRunning)
+    let (a, b) = redact::pair(running, file);
+    compare(&a, &b, Mode::FileVsRunning)
 }
 
 /// The `Dhcp4`/`Dhcp6` map of a configuration and its family's names.
@@ -816,6 +823,53 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("include")
+        );
+    }
+
+    #[test]
+    fn drift_reports_and_snapshots_never_hold_a_secret() {
+        let before = json!({"Dhcp4": {
+            "lease-database": {"type": "postgresql", "user": "kea", "password": "drift-pw-1"},
+            "client-classes": [{"name": "a", "user-context": {"api_token": "drift-tok-1"}}]
+        }});
+        let after = json!({"Dhcp4": {
+            "lease-database": {"type": "postgresql", "user": "kea", "password": "drift-pw-2"},
+            "client-classes": [{"name": "a", "user-context": {"api_token": "drift-tok-2"}}],
+            "hosts-database": {"type": "mysql", "passwd": "drift-pw-3"}
+        }});
+        let lines: Vec<String> = changes(&before, &after)
+            .iter()
+            .chain(differences(&before, &after).iter())
+            .map(|c| format!("{} {}", c.line(), c.file_line()))
+            .collect();
+        let text = lines.join("\n");
+        for secret in [
+            "drift-pw-1",
+            "drift-pw-2",
+            "drift-pw-3",
+            "drift-tok-1",
+            "drift-tok-2",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        // A secret that changed is still a change.
+        assert!(
+            text.contains("lease-database") && text.contains("[redacted, changed]"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = save_snapshot_in(dir.path(), "lab-dhcp4", &after).unwrap();
+        let saved = std::fs::read_to_string(p).unwrap();
+        assert!(
+            !saved.contains("drift-pw") && !saved.contains("drift-tok"),
+            "{saved}"
+        );
+        // Comparing a redacted snapshot with the running configuration finds no change.
+        let snap = load_snapshot_in(dir.path(), "lab-dhcp4").unwrap().unwrap();
+        assert!(
+            changes(&snap, &after).is_empty(),
+            "{:?}",
+            changes(&snap, &after)
         );
     }
 

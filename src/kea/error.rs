@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::transport::{Answer, TransportError};
+use crate::transport::{Answer, TransportError, printable, scrub};
 
 /// What kind of failure it was; decides the exit status and what a script can test for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,10 +88,17 @@ pub struct KeaError {
 }
 
 impl KeaError {
+    /// An error with this message, scrubbed of every secret loaded by this process and of
+    /// the passwords of URLs (`transport::scrub`).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = match scrub(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(s) => s,
+        };
         Self {
             kind,
-            message: message.into(),
+            message,
             server: None,
             service: None,
             command: None,
@@ -121,7 +128,8 @@ impl KeaError {
         self
     }
 
-    /// The error for a transport failure.
+    /// The error for a transport failure (its text made printable: it may quote what the
+    /// server sent).
     pub fn from_transport(e: &TransportError) -> Self {
         let kind = match e {
             TransportError::BadEndpoint(_)
@@ -130,7 +138,7 @@ impl KeaError {
             | TransportError::Unsendable { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Transport,
         };
-        let mut err = Self::new(kind, e.to_string());
+        let mut err = Self::new(kind, printable(&e.to_string()));
         err.maybe_applied = e.may_have_arrived();
         err
     }
@@ -158,16 +166,12 @@ impl KeaError {
         let message = if text.is_empty() {
             format!("Kea answered result {} without a text", answer.result)
         } else {
-            text
+            // The server chose these bytes: they must not drive the admin's terminal.
+            printable(&text).into_owned()
         };
         Some(Self {
-            kind,
-            message,
-            server: None,
-            service: None,
-            command: None,
             code: Some(answer.result),
-            maybe_applied: false,
+            ..Self::new(kind, message)
         })
     }
 }
@@ -227,6 +231,23 @@ mod tests {
                 Kea
             ]
         );
+    }
+
+    #[test]
+    fn kea_text_is_made_printable_and_scrubbed() {
+        let e = KeaError::from_answer(&answer(1, "\x1b]0;pwned\x07\x1b[2Jbad \u{202e}x")).unwrap();
+        assert_eq!(e.message, "\\x1b]0;pwned\\x07\\x1b[2Jbad \\u{202e}x");
+        let _s = crate::transport::Secret::new("kea-error-test-secret");
+        let e = KeaError::from_answer(&answer(1, "user kea-error-test-secret refused")).unwrap();
+        assert_eq!(e.message, "user [redacted] refused");
+        let e = KeaError::invalid("cannot reach http://u:pw@h:1/");
+        assert_eq!(e.message, "cannot reach http://[redacted]@h:1/");
+        let e = KeaError::from_transport(&TransportError::HttpStatus {
+            endpoint: "http://h/".into(),
+            status: 500,
+            body: "\x1b[2J".into(),
+        });
+        assert!(!e.message.contains('\x1b'), "{}", e.message);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::KeaError;
-use crate::transport::{Secret, TransportOptions};
+use crate::transport::{Endpoint, Secret, TransportError, TransportOptions};
 
 /// The Control Agent address used when there is no inventory.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8000";
@@ -116,26 +116,39 @@ impl Inventory {
     }
 
     /// Reads one inventory file. Relative file paths inside it are taken relative to it.
+    ///
+    /// Every error here is the inventory's (syntax, unknown keys, bad URLs): the command
+    /// line stops with status 2 before any script starts. Credential files are not read
+    /// for use until a server is first used ([`ServerEntry::transport_options`]); the
+    /// passwords that can be read now are only remembered as secrets, so that they are
+    /// scrubbed from anything shown from the start (`transport::secret`).
     pub fn load(path: &Path) -> Result<Self, KeaError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             KeaError::invalid(format!("cannot read inventory {}: {e}", path.display()))
         })?;
-        Self::parse(&text, Some(path))
+        let inventory = Self::parse(&text, Some(path))?;
+        inventory.remember_secrets();
+        Ok(inventory)
+    }
+
+    /// Registers every password the inventory's entries can read now as a secret of this
+    /// process; an entry whose password cannot be read is left for its first use to report.
+    pub fn remember_secrets(&self) {
+        for entry in self.servers.values() {
+            let _ = entry.read_password("");
+        }
     }
 
     /// Parses inventory text; `path` anchors relative file names.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Self, KeaError> {
         let shown = path.map_or("inventory".to_string(), |p| p.display().to_string());
-        let file: File = toml::from_str(text)
-            .map_err(|e| KeaError::invalid(format!("{shown}: {}", e.to_string().trim())))?;
+        let file: File = toml::from_str(text).map_err(|e| syntax_error(&shown, text, &e))?;
         let base = path.and_then(Path::parent).map(Path::to_path_buf);
         let mut servers = file.servers;
         for (name, s) in &mut servers {
-            if s.url.is_none() && s.dhcp4.is_none() && s.dhcp6.is_none() {
-                return Err(KeaError::invalid(format!(
-                    "{shown}: server \"{name}\" needs `url` (a Control Agent) or `dhcp4`/`dhcp6` endpoints"
-                )));
-            }
+            s.check(name).map_err(|e| {
+                KeaError::invalid(format!("{shown}: server \"{name}\": {}", e.message))
+            })?;
             if let Some(base) = &base {
                 for p in [
                     &mut s.password_file,
@@ -210,21 +223,109 @@ impl Inventory {
     }
 }
 
+/// A TOML error as the admin needs it: where, and what — never the offending line, which
+/// may hold a password.
+fn syntax_error(shown: &str, text: &str, e: &toml::de::Error) -> KeaError {
+    let mut at = String::new();
+    let mut line_text = "";
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        line_text = text[line_start..].lines().next().unwrap_or("");
+        at = format!(":{line}:{column}");
+    }
+    let mut message = e.message().trim().to_string();
+    // A type error quotes the value (`invalid type: string "…"`): not when the key on that
+    // line names a secret.
+    let key = line_text.split('=').next().unwrap_or("").trim();
+    if super::redact::is_secret_key(key) || super::redact::contains_secret(line_text) {
+        message = hide_quoted(&message);
+    }
+    if message.contains("unknown field `password`") || message.contains("unknown field `pass") {
+        message.push_str(
+            "; a password never goes in the inventory: use `password_file` (a file only you can read) or `password_env` (a variable)",
+        );
+    }
+    KeaError::invalid(format!("{shown}{at}: {message}"))
+}
+
+/// `s` with every `"…"` replaced by `"[redacted]"`.
+fn hide_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut parts = s.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if i % 2 == 0 { "[redacted]" } else { part });
+    }
+    out
+}
+
+/// A transport setting in milliseconds; `0` means none (as `--timeout 0` does).
+fn millis_or_none(ms: u64) -> Duration {
+    if ms == 0 {
+        TransportOptions::NO_TIMEOUT
+    } else {
+        Duration::from_millis(ms)
+    }
+}
+
 impl ServerEntry {
-    /// Transport options for this server, with the password read from its file or variable.
+    /// What can be checked without reading any file or variable: endpoints parse (`http`,
+    /// `https` or `unix:`, no `user:password@` in them), credentials are complete and never
+    /// go over plain HTTP to a host that is not loopback.
+    pub fn check(&self, _name: &str) -> Result<(), KeaError> {
+        if self.url.is_none() && self.dhcp4.is_none() && self.dhcp6.is_none() {
+            return Err(KeaError::invalid(
+                "needs `url` (a Control Agent) or `dhcp4`/`dhcp6` endpoints",
+            ));
+        }
+        if self.password_file.is_some() && self.password_env.is_some() {
+            return Err(KeaError::invalid(
+                "give password_file or password_env, not both",
+            ));
+        }
+        if (self.password_file.is_some() || self.password_env.is_some()) && self.user.is_none() {
+            return Err(KeaError::invalid("a password is given but no `user`"));
+        }
+        for (key, address, daemon) in [
+            ("url", &self.url, false),
+            ("dhcp4", &self.dhcp4, true),
+            ("dhcp6", &self.dhcp6, true),
+        ] {
+            let Some(address) = address else { continue };
+            let ep = Endpoint::parse(address, daemon)
+                .map_err(|e| KeaError::invalid(format!("{key}: {}", strip_kind(&e))))?;
+            if self.user.is_some() && ep.refuses_credentials() {
+                return Err(KeaError::from_transport(
+                    &TransportError::InsecureCredentials(ep.to_string()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Transport options for this server, with the password read from its file or variable
+    /// (on the server's first use: an unreadable file or an unset variable is an `invalid`
+    /// error that names it). `timeout_ms = 0` and `connect_timeout_ms = 0` mean none.
     pub fn transport_options(&self, name: &str) -> Result<TransportOptions, KeaError> {
         let mut o = TransportOptions::default();
         if let Some(ms) = self.timeout_ms {
-            o.timeout = Duration::from_millis(ms);
+            o.timeout = millis_or_none(ms);
         }
         if let Some(ms) = self.connect_timeout_ms {
-            o.connect_timeout = Duration::from_millis(ms);
+            o.connect_timeout = millis_or_none(ms);
         }
         if let Some(n) = self.max_answer_bytes {
             o.max_answer_bytes = n;
         }
         o.user = self.user.clone();
-        o.password = self.password(name)?;
+        o.password = self.read_password(name)?;
         if o.password.is_some() && o.user.is_none() {
             return Err(KeaError::invalid(format!(
                 "server \"{name}\": a password is given but no `user`"
@@ -236,7 +337,8 @@ impl ServerEntry {
         Ok(o)
     }
 
-    fn password(&self, name: &str) -> Result<Option<Secret>, KeaError> {
+    /// The password from `password_file` or `password_env`, registered as a secret.
+    fn read_password(&self, name: &str) -> Result<Option<Secret>, KeaError> {
         match (&self.password_file, &self.password_env) {
             (Some(_), Some(_)) => Err(KeaError::invalid(format!(
                 "server \"{name}\": give password_file or password_env, not both"
@@ -258,6 +360,14 @@ impl ServerEntry {
             },
             (None, None) => Ok(None),
         }
+    }
+}
+
+/// A transport error's text without its `bad endpoint` prefix.
+fn strip_kind(e: &TransportError) -> String {
+    match e {
+        TransportError::BadEndpoint(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -312,6 +422,85 @@ peers = ["edge-1", "edge-2"]
         let inv = Inventory::builtin();
         let e = inv.get("nope").unwrap_err();
         assert_eq!(e.kind, super::super::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn syntax_errors_say_where_but_never_echo_the_line() {
+        for text in [
+            // A password where none belongs, and one on a line with a syntax error.
+            "[servers.a]\nurl = \"http://127.0.0.1:8000\"\nuser = \"kea\"\npassword = \"Inv-Secret-1\"\n",
+            "[servers.a]\nurl = \"http://127.0.0.1:8000\"\npassword = \"Inv-Secret-1\" x\n",
+            "[servers.a]\nurl = \"http://127.0.0.1:8000\"\ntimeout_ms = \"Inv-Secret-1\"\npasswd = 1\n",
+            "[servers.a]\npassword_env = \"Inv-Secret-1\nurl = 1\n",
+        ] {
+            let e = Inventory::parse(text, Some(Path::new("/etc/k.toml"))).unwrap_err();
+            assert!(!e.message.contains("Inv-Secret"), "{}", e.message);
+            assert!(e.message.starts_with("/etc/k.toml:"), "{}", e.message);
+            assert!(e.message.contains(':'), "{}", e.message);
+        }
+        let e = Inventory::parse(
+            "[servers.a]\nurl = \"http://127.0.0.1:8000\"\nuser = \"k\"\npassword = \"Inv-Secret-1\"\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("inventory:4:1:"), "{}", e.message);
+        assert!(e.message.contains("password_file"), "{}", e.message);
+        // A type error still names what was expected.
+        let e = Inventory::parse(
+            "[servers.a]\nurl = \"http://h\"\ntimeout_ms = \"x\"\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("inventory:3:"), "{}", e.message);
+    }
+
+    #[test]
+    fn addresses_are_checked_when_the_inventory_is_read() {
+        let bad = |entry: &str| {
+            Inventory::parse(&format!("[servers.edge-9]\n{entry}\n"), None)
+                .expect_err(entry)
+                .message
+        };
+        let m = bad("url = \"http://admin:Url-Secret-2@127.0.0.1:8000\"");
+        assert!(
+            m.contains("\"edge-9\"") && m.contains("password_file"),
+            "{m}"
+        );
+        assert!(!m.contains("Url-Secret-2"), "{m}");
+        let m = bad("dhcp4 = \"https://admin@kea.example.net:8004\"");
+        assert!(m.contains("dhcp4") && m.contains("password_env"), "{m}");
+        let m = bad("url = \"ftp://h:8000\"");
+        assert!(m.contains("ftp") && m.contains("edge-9"), "{m}");
+        let m = bad("dhcp6 = \"unix:\"");
+        assert!(m.contains("dhcp6"), "{m}");
+        let m = bad("url = \"http://192.0.2.1:8000\"\nuser = \"k\"\npassword_env = \"X\"");
+        assert!(m.contains("plain HTTP"), "{m}");
+        let m = bad("url = \"http://127.0.0.1:8000\"\npassword_env = \"X\"");
+        assert!(m.contains("`user`"), "{m}");
+    }
+
+    #[test]
+    fn credentials_are_read_on_first_use_and_zero_means_no_timeout() {
+        let inv = Inventory::parse(
+            "default = \"ok\"\n[servers.ok]\nurl = \"http://127.0.0.1:8000\"\ntimeout_ms = 0\nconnect_timeout_ms = 0\n\
+             [servers.gone]\nurl = \"http://127.0.0.1:8000\"\nuser = \"k\"\npassword_file = \"/nonexistent/keascript/p\"\n",
+            None,
+        )
+        .expect("a missing password file is not the inventory's error");
+        let o = inv.get("ok").unwrap().transport_options("ok").unwrap();
+        assert_eq!(o.timeout, TransportOptions::NO_TIMEOUT);
+        assert_eq!(o.connect_timeout, TransportOptions::NO_TIMEOUT);
+        let e = inv
+            .get("gone")
+            .unwrap()
+            .transport_options("gone")
+            .unwrap_err();
+        assert_eq!(e.kind, super::super::ErrorKind::Invalid);
+        assert!(
+            e.message.contains("/nonexistent/keascript/p"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod error;
 pub mod ha;
 mod inventory;
 pub mod leases;
+pub mod redact;
 mod server;
 pub mod stats;
 mod version;

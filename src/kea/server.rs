@@ -9,84 +9,104 @@ use super::{Capabilities, ErrorKind, KeaError, SERVICES, ServerEntry};
 use crate::transport::{Answer, Endpoint, Request, Transport, TransportOptions};
 
 /// One server: how to reach its Control Agent and/or each of its daemons.
+///
+/// A server from the inventory reads its credentials (password file or variable, CA and
+/// client certificate files) when it is first used, not when it is named: `servers()`
+/// lists every server even when one of them cannot be used.
 #[derive(Debug)]
 pub struct Server {
     name: String,
-    agent: Option<Transport>,
-    services: BTreeMap<String, Transport>,
+    agent: Option<Endpoint>,
+    endpoints: BTreeMap<String, Endpoint>,
     config_path_only: bool,
+    /// The inventory entry whose credentials are read on first use; `None` once connected.
+    entry: Option<ServerEntry>,
+    /// The connections, made on first use.
+    connected: Mutex<Option<Arc<Connections>>>,
     /// `list-commands` read once per service.
     capabilities: Mutex<HashMap<String, Capabilities>>,
     /// The HA relationship read once per service.
     ha: Mutex<HashMap<String, Option<super::ha::HaTopology>>>,
 }
 
+/// The transports of a server: its Control Agent, and one per daemon endpoint.
+#[derive(Debug)]
+struct Connections {
+    agent: Option<Transport>,
+    services: BTreeMap<String, Transport>,
+}
+
 impl Server {
-    /// Connects (lazily: nothing is sent yet) to the server an inventory entry describes.
-    pub fn from_entry(name: &str, entry: &ServerEntry) -> Result<Self, KeaError> {
-        let options = entry.transport_options(name)?;
-        let mut s = Self {
+    fn empty(name: &str, config_path_only: bool) -> Self {
+        Self {
             name: name.to_string(),
             agent: None,
-            services: BTreeMap::new(),
-            config_path_only: entry.config_path_only,
+            endpoints: BTreeMap::new(),
+            config_path_only,
+            entry: None,
+            connected: Mutex::default(),
             capabilities: Mutex::default(),
             ha: Mutex::default(),
-        };
+        }
+    }
+
+    /// The server an inventory entry describes. Nothing is read or sent yet: the addresses
+    /// are checked now, the credentials on first use.
+    pub fn from_entry(name: &str, entry: &ServerEntry) -> Result<Self, KeaError> {
+        entry.check(name).map_err(|e| e.with_server(name))?;
+        let mut s = Self::empty(name, entry.config_path_only);
         let bad =
             |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(name);
         if let Some(url) = &entry.url {
-            let ep = Endpoint::parse(url, false).map_err(bad)?;
-            s.agent = Some(Transport::new(ep, options.clone()).map_err(bad)?);
+            s.agent = Some(Endpoint::parse(url, false).map_err(bad)?);
         }
         for (service, addr) in [("dhcp4", &entry.dhcp4), ("dhcp6", &entry.dhcp6)] {
             if let Some(addr) = addr {
-                let ep = Endpoint::parse(addr, true).map_err(bad)?;
-                s.services.insert(
-                    service.into(),
-                    Transport::new(ep, options.clone()).map_err(bad)?,
-                );
+                s.endpoints
+                    .insert(service.into(), Endpoint::parse(addr, true).map_err(bad)?);
             }
         }
+        s.entry = Some(entry.clone());
         Ok(s)
     }
 
     /// An ad-hoc server: `url` is a Control Agent, unless `service` names the one daemon
     /// behind it (a daemon HTTP socket); `unix:/path` is always one daemon (`service`
-    /// says which, `dhcp4` by default).
+    /// says which, `dhcp4` by default). Connects now (TLS files are read now).
     pub fn connect(
         url: &str,
         service: Option<&str>,
         options: TransportOptions,
     ) -> Result<Self, KeaError> {
-        let name = url.to_string();
+        let name = crate::transport::scrub(url).into_owned();
         let bad =
             |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(&name);
         if let Some(s) = service {
             check_service(s)?;
         }
         let is_unix = url.starts_with("unix:");
-        let mut s = Self {
-            name: name.clone(),
+        let mut s = Self::empty(&name, false);
+        let mut c = Connections {
             agent: None,
             services: BTreeMap::new(),
-            config_path_only: false,
-            capabilities: Mutex::default(),
-            ha: Mutex::default(),
         };
         match (is_unix, service) {
             (false, None) => {
                 let ep = Endpoint::parse(url, false).map_err(bad)?;
-                s.agent = Some(Transport::new(ep, options).map_err(bad)?);
+                c.agent = Some(Transport::new(ep.clone(), options).map_err(bad)?);
+                s.agent = Some(ep);
             }
             (_, svc) => {
                 let ep = Endpoint::parse(url, true).map_err(bad)?;
-                s.services.insert(
-                    svc.unwrap_or("dhcp4").to_string(),
-                    Transport::new(ep, options).map_err(bad)?,
+                let svc = svc.unwrap_or("dhcp4").to_string();
+                c.services.insert(
+                    svc.clone(),
+                    Transport::new(ep.clone(), options).map_err(bad)?,
                 );
+                s.endpoints.insert(svc, ep);
             }
         }
+        *s.connected.lock().expect("connections lock") = Some(Arc::new(c));
         Ok(s)
     }
 
@@ -98,8 +118,8 @@ impl Server {
     pub fn url(&self) -> String {
         self.agent
             .as_ref()
-            .or_else(|| self.services.values().next())
-            .map(|t| t.endpoint().to_string())
+            .or_else(|| self.endpoints.values().next())
+            .map(|e| e.to_string())
             .unwrap_or_default()
     }
 
@@ -113,22 +133,63 @@ impl Server {
         if self.agent.is_some() {
             SERVICES.iter().map(|s| s.to_string()).collect()
         } else {
-            self.services.keys().cloned().collect()
+            self.endpoints.keys().cloned().collect()
         }
     }
 
-    fn route(&self, service: Option<&str>) -> Result<&Transport, KeaError> {
+    /// The connections, made on first use: the credentials are read now, and an unreadable
+    /// password file, an unset variable or a bad CA or certificate file is an `invalid`
+    /// error that names it (and is reported again on the next use).
+    fn connections(&self) -> Result<Arc<Connections>, KeaError> {
+        let mut connected = self.connected.lock().expect("connections lock");
+        if let Some(c) = &*connected {
+            return Ok(c.clone());
+        }
+        let entry = self
+            .entry
+            .as_ref()
+            .expect("a server without connections has its entry");
+        let options = entry.transport_options(&self.name)?;
+        let bad = |e: crate::transport::TransportError| KeaError::from_transport(&e);
+        let c = Connections {
+            agent: match &self.agent {
+                Some(ep) => Some(Transport::new(ep.clone(), options.clone()).map_err(bad)?),
+                None => None,
+            },
+            services: self
+                .endpoints
+                .iter()
+                .map(|(s, ep)| Ok((s.clone(), Transport::new(ep.clone(), options.clone())?)))
+                .collect::<Result<_, crate::transport::TransportError>>()
+                .map_err(bad)?,
+        };
+        let c = Arc::new(c);
+        *connected = Some(c.clone());
+        Ok(c)
+    }
+
+    fn route(&self, service: Option<&str>) -> Result<Transport, KeaError> {
+        let c = self.connections()?;
         match service {
-            Some(s) => self.services.get(s).or(self.agent.as_ref()).ok_or_else(|| {
-                KeaError::invalid(format!(
-                    "server \"{}\" has no endpoint for service \"{s}\" (it has: {})",
-                    self.name,
-                    self.services.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            }),
-            None => match (&self.agent, self.services.len()) {
-                (Some(a), _) => Ok(a),
-                (None, 1) => Ok(self.services.values().next().expect("one service")),
+            Some(s) => c
+                .services
+                .get(s)
+                .or(c.agent.as_ref())
+                .cloned()
+                .ok_or_else(|| {
+                    KeaError::invalid(format!(
+                        "server \"{}\" has no endpoint for service \"{s}\" (it has: {})",
+                        self.name,
+                        self.endpoints
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }),
+            None => match (&c.agent, c.services.len()) {
+                (Some(a), _) => Ok(a.clone()),
+                (None, 1) => Ok(c.services.values().next().expect("one service").clone()),
                 (None, _) => Err(KeaError::invalid(format!(
                     "server \"{}\" has no Control Agent: name a service (dhcp4 or dhcp6)",
                     self.name
@@ -204,7 +265,7 @@ impl Server {
         let service = if self.agent.is_some() {
             None
         } else {
-            self.services.keys().next().map(String::as_str)
+            self.endpoints.keys().next().map(String::as_str)
         };
         let a = self.command_answer("version-get", service, None).await?;
         Ok(a.text.unwrap_or_default())
@@ -212,7 +273,7 @@ impl Server {
 
     /// The DHCP services that answer behind this server.
     pub async fn services(&self) -> Result<Vec<String>, KeaError> {
-        let mut candidates: Vec<String> = self.services.keys().cloned().collect();
+        let mut candidates: Vec<String> = self.endpoints.keys().cloned().collect();
         if self.agent.is_some() {
             // The agent's own configuration names the daemons it forwards to.
             let cfg = self.command("config-get", None, None).await?;

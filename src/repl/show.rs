@@ -3,6 +3,8 @@
 
 use rhai::{Array, Dynamic, Map};
 
+use crate::kea::redact;
+
 /// How to show values.
 pub struct Show<'a> {
     /// Text for a value of a registered type (`Server(lab at …)`), when there is one.
@@ -15,12 +17,19 @@ pub struct Show<'a> {
 
 impl Show<'_> {
     /// The text of a result. A string at the top level is shown as it is (so a diff reads
-    /// as a diff); everything else as Rhai would write it.
+    /// as a diff); everything else as Rhai would write it. Secrets never show: values
+    /// under secret keys (`kea::redact`) read `[redacted]`, and secrets loaded by this
+    /// process and URL passwords are scrubbed from the text.
     pub fn show(&self, v: &Dynamic) -> String {
         if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
-            return s.to_string();
+            return redact::text(s.as_str()).into_owned();
         }
-        self.render(v, 0)
+        let text = if has_secret(v, false) {
+            self.render(&redacted(v, false), 0)
+        } else {
+            self.render(v, 0)
+        };
+        redact::text(&text).into_owned()
     }
 
     fn render(&self, v: &Dynamic, indent: usize) -> String {
@@ -101,6 +110,46 @@ impl Show<'_> {
     }
 }
 
+/// Does a value hold a map key whose value must not show?
+fn has_secret(v: &Dynamic, credentials: bool) -> bool {
+    if let Some(m) = v.read_lock::<Map>() {
+        return m.iter().any(|(k, x)| {
+            (!x.is_unit() && redact::is_secret_key_in(k, credentials))
+                || has_secret(x, credentials || redact::is_credential_container(k))
+        });
+    }
+    if let Some(a) = v.read_lock::<Array>() {
+        return a.iter().any(|x| has_secret(x, credentials));
+    }
+    false
+}
+
+/// `v` with the values of secret keys replaced by `[redacted]` (`kea::redact`'s rule).
+fn redacted(v: &Dynamic, credentials: bool) -> Dynamic {
+    if let Some(m) = v.read_lock::<Map>() {
+        let out: Map = m
+            .iter()
+            .map(|(k, x)| {
+                let x = if !x.is_unit() && redact::is_secret_key_in(k, credentials) {
+                    Dynamic::from(redact::REDACTED)
+                } else {
+                    redacted(x, credentials || redact::is_credential_container(k))
+                };
+                (k.clone(), x)
+            })
+            .collect();
+        return out.into();
+    }
+    if let Some(a) = v.read_lock::<Array>() {
+        return a
+            .iter()
+            .map(|x| redacted(x, credentials))
+            .collect::<Array>()
+            .into();
+    }
+    v.clone()
+}
+
 /// A map key: bare when it is an identifier, else quoted (`"valid-lifetime"`).
 fn key(k: &str) -> String {
     let ident = k
@@ -131,6 +180,24 @@ mod tests {
 
     fn eval(s: &str) -> Dynamic {
         rhai::Engine::new().eval::<Dynamic>(s).unwrap()
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let v = eval(
+            "#{ Dhcp4: #{ \"lease-database\": #{ user: \"kea\", password: \"show-pw-1\", key: \"show-k\" } }, api_token: \"show-tok\", key: \"10.0.0.0/24\", none: #{ password: () } }",
+        );
+        let s = show(v);
+        for secret in ["show-pw-1", "show-k", "show-tok"] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert!(
+            s.contains("[redacted]") && s.contains("10.0.0.0/24") && s.contains("password: ()"),
+            "{s}"
+        );
+        let _s = crate::transport::Secret::new("show-loaded-secret");
+        assert_eq!(show(eval("\"is show-loaded-secret\"")), "is [redacted]");
+        assert_eq!(show(eval("[\"show-loaded-secret\"]")), "[\"[redacted]\"]");
     }
 
     #[test]

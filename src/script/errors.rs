@@ -175,5 +175,6 @@ pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits)
     for c in chain.iter().rev() {
         out.push_str(&format!("\n  {c}"));
     }
-    out
+    // An uncaught throw may carry anything the script built, a loaded secret too.
+    crate::kea::redact::text(&out).into_owned()
 }

@@ -83,8 +83,12 @@ impl Answer {
         let result = m.get("result").and_then(Value::as_i64).ok_or_else(|| {
             TransportError::BadAnswer("the answer has no integer 'result'".into())
         })?;
+        // Kea's text is shown to people: the server must not drive their terminal with it.
         let text = match m.remove("text") {
-            Some(Value::String(s)) => Some(s),
+            Some(Value::String(s)) => Some(match super::printable(&s) {
+                std::borrow::Cow::Borrowed(_) => s,
+                std::borrow::Cow::Owned(p) => p,
+            }),
             _ => None,
         };
         Ok(Self {

@@ -29,12 +29,16 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `http://…`, `https://…` or `unix:/path`. `daemon` selects
     /// [`EndpointKind::DaemonHttp`] for an HTTP URL instead of a Control Agent.
+    ///
+    /// A URL with a user or password in it (`http://user:pass@host`) is refused: the
+    /// password would show wherever the URL does. Errors never show that part.
     pub fn parse(address: &str, daemon: bool) -> Result<Self, TransportError> {
+        let shown = super::scrub(address);
         if let Some(path) = address.strip_prefix("unix:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
                 return Err(TransportError::BadEndpoint(format!(
-                    "\"{address}\": the UNIX socket path is empty"
+                    "\"{shown}\": the UNIX socket path is empty"
                 )));
             }
             return Ok(Self {
@@ -45,20 +49,27 @@ impl Endpoint {
         }
         let url = url::Url::parse(address).map_err(|e| {
             TransportError::BadEndpoint(format!(
-                "\"{address}\" is not a URL ({e}); use http://host:port, https://host:port or unix:/path"
+                "\"{shown}\" is not a URL ({e}); use http://host:port, https://host:port or unix:/path"
             ))
         })?;
         match url.scheme() {
             "http" | "https" => {}
             other => {
                 return Err(TransportError::BadEndpoint(format!(
-                    "\"{address}\": scheme \"{other}\" is not supported; use http, https or unix"
+                    "\"{shown}\": scheme \"{other}\" is not supported; use http, https or unix"
                 )));
             }
         }
         if url.host_str().is_none() {
             return Err(TransportError::BadEndpoint(format!(
-                "\"{address}\" has no host"
+                "\"{shown}\" has no host"
+            )));
+        }
+        if super::secret::has_userinfo(&url) {
+            return Err(TransportError::BadEndpoint(format!(
+                "\"{shown}\" has a user or password in it: give `user` and \
+                 `password_file` or `password_env` instead (a password in a URL shows \
+                 wherever the URL does)"
             )));
         }
         Ok(Self {
@@ -75,6 +86,12 @@ impl Endpoint {
     /// True for `https://` endpoints.
     pub fn is_tls(&self) -> bool {
         self.url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+
+    /// True when credentials must not be sent to this endpoint: plain HTTP to a host that
+    /// is not loopback.
+    pub fn refuses_credentials(&self) -> bool {
+        self.url.is_some() && !self.is_tls() && !self.is_local()
     }
 
     /// True when the host is a loopback address or `localhost` (or for UNIX sockets).
@@ -126,6 +143,23 @@ mod tests {
         let e = Endpoint::parse("unix:", false).unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
         assert!(Endpoint::parse("not a url", false).is_err());
+    }
+
+    #[test]
+    fn urls_with_passwords_are_refused_without_showing_them() {
+        for address in [
+            "http://admin:Pa55w0rd-in-url@127.0.0.1:8000",
+            "https://admin@kea.example.net:8000",
+            "http://:Pa55w0rd-in-url@h",
+        ] {
+            let e = Endpoint::parse(address, false).unwrap_err().to_string();
+            assert!(!e.contains("Pa55w0rd"), "{e}");
+            assert!(e.contains("password_file"), "{e}");
+        }
+        let e = Endpoint::parse("ftp://u:Pa55w0rd-in-url@h", false)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("Pa55w0rd") && e.contains("ftp"), "{e}");
     }
 
     #[test]

@@ -145,15 +145,17 @@ impl HttpTransport {
     }
 }
 
-/// At most 300 characters of a body, for error messages.
+/// At most 300 characters of a body, for error messages, made printable (a server chooses
+/// these bytes: they must not drive the admin's terminal) and without secrets.
 fn snippet(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(bytes);
     let s = s.trim();
-    if s.chars().count() > 300 {
+    let s = if s.chars().count() > 300 {
         format!("{}…", s.chars().take(300).collect::<String>())
     } else {
         s.to_string()
-    }
+    };
+    super::scrub(&super::printable(&s)).into_owned()
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

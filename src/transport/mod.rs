@@ -14,7 +14,8 @@ mod endpoint;
 mod error;
 mod http;
 mod options;
-mod secret;
+mod printable;
+pub mod secret;
 mod tls;
 mod unix;
 pub mod wire;
@@ -23,7 +24,8 @@ pub use answer::{Answer, Request};
 pub use endpoint::{Endpoint, EndpointKind};
 pub use error::TransportError;
 pub use options::TransportOptions;
-pub use secret::Secret;
+pub use printable::printable;
+pub use secret::{Secret, scrub};
 
 use std::sync::Arc;
 

@@ -26,6 +26,12 @@ pub struct TransportOptions {
     pub key_file: Option<PathBuf>,
 }
 
+impl TransportOptions {
+    /// "No timeout" (a timeout of `0` in the inventory or `connect()`): a bound so far away
+    /// that nothing reaches it, so the HTTP client and `tokio::time` need no special case.
+    pub const NO_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+}
+
 impl Default for TransportOptions {
     fn default() -> Self {
         Self {

@@ -17,4 +17,5 @@ mod leases;
 mod non_ascii;
 mod repl;
 mod scripts;
+mod secrets;
 mod transport_live;

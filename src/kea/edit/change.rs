@@ -116,6 +116,7 @@ impl Edit {
 
     /// Checks that need no server: the input alone. Runs before anything is sent.
     pub fn precheck(&self, family: Family) -> Result<(), KeaError> {
+        self.refuse_redacted()?;
         match self {
             Self::Apply { config, .. }
                 if config.get(family.root_key()).is_none_or(|v| !v.is_object()) =>
@@ -257,5 +258,85 @@ impl Edit {
             Self::DeleteOptionDef(code, space) => o::delete_option_def(doc, *code, space)?,
             Self::Set(m) => Value::Object(st::set(doc, m)?),
         })
+    }
+}
+
+impl Edit {
+    /// Refuses a change that would send a value the redaction rule wrote (`[redacted]`):
+    /// it was copied from a drift snapshot, the audit trail or a diff, and Kea would take
+    /// it for the secret.
+    fn refuse_redacted(&self) -> Result<(), KeaError> {
+        let found = match self {
+            Self::Apply { config, .. } => crate::kea::redact::redacted_at(config),
+            Self::AddSubnet(m)
+            | Self::UpdateSubnet(_, m)
+            | Self::AddPool(_, _, m)
+            | Self::AddClass(m)
+            | Self::UpdateClass(_, m)
+            | Self::SetOption(_, m)
+            | Self::DefineOption(m)
+            | Self::UpdateOptionDef(_, _, m)
+            | Self::Set(m) => m.iter().find_map(|(k, v)| {
+                crate::kea::redact::redacted_at(v).map(|p| {
+                    if p.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}/{p}")
+                    }
+                })
+            }),
+            _ => None,
+        };
+        match found {
+            Some(at) => Err(KeaError::invalid(format!(
+                "{at} is \"{}\": a value from a redacted copy (a drift snapshot, the audit trail, a dry-run diff), not the secret itself; put the real value there",
+                crate::kea::redact::REDACTED
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_redacted_value_is_never_sent_back() {
+        let config = json!({"Dhcp4": {"lease-database": {"type": "memfile"},
+                                      "hosts-database": {"type": "postgresql", "password": "[redacted]"}}});
+        let e = Edit::Apply {
+            config,
+            allow_paths: false,
+        }
+        .precheck(Family::V4)
+        .unwrap_err();
+        assert!(
+            e.message.contains("Dhcp4/hosts-database/password"),
+            "{}",
+            e.message
+        );
+        let mut m = Map::new();
+        m.insert("name".into(), json!("c"));
+        m.insert(
+            "user-context".into(),
+            json!({"api_token": "[redacted, changed]"}),
+        );
+        let e = Edit::UpdateClass("c".into(), m)
+            .precheck(Family::V4)
+            .unwrap_err();
+        assert!(
+            e.message.contains("user-context/api_token"),
+            "{}",
+            e.message
+        );
+        let mut m = Map::new();
+        m.insert("name".into(), json!("c"));
+        m.insert(
+            "user-context".into(),
+            json!({"note": "was [redacted] before"}),
+        );
+        assert!(Edit::AddClass(m).precheck(Family::V4).is_ok());
     }
 }

@@ -14,7 +14,7 @@ use crate::kea::config::{
     ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
 };
 use crate::kea::ha::{self, HaTopology};
-use crate::kea::{Capabilities, ErrorKind, KeaError, Service};
+use crate::kea::{Capabilities, ErrorKind, KeaError, Service, redact};
 
 /// How to commit.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,6 +73,20 @@ pub(super) struct Prepared {
     pub new: ConfigDoc,
     /// One result per edit.
     pub results: Vec<Value>,
+}
+
+/// The diff people read (dry runs, `tx.diff()`): secrets never show, a changed one shows
+/// as `[redacted, changed]` (see [`redact::pair`]).
+pub(super) fn shown_diff(base: &ConfigDoc, new: &ConfigDoc, label: &str) -> String {
+    if base.value == new.value {
+        return String::new();
+    }
+    let (a, b) = redact::pair(&base.value, &new.value);
+    let doc = |value| ConfigDoc {
+        family: base.family,
+        value,
+    };
+    unified_diff(&doc(a), &doc(b), label)
 }
 
 /// Applies `edits` locally to `live` and validates the outcome (steps 1–2 of the pipeline).
@@ -243,13 +257,20 @@ async fn commit_read(
     report.changed = true;
     // The diff is for people (dry runs, `tx.diff()`); a real change does not pay for it.
     if opts.dry_run {
-        report.diff = unified_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
+        report.diff = shown_diff(&base, &new, &format!("{}/{}", svc.server.name(), svc.name));
     }
     let hook_plan = hook_plan(svc, edits, &base, &new, &report.results).await?;
     report.commands = match &hook_plan {
         Some(plan) => plan
             .iter()
-            .map(|c| format!("{} ({}) {}", c.command, svc.name, c.arguments))
+            .map(|c| {
+                format!(
+                    "{} ({}) {}",
+                    c.command,
+                    svc.name,
+                    redact::value(&c.arguments)
+                )
+            })
             .collect(),
         None => vec![format!("config-set ({}, whole configuration)", svc.name)],
     };

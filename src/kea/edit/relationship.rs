@@ -19,7 +19,7 @@ use super::pipeline::{
     Prepared, RESOLVE_PATIENCE, lock_key, prepare, read_config, unchanged_since_read,
 };
 use super::{CommitOptions, CommitReport, Edit, ServerLock};
-use crate::kea::config::{ConfigDoc, Family, unified_diff};
+use crate::kea::config::{ConfigDoc, Family};
 use crate::kea::{ErrorKind, KeaError, Service};
 
 /// A peer of the relationship and how to reach it (`None`: not in the inventory).
@@ -211,7 +211,7 @@ pub async fn commit_relationship(
             changed,
             dry_run: opts.dry_run,
             diff: if changed {
-                unified_diff(
+                super::pipeline::shown_diff(
                     &p.base,
                     &p.new,
                     &format!("{}/{}", m.svc.server.name(), m.svc.name),

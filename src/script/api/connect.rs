@@ -84,12 +84,17 @@ fn connect(ctx: &RunContext, url: &str, opts: &Map) -> Result<ServerHandle, Box<
                 }),
             }
         };
+    // Timeouts may be 0 (none, as in the inventory); a size must be positive.
     let int = |k: &str| -> Result<Option<u64>, Box<EvalAltResult>> {
+        let least = if k.ends_with("timeout_ms") { 0 } else { 1 };
         match opts.get(k) {
             None => Ok(None),
             Some(v) if v.is_unit() => Ok(None),
             Some(v) => match v.as_int() {
-                Ok(n) if n > 0 => Ok(Some(n as u64)),
+                Ok(n) if n >= least => Ok(Some(n as u64)),
+                _ if least == 0 => Err(invalid(format!(
+                    "connect(): option {k} must be a number of milliseconds (0: none), not {v}"
+                ))),
                 _ => Err(invalid(format!(
                     "connect(): option {k} must be a positive integer, not {v}"
                 ))),

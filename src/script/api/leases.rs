@@ -316,6 +316,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     });
     let c = ctx;
     engine.register_fn("history", move |kind: &str, key: &str| -> R<Array> {
+        crate::kea::audit::check_kind(kind).map_err(|e| kea_error(&e))?;
         history(
             &c,
             AuditFilter {
@@ -328,8 +329,11 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
 }
 
 fn history(ctx: &RunContext, filter: AuditFilter) -> R<Array> {
-    let entries = ctx.audit.read(&filter).map_err(|e| kea_error(&e))?;
-    entries
+    let read = ctx.audit.read_all(&filter).map_err(|e| kea_error(&e))?;
+    if let Some(w) = read.warning(&ctx.audit.path) {
+        eprintln!("warning: {w}");
+    }
+    read.entries
         .iter()
         .map(|e| to_dynamic(&serde_json::to_value(e).expect("JSON")))
         .collect()
