@@ -291,10 +291,14 @@ v4.command("leases-reclaim", #{ remove: true }); check("command", "leases-reclai
 v4.command("config-get"); v4.command("lease4-get-page", #{ from: "start", limit: 10 });
 if history().len() != count { throw "reads are recorded"; }
 // A change that fails on Kea is recorded with its error; a refused one is not a change.
-try { v4.add_class(#{ name: "bad", test: "option[60].hex == " }); } catch (e) { }
+let c = v4.config(); c.Dhcp4["decline-probation-period"] = 99999999999;
+try { v4.apply(c); } catch (e) { }
 let e = history()[0];
-if e.outcome != "error" || !e.error.contains("syntax error") { throw `failed change ${e}`; }
+if e.outcome != "error" || !e.error.contains("out of range") { throw `failed change ${e}`; }
 count += 1;
+// A class test expression Kea cannot parse is refused on Kea's config-test verdict.
+try { v4.add_class(#{ name: "bad", test: "option[60].hex == " }); } catch (e) { }
+if history().len() != count { throw "a refused expression was recorded"; }
 try { v4.add_subnet(#{ subnet: "10.5.0.1/24" }); } catch (e) { }
 if history().len() != count { throw "a refused change was recorded"; }
 // Dry runs are not recorded.
