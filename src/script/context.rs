@@ -36,6 +36,9 @@ pub struct RunContext {
     servers: Mutex<HashMap<String, Arc<Server>>>,
     dry_run: AtomicBool,
     single_peer: AtomicBool,
+    /// A stop came while a change was in flight: it takes effect at the very next
+    /// operation once the change is written or undone.
+    stop_after_change: AtomicBool,
     /// Triggers registered by the script (`on_change`, `every`, `cron`), for the daemon.
     pub triggers: super::triggers::Registry,
     /// Where changes are recorded, and the name of the script that makes them.
@@ -55,6 +58,7 @@ impl RunContext {
             servers: Mutex::new(HashMap::new()),
             dry_run: AtomicBool::new(false),
             single_peer: AtomicBool::new(false),
+            stop_after_change: AtomicBool::new(false),
             triggers: Default::default(),
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
@@ -116,6 +120,12 @@ impl RunContext {
     pub fn start_clock(&self) {
         *self.deadline.lock().expect("deadline lock") = self.timeout.map(|t| Instant::now() + t);
         *self.cancel.lock().expect("cancel lock") = CancellationToken::new();
+        self.stop_after_change.store(false, Ordering::SeqCst);
+    }
+
+    /// A stop that waited for a change in flight, due now (checked on every operation).
+    pub fn stop_due(&self) -> bool {
+        self.stop_after_change.load(Ordering::SeqCst)
     }
 
     /// Stops the running statement: script code at its next operation, a Kea call at once.
@@ -158,6 +168,7 @@ impl RunContext {
     ) -> Result<Result<T, KeaError>, Box<EvalAltResult>> {
         let token = self.token();
         let deadline = self.deadline();
+        let stop_after = &self.stop_after_change;
         let outcome = self.handle.block_on(async move {
             let sleep = async {
                 match deadline {
@@ -175,7 +186,12 @@ impl RunContext {
             tokio::pin!(grace);
             loop {
                 let why = tokio::select! {
-                    r = &mut fut => return Ok(r),
+                    r = &mut fut => {
+                        if stop.is_some() {
+                            stop_after.store(true, Ordering::SeqCst);
+                        }
+                        return Ok(r);
+                    }
                     _ = token.cancelled(), if stop.is_none() => STOP_CANCELLED,
                     _ = &mut sleep, if stop.is_none() => STOP_DEADLINE,
                     _ = &mut grace, if stop.is_some() => {

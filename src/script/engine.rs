@@ -78,8 +78,9 @@ pub fn build_engine(
     });
     let progress_ctx = ctx.clone();
     engine.on_progress(move |ops| {
-        // Reading the clock on every operation costs; every 1024th is plenty.
-        if ops % 1024 == 0 {
+        // Reading the clock on every operation costs; every 1024th is plenty. A stop that
+        // waited for a change in flight is due at once.
+        if ops % 1024 == 0 || progress_ctx.stop_due() {
             progress_ctx.stop_reason().map(|r| r.to_string().into())
         } else {
             None

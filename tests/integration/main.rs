@@ -9,6 +9,7 @@ mod cli;
 mod daemon;
 mod editing;
 mod editing_hooks;
+mod faults;
 mod ha;
 mod hostile;
 mod kea3_double;

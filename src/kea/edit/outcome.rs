@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::journal::{self, InFlight};
+use crate::kea::config::Family;
+use crate::kea::config::net::Range;
 use crate::kea::{ErrorKind, KeaError, Service};
 
 /// What the server was found running, and what was done about it.
@@ -64,14 +66,56 @@ pub fn carries(running: &Value, sent: &Value) -> bool {
         (Value::Array(r), Value::Array(s)) => {
             r.len() == s.len() && r.iter().zip(s).all(|(rv, sv)| carries(rv, sv))
         }
-        (Value::String(r), Value::String(s)) => {
-            r == s
-                || r.split_whitespace().collect::<String>()
-                    == s.split_whitespace().collect::<String>()
-        }
+        (Value::String(r), Value::String(s)) => r == s || same_text(r, s),
         (Value::Number(r), Value::Number(s)) => r.as_f64() == s.as_f64(),
         (r, s) => r == s,
     }
+}
+
+/// Where `running` first fails to carry `sent` (a JSON path), for messages.
+pub fn first_difference(running: &Value, sent: &Value, path: &str) -> Option<String> {
+    match (running, sent) {
+        (Value::Object(r), Value::Object(s)) => s.iter().find_map(|(k, sv)| match r.get(k) {
+            None => Some(format!("{path}.{k} (missing)")),
+            Some(rv) => first_difference(rv, sv, &format!("{path}.{k}")),
+        }),
+        (Value::Array(r), Value::Array(s)) if r.len() == s.len() => r
+            .iter()
+            .zip(s)
+            .enumerate()
+            .find_map(|(i, (rv, sv))| first_difference(rv, sv, &format!("{path}[{i}]"))),
+        (r, s) if carries(r, s) => None,
+        (r, s) => Some(format!("{path} (running {}, sent {})", short(r), short(s))),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let t = v.to_string();
+    if t.len() > 80 {
+        format!(
+            "{}…",
+            &t[..t.char_indices().nth(80).map_or(t.len(), |(i, _)| i)]
+        )
+    } else {
+        t
+    }
+}
+
+/// Kea's way of writing what was sent: pools without spaces, a one-address range or a
+/// range that is a whole prefix as `a/len`.
+fn same_text(r: &str, s: &str) -> bool {
+    let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+    if squeeze(r) == squeeze(s) {
+        return true;
+    }
+    let range = |t: &str| {
+        [Family::V4, Family::V6]
+            .into_iter()
+            .find_map(|f| Range::parse(t, f, "pool").ok())
+    };
+    (r.contains('-') || r.contains('/'))
+        && (s.contains('-') || s.contains('/'))
+        && range(r).is_some_and(|a| range(s) == Some(a))
 }
 
 /// What the running configuration is, against a change's record.
@@ -82,6 +126,10 @@ pub fn classify(running: &Value, entry: &InFlight) -> Resolution {
     } else if carries(&running, &entry.after) {
         Resolution::Completed
     } else {
+        tracing::debug!(
+            difference = ?first_difference(&running, &entry.after, ""),
+            "the running configuration carries neither the old nor the new one"
+        );
         Resolution::Neither
     }
 }
@@ -178,6 +226,18 @@ mod tests {
             {"id": 1, "subnet": "10.0.0.0/24", "valid-lifetime": 4000},
             {"id": 2, "subnet": "10.1.0.0/24", "valid-lifetime": 4000, "pools": [{"pool": "10.1.0.10-10.1.0.20", "option-data": []}]}]}});
         assert_eq!(classify(&running, &e), Resolution::Completed);
+        assert!(carries(
+            &json!({"pool": "10.0.0.5/32"}),
+            &json!({"pool": "10.0.0.5 - 10.0.0.5"})
+        ));
+        assert!(carries(
+            &json!({"pool": "10.0.0.0/30"}),
+            &json!({"pool": "10.0.0.0-10.0.0.3"})
+        ));
+        assert!(!carries(
+            &json!({"pool": "10.0.0.0/30"}),
+            &json!({"pool": "10.0.0.0-10.0.0.4"})
+        ));
         let other = json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}]}});
         assert_eq!(classify(&other, &e), Resolution::Neither);
     }

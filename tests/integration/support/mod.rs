@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod kea3;
 
 use std::path::{Path, PathBuf};

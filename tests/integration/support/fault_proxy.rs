@@ -1,0 +1,251 @@
+//! A fault-injection proxy between keascript and a real Kea HTTP endpoint (the Control
+//! Agent, or a Kea ≥ 2.7 daemon's own socket): every request passes through unchanged,
+//! except the ones a test picks by command name and occurrence, which meet a fault — the
+//! answer lost after Kea carried the command out, the request dropped before Kea saw it, a
+//! hang, garbage, HTTP 500, a truncated answer, a reset, a delay.
+//!
+//! Plain threads and blocking sockets: one thread accepts, one serves each connection
+//! (keep-alive: several requests per connection). It stops when dropped.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What happens to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Kea gets it and answers; the answer never reaches the client (connection closed).
+    LoseAnswer,
+    /// Kea never sees it; the connection is closed.
+    DropRequest,
+    /// Kea gets it; the client waits for an answer that never comes.
+    Hang,
+    /// Kea gets it; the client reads `200 OK` with a body that is not JSON.
+    Garbage,
+    /// Kea gets it; the client reads HTTP 500.
+    Http500,
+    /// Kea gets it; the client reads half of the answer, then the connection closes.
+    Truncate,
+    /// Kea gets it; the connection is reset (RST) instead of answered.
+    Reset,
+    /// Kea gets it after this many milliseconds; the answer then passes.
+    Delay(u64),
+}
+
+#[derive(Default)]
+struct Rules {
+    /// `(command, occurrence (1-based; 0 = every one), fault)`.
+    faults: Vec<(String, usize, Fault)>,
+    seen: HashMap<String, usize>,
+    /// Every command that passed, in order, with the fault it met.
+    log: Vec<(String, Option<Fault>)>,
+}
+
+/// A running proxy; its address replaces the endpoint's in an inventory.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    rules: Arc<Mutex<Rules>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Proxies 127.0.0.1:<free port> → `upstream`.
+    pub fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let addr = listener.local_addr().unwrap();
+        let rules = Arc::new(Mutex::new(Rules::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, s) = (rules.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (r, s) = (r.clone(), s.clone());
+                std::thread::spawn(move || serve(conn, upstream, &r, &s));
+            }
+        });
+        Self { addr, rules, stop }
+    }
+
+    /// The proxy's URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The `nth` `command` (1-based; 0 = every one from now on) meets `fault`.
+    pub fn fail(&self, command: &str, nth: usize, fault: Fault) {
+        let mut r = self.rules.lock().unwrap();
+        let seen = r.seen.get(command).copied().unwrap_or(0);
+        let at = if nth == 0 { 0 } else { seen + nth };
+        r.faults.push((command.to_string(), at, fault));
+    }
+
+    /// Every `command` from the `nth` one on (1-based, counted from now) meets `fault`.
+    pub fn fail_from(&self, command: &str, nth: usize, fault: Fault) {
+        for k in nth..nth + 200 {
+            self.fail(command, k, fault);
+        }
+    }
+
+    /// Every request passes again.
+    pub fn heal(&self) {
+        self.rules.lock().unwrap().faults.clear();
+    }
+
+    /// The commands seen so far, with the fault each met.
+    pub fn log(&self) -> Vec<(String, Option<Fault>)> {
+        self.rules.lock().unwrap().log.clone()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// Reads one HTTP message (headers and a Content-Length body); `None` at the end.
+fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    buf.extend_from_slice(&body);
+    Some(buf)
+}
+
+fn command_of(request: &[u8]) -> String {
+    let text = String::from_utf8_lossy(request);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["command"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn pick(rules: &Mutex<Rules>, command: &str) -> Option<Fault> {
+    let mut r = rules.lock().unwrap();
+    let n = {
+        let e = r.seen.entry(command.to_string()).or_insert(0);
+        *e += 1;
+        *e
+    };
+    let fault = r
+        .faults
+        .iter()
+        .find(|(c, at, _)| c == command && (*at == 0 || *at == n))
+        .map(|(_, _, f)| *f);
+    r.log.push((command.to_string(), fault));
+    fault
+}
+
+fn exchange(request: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream).ok()?;
+    up.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    up.write_all(request).ok()?;
+    read_message(&mut up)
+}
+
+fn serve(mut client: TcpStream, upstream: SocketAddr, rules: &Mutex<Rules>, stop: &AtomicBool) {
+    while let Some(request) = read_message(&mut client) {
+        let command = command_of(&request);
+        let fault = pick(rules, &command);
+        if fault == Some(Fault::DropRequest) {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+        if let Some(Fault::Delay(ms)) = fault {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        let Some(answer) = exchange(&request, upstream) else {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        };
+        match fault {
+            None | Some(Fault::Delay(_)) => {
+                if client.write_all(&answer).is_err() {
+                    return;
+                }
+            }
+            Some(Fault::LoseAnswer) | Some(Fault::DropRequest) => {
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Hang) => {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                return;
+            }
+            Some(Fault::Garbage) => {
+                let body = b"this is not JSON \x1b[2J";
+                let _ = client.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+                let _ = client.write_all(body);
+            }
+            Some(Fault::Http500) => {
+                let body = b"internal error";
+                let _ = client.write_all(
+                    format!(
+                        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+                let _ = client.write_all(body);
+            }
+            Some(Fault::Truncate) => {
+                let _ = client.write_all(&answer[..answer.len() / 2]);
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Reset) => {
+                linger_zero(&client);
+                return;
+            }
+        }
+    }
+}
+
+/// SO_LINGER 0: closing the socket then resets the connection instead of closing it.
+fn linger_zero(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: sets an option on a valid socket with a correctly sized value.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
