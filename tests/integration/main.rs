@@ -16,6 +16,7 @@ mod kea3_double;
 mod lab;
 mod leases;
 mod non_ascii;
+mod outside_writer;
 mod repl;
 mod scripts;
 mod secrets;

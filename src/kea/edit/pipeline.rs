@@ -286,13 +286,9 @@ async fn commit_read(
     // A new or changed class test expression is parsed by Kea only: ask its verdict with
     // config-test before anything changes.
     check_expressions(svc, &base, &new).await?;
-    // Someone else may have changed the server since it was read: caught here, right
-    // before sending, and nothing is sent.
-    unchanged_since_read(svc, &live, hash_at_read.as_deref()).await?;
-    // From the first mutating command on, the change is recorded in the journal and
-    // counted as in flight (a cancelled script waits for it to be written or undone).
+    // The change is recorded in the journal (durably: that takes an fsync) before the
+    // last check, so nothing slow sits between that check and the send.
     let key = lock_key(svc);
-    let _in_flight = InFlightGuard::new();
     let entry = InFlight {
         id: journal::new_id(),
         time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -303,6 +299,15 @@ async fn commit_read(
         after: new.value.clone(),
     };
     journal::record(&key, &entry)?;
+    // Someone else may have changed the server since it was read: caught here, right
+    // before sending, and nothing is sent.
+    if let Err(e) = unchanged_since_read(svc, &live, hash_at_read.as_deref()).await {
+        journal::clear(&key);
+        return Err(e);
+    }
+    // From the first mutating command on, the change counts as in flight (a cancelled
+    // script waits for it to be written or undone).
+    let _in_flight = InFlightGuard::new();
     report.change_id = Some(entry.id.clone());
     let sent = match &hook_plan {
         Some(plan) => {

@@ -264,10 +264,6 @@ pub async fn commit_relationship(
                 continue;
             }
             let p = m.prepared.as_ref().expect("prepared");
-            // Another writer since this peer was read: stop here, put back those done.
-            if let Err(e) = unchanged_since_read(&m.svc, &m.live, None).await {
-                return Err(undo(&members, &done, i, false, &e).await);
-            }
             let key = lock_key(&m.svc);
             let entry = InFlight {
                 id: journal::new_id(),
@@ -279,6 +275,11 @@ pub async fn commit_relationship(
                 after: p.new.value.clone(),
             };
             journal::record(&key, &entry)?;
+            // Another writer since this peer was read: stop here, put back those done.
+            if let Err(e) = unchanged_since_read(&m.svc, &m.live, None).await {
+                journal::clear(&key);
+                return Err(undo(&members, &done, i, false, &e).await);
+            }
             let step = async {
                 m.svc.set(&p.new.value).await?;
                 m.svc.write().await?;
