@@ -415,3 +415,60 @@ fn ctrl_c_during_a_change_waits_until_it_is_written() {
         "the change is audited: {audit:?}"
     );
 }
+
+#[test]
+fn a_lost_answer_on_the_second_ha_peer_is_settled_on_both() {
+    let Some(lab) = crate::support::lab_with(keascript::lab::LabOptions {
+        ha: Some(keascript::lab::HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    // Each peer's Control Agent behind its own proxy; the pair named in the inventory.
+    let proxies: Vec<FaultProxy> = (0..2)
+        .map(|i| FaultProxy::start(lab.url_of(i).trim_start_matches("http://").parse().unwrap()))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("inv.toml");
+    std::fs::write(
+        &inv,
+        format!(
+            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
+            proxies[0].url(),
+            proxies[1].url()
+        ),
+    )
+    .unwrap();
+    for (fault, n) in [
+        (Fault::LoseAnswer, 1),
+        (Fault::Garbage, 2),
+        (Fault::Hang, 3),
+    ] {
+        let what = format!("{fault:?} on server2's config-set");
+        proxies[1].heal();
+        proxies[1].fail("config-set", 1, fault);
+        let path = script(
+            tmp.path(),
+            &format!("ha{n}.rhai"),
+            &format!("kea().dhcp4.add_subnet(#{{ subnet: \"10.230.{n}.0/24\" }});"),
+        );
+        let out = keascript()
+            .arg("--config")
+            .arg(&inv)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(180))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+        let want = format!("10.230.{n}.0/24");
+        for i in 0..2 {
+            let r = running(&lab.socket_of(i, "dhcp4"));
+            let f = file(&lab.config_file_of(i, "dhcp4"));
+            assert!(subnets(&r).contains(&want), "{what}: peer {i} runs it");
+            assert_eq!(subnets(&r), subnets(&f), "{what}: peer {i} running vs file");
+        }
+    }
+}
