@@ -233,6 +233,13 @@ impl RunContext {
         let entry = self.inventory.get(&name).map_err(|e| kea_error(&e))?;
         let server = self.enter(|| Server::from_entry(&name, entry));
         let server = Arc::new(server.map_err(|e| kea_error(&e))?);
+        // Reads go on; the next change against that daemon settles what was left.
+        for p in crate::kea::edit::journal::pending_for(&server) {
+            eprintln!(
+                "warning: a change to {name}/{} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
+                p.service, p.id, p.time
+            );
+        }
         servers.insert(name, server.clone());
         Ok(server)
     }

@@ -340,6 +340,15 @@ fn a_change_left_unknown_is_settled_by_the_next_change() {
     assert!(!subnets(&rig.file()).contains(&"10.210.0.0/24".to_string()));
 
     rig.proxy.heal();
+    // A read only warns, and leaves the record for the next change.
+    let out = rig.run("print(kea().dhcp4.subnets().len());");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has an unknown outcome"),
+        "{}",
+        out.stderr
+    );
+    assert!(!rig.journal_is_empty());
     let out = rig.run("kea().dhcp4.add_subnet(#{ subnet: \"10.211.0.0/24\" });");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

@@ -133,6 +133,14 @@ pub fn pending_in(state: &Path, key: &str) -> Option<InFlight> {
     serde_json::from_slice(&text).ok()
 }
 
+/// The changes left in flight on any service of `server` (for a warning on reads).
+pub fn pending_for(server: &crate::kea::Server) -> Vec<InFlight> {
+    crate::kea::SERVICES
+        .iter()
+        .filter_map(|s| pending(&format!("{}-{s}", server.url())))
+        .collect()
+}
+
 /// Removes the record of the daemon `key` (the change is written, undone or resolved).
 pub fn clear(key: &str) {
     clear_in(&state_dir(), key);
