@@ -20,4 +20,5 @@ mod outside_writer;
 mod repl;
 mod scripts;
 mod secrets;
+mod soak;
 mod transport_live;
