@@ -7,6 +7,7 @@ mod support;
 mod auth_tls;
 mod cli;
 mod daemon;
+mod echoes;
 mod editing;
 mod editing_hooks;
 mod faults;

@@ -55,6 +55,9 @@ impl std::fmt::Display for SubnetKey {
 pub struct ConfigDoc {
     pub family: Family,
     pub value: Value,
+    /// The Kea that runs it (what it echoes into scopes depends on the version); 0.0.0
+    /// when unknown.
+    pub version: crate::kea::KeaVersion,
 }
 
 impl ConfigDoc {
@@ -69,7 +72,17 @@ impl ConfigDoc {
                 family.root_key()
             )));
         }
-        Ok(Self { family, value })
+        Ok(Self {
+            family,
+            value,
+            version: crate::kea::KeaVersion::default(),
+        })
+    }
+
+    /// The same document, known to run on `version`.
+    pub fn with_version(mut self, version: crate::kea::KeaVersion) -> Self {
+        self.version = version;
+        self
     }
 
     pub fn root(&self) -> &Map<String, Value> {

@@ -1,17 +1,21 @@
 //! Telling a scope's own values from the ones it inherits.
 //!
-//! Kea echoes inherited lifetimes and timers into every subnet and shared network
-//! (`config-get` in 2.2, `subnet4-get` in 3.2; `reference/kea-lab.md` §7). Sent back as they
-//! are, they become explicit and a later server-level change no longer reaches the scope.
-//! So before anything is sent back, every such value that the scope does not own is
-//! removed. A scope owns a value when keascript set it there (recorded under
-//! [`OWN_KEY`] in its `user-context`), or when it differs from what the scope would inherit.
+//! Kea echoes some inherited values into every subnet and shared network (`config-get` in
+//! 2.2, `subnet4-get` in 3.2; `reference/kea-lab.md` §7): which ones is [`ECHOED`], measured
+//! on the real daemons per version and re-derived by a test. Sent back as they are, they
+//! become explicit and a later server-level change no longer reaches the scope. So before
+//! anything is sent back, every echoed value the scope does not own is removed. A scope owns
+//! a value when keascript set it there (recorded under [`OWN_KEY`] in its `user-context`),
+//! or when it differs from what the scope would inherit. Every other key — inheritable or
+//! not, equal to its parent's or not — is kept exactly as read: it is there because
+//! someone wrote it.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::{ConfigDoc, Family, SubnetLoc};
+use crate::kea::KeaVersion;
 
 /// The `user-context` key listing the parameters keascript set on a scope.
 pub const OWN_KEY: &str = "keascript-own";
@@ -63,6 +67,99 @@ const V6_ONLY: &[&str] = &[
     "rapid-commit",
     "pd-allocator",
 ];
+
+/// What each Kea generation echoes into subnets and shared networks from their parents
+/// (`(first version, family, keys)`, newest first), measured on Kea 2.2.0 and 3.0.4 by
+/// `tests/integration/echoes.rs`: every inheritable parameter set at the global level, a
+/// subnet and a shared network with none, `config-get`. Versions between use the newer row
+/// from 2.4 on.
+pub const ECHOED: &[(KeaVersion, Family, &[&str])] = &[
+    (
+        KeaVersion::new(2, 4, 0),
+        Family::V4,
+        &[
+            "allocator",
+            "cache-max-age",
+            "cache-threshold",
+            "calculate-tee-times",
+            "max-valid-lifetime",
+            "min-valid-lifetime",
+            "offer-lifetime",
+            "rebind-timer",
+            "renew-timer",
+            "store-extended-info",
+            "t1-percent",
+            "t2-percent",
+            "valid-lifetime",
+        ],
+    ),
+    (
+        KeaVersion::new(2, 4, 0),
+        Family::V6,
+        &[
+            "allocator",
+            "cache-max-age",
+            "cache-threshold",
+            "calculate-tee-times",
+            "max-preferred-lifetime",
+            "max-valid-lifetime",
+            "min-valid-lifetime",
+            "pd-allocator",
+            "preferred-lifetime",
+            "rebind-timer",
+            "renew-timer",
+            "store-extended-info",
+            "t1-percent",
+            "t2-percent",
+            "valid-lifetime",
+        ],
+    ),
+    (
+        KeaVersion::new(0, 0, 0),
+        Family::V4,
+        &[
+            "cache-max-age",
+            "cache-threshold",
+            "calculate-tee-times",
+            "max-valid-lifetime",
+            "min-valid-lifetime",
+            "rebind-timer",
+            "renew-timer",
+            "store-extended-info",
+            "t1-percent",
+            "t2-percent",
+            "valid-lifetime",
+        ],
+    ),
+    (
+        KeaVersion::new(0, 0, 0),
+        Family::V6,
+        &[
+            "cache-max-age",
+            "cache-threshold",
+            "calculate-tee-times",
+            "max-preferred-lifetime",
+            "max-valid-lifetime",
+            "min-valid-lifetime",
+            "preferred-lifetime",
+            "rebind-timer",
+            "renew-timer",
+            "store-extended-info",
+            "t1-percent",
+            "t2-percent",
+            "valid-lifetime",
+        ],
+    ),
+];
+
+/// The keys Kea `version` echoes into the scopes of a `family` configuration.
+pub fn echoed(family: Family, version: KeaVersion) -> &'static [&'static str] {
+    ECHOED
+        .iter()
+        .find(|(from, f, _)| *f == family && version >= *from)
+        .map(|(_, _, keys)| *keys)
+        .unwrap_or(&[])
+}
 
 /// Every inheritable parameter of a family.
 pub fn inheritable(family: Family) -> impl Iterator<Item = &'static str> {
@@ -124,6 +221,7 @@ pub fn mark_own(scope: &mut Map<String, Value>, set: &[String], unset: &[String]
 /// Removes, from every shared network and subnet, the inheritable values it does not own.
 pub fn normalize_inherited(doc: &mut ConfigDoc) {
     let family = doc.family;
+    let echoes = echoed(family, doc.version);
     let global: Map<String, Value> = doc.root().clone();
     let sk = family.subnet_key();
     // Shared networks: their subnets inherit from them as they were sent by Kea.
@@ -135,18 +233,18 @@ pub fn normalize_inherited(doc: &mut ConfigDoc) {
             .unwrap_or_default();
         let effective = overlay(&global, &original, family);
         if let Some(net) = doc.root_mut()["shared-networks"][n].as_object_mut() {
-            strip(net, &global, family);
+            strip(net, &global, echoes);
         }
         let count = doc.root()["shared-networks"][n]
             .get(sk)
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         for i in 0..count {
-            strip(doc.subnet_mut(SubnetLoc::Network(n, i)), &effective, family);
+            strip(doc.subnet_mut(SubnetLoc::Network(n, i)), &effective, echoes);
         }
     }
     for i in 0..doc.root_array(sk).len() {
-        strip(doc.subnet_mut(SubnetLoc::Top(i)), &global, family);
+        strip(doc.subnet_mut(SubnetLoc::Top(i)), &global, echoes);
     }
 }
 
@@ -156,6 +254,7 @@ pub fn normalize_inherited(doc: &mut ConfigDoc) {
 /// echo of a server-level value the script has since changed).
 pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
     let family = new.family;
+    let echoes = echoed(family, live.version);
     let sk = family.subnet_key();
     let live_global = live.root().clone();
     // What each live scope inherited: by subnet id, and by shared network name.
@@ -190,13 +289,13 @@ pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
                 .and_then(Value::as_str)
                 .is_some_and(|name| live_nets.contains(name))
         {
-            strip(net, &live_global, family);
+            strip(net, &live_global, echoes);
         }
     }
     for loc in new.subnet_locs() {
         let id = new.subnet(loc).get("id").and_then(Value::as_u64);
         if let Some(parent) = id.and_then(|id| subnet_parents.get(&id)) {
-            strip(new.subnet_mut(loc), parent, family);
+            strip(new.subnet_mut(loc), parent, echoes);
         }
     }
 }
@@ -216,9 +315,9 @@ fn overlay(
     m
 }
 
-fn strip(scope: &mut Map<String, Value>, parent: &Map<String, Value>, family: Family) {
+fn strip(scope: &mut Map<String, Value>, parent: &Map<String, Value>, echoes: &[&str]) {
     let own = own_keys(scope);
-    for k in inheritable(family) {
+    for k in echoes.iter().copied() {
         if own.contains(k) {
             continue;
         }
@@ -233,7 +332,10 @@ fn strip(scope: &mut Map<String, Value>, parent: &Map<String, Value>, family: Fa
             continue;
         };
         for bound in [format!("min-{base}"), format!("max-{base}")] {
-            if !own.contains(&bound) && scope.get(&bound) == Some(&default) {
+            if echoes.contains(&bound.as_str())
+                && !own.contains(&bound)
+                && scope.get(&bound) == Some(&default)
+            {
                 scope.remove(&bound);
             }
         }

@@ -85,6 +85,7 @@ pub(super) fn shown_diff(base: &ConfigDoc, new: &ConfigDoc, label: &str) -> Stri
     let doc = |value| ConfigDoc {
         family: base.family,
         value,
+        version: base.version,
     };
     unified_diff(&doc(a), &doc(b), label)
 }
