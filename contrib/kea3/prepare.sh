@@ -14,12 +14,12 @@ ROOT="${1:-${KEASCRIPT_KEA3_ROOT:-/var/cache/keascript/kea-3.0}}"
 SUITE="${KEASCRIPT_KEA3_SUITE:-sid}"
 # The Kea version this project is tested with; the archive must still carry it.
 VERSION="${KEASCRIPT_KEA3_VERSION:-3.0.4-2}"
-PACKAGES="kea-common kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-admin"
+PACKAGES="kea-common kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-admin kea-doc"
 ARCH_TRIPLET="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
 case "$ARCH_TRIPLET" in x86_64-*) ARCH_TRIPLET=x86_64-linux-gnu ;; aarch64-*) ARCH_TRIPLET=aarch64-linux-gnu ;; esac
 BIN="$ROOT/keascript-bin"
 HOOKS="$ROOT/usr/lib/$ARCH_TRIPLET/kea/hooks"
-DONE="$ROOT/.keascript-ready-$VERSION"
+DONE="$ROOT/.keascript-ready-$VERSION-$(echo "$PACKAGES" | cksum | cut -d" " -f1)"
 
 say() { echo "kea3: $*" >&2; }
 

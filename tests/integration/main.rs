@@ -11,6 +11,7 @@ mod echoes;
 mod editing;
 mod editing_hooks;
 mod faults;
+mod fidelity;
 mod ha;
 mod hostile;
 mod kea3_double;
