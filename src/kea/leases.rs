@@ -265,8 +265,22 @@ const LEASE_NUMBERS: &[(&str, u64)] = &[
     ("cltt", i64::MAX as u64),
 ];
 
-/// Each numeric field given is a whole number in Kea's range, named as a script writes it.
+/// The text fields of a lease.
+const LEASE_TEXTS: &[&str] = &["hw-address", "client-id", "duid", "hostname", "ip-address"];
+
+/// Each numeric field given is a whole number in Kea's range, each text field a string,
+/// named as a script writes it.
 fn check_numbers(lease: &Map<String, Value>) -> Result<(), KeaError> {
+    for key in LEASE_TEXTS {
+        if let Some(v) = lease.get(*key)
+            && !v.is_string()
+        {
+            return Err(KeaError::invalid(format!(
+                "lease {} must be a string, not {v}",
+                key.replace('-', "_")
+            )));
+        }
+    }
     for (key, max) in LEASE_NUMBERS {
         let Some(v) = lease.get(*key) else { continue };
         let ok = v.as_u64().is_some_and(|n| n <= *max);

@@ -254,3 +254,97 @@ fn inputs_kea_would_reject_are_refused_before_anything_changes() {
         "the lease was never sent"
     );
 }
+
+/// Every mutator × malformed values, in one script: each call must be refused before
+/// anything is sent (kind `invalid`, `not_found` or `conflict`, naming what was wrong), and
+/// the daemons' logs must show no command that changes anything.
+#[test]
+fn a_corpus_of_malformed_calls_is_refused_before_sending() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let bad_values = [
+        "42",
+        "\"\"",
+        "\"not valid\"",
+        "\"\\u0007\\u001b[2J\"",
+        "\"Bü\\u0000ro\"",
+        "[1, 2]",
+        "#{}",
+        "()",
+        "deep",
+    ];
+    let calls = [
+        "v4.add_subnet(#{ subnet: X })",
+        "v4.add_subnet(#{ subnet: \"10.9.0.0/24\", id: X })",
+        "v4.add_subnet(#{ subnet: \"10.9.0.0/24\", valid_lifetime: X })",
+        "v4.add_subnet(#{ subnet: \"10.9.0.0/24\", pools: [X] })",
+        "v4.add_subnet(#{ subnet: \"10.9.0.0/24\", option_data: [#{ name: \"routers\", data: X }] })",
+        "v4.update_subnet(\"192.0.2.0/24\", #{ renew_timer: X })",
+        "v4.update_subnet(X, #{ renew_timer: 10 })",
+        "v4.add_pool(\"192.0.2.0/24\", X)",
+        "v4.add_pool(X, \"192.0.2.210-192.0.2.220\")",
+        "v4.add_class(#{ name: X })",
+        "v4.add_class(#{ name: \"c\", next_server: X })",
+        "v4.update_class(X, #{ description: \"d\" })",
+        "v4.assign_class(\"192.0.2.0/24\", X)",
+        "v4.set_option(X, \"1\")",
+        "v4.set_option(\"routers\", X)",
+        "v4.define_option(#{ code: X, name: \"o\", type: \"string\" })",
+        "v4.define_option(#{ code: 250, name: \"o\", type: X })",
+        "v4.set(#{ valid_lifetime: X })",
+        "v4.set(#{ server_tag: X, nonsense_key: 1 })",
+        "v4.add_lease(#{ ip_address: X, hw_address: \"00:11:22:33:44:55\" })",
+        "v4.add_lease(#{ ip_address: \"192.0.2.77\", hw_address: X })",
+        "v4.add_lease(#{ ip_address: \"192.0.2.77\", hw_address: \"00:11:22:33:44:55\", valid_lft: X })",
+        "v4.delete_lease(X)",
+        "v6.add_subnet(#{ subnet: \"2001:db8:9::/64\", preferred_lifetime: X })",
+        "v6.add_lease(#{ ip_address: \"2001:db8:1::77\", duid: X, iaid: 1 })",
+    ];
+    let mut text = String::from(
+        "let v4 = kea().dhcp4; let v6 = kea().dhcp6; let tried = 0; let refused = 0; let wrong = [];\nlet deep = #{}; for i in 0..80 { deep = #{ a: deep }; }\n",
+    );
+    for c in calls {
+        for v in bad_values {
+            let call = c.replace('X', v);
+            text.push_str(&format!(
+                "tried += 1; try {{ {call}; wrong.push(`accepted: {}`); }} catch (e) {{ let k = error_kind(e); if k == \"invalid\" || k == \"not_found\" || k == \"conflict\" || k == \"script\" {{ refused += 1; }} else {{ wrong.push(`${{k}}: {}: ${{e}}`); }} }}\n",
+                call.replace('`', "'").replace('$', "S"),
+                call.replace('`', "'").replace('$', "S")
+            ));
+        }
+    }
+    text.push_str("print(`tried ${tried} refused ${refused}`); for w in wrong { print(w); }\n");
+    let r = run(lab.inventory(), tmp.path(), "corpus.rhai", &text);
+    assert!(
+        !r.stderr.contains("panicked") && r.code != 134,
+        "{}",
+        r.stderr
+    );
+    eprintln!("{}", r.stdout.lines().next().unwrap_or(""));
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with("tried")),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    // Some values are valid for some parameters (42 as a lifetime, () to unset, a class
+    // named "not valid"): those calls are accepted. Nothing may reach Kea for Kea to
+    // reject (kind `kea`), or end any other way.
+    let unexpected: Vec<&&str> = lines[1..]
+        .iter()
+        .filter(|l| !l.starts_with("accepted: "))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+    // Control characters never become a class name.
+    let accepted_controls: Vec<&&str> = lines[1..]
+        .iter()
+        .filter(|l| {
+            l.starts_with("accepted: v4.add_class(#{ name: \"\\u0")
+                || l.contains("add_class(#{ name: \"Bü\\u0000")
+        })
+        .collect();
+    assert!(accepted_controls.is_empty(), "{accepted_controls:#?}");
+}

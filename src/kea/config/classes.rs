@@ -59,6 +59,14 @@ pub fn class_exists(doc: &ConfigDoc, name: &str) -> bool {
 
 /// Moves `description` and `global` into `user-context`, and checks the BOOTP fields.
 fn prepare(input: &Map<String, Value>, family: Family) -> Result<Map<String, Value>, KeaError> {
+    if let Some(n) = input.get("name").and_then(Value::as_str)
+        && let Some(bad) = n.chars().find(|c| c.is_control())
+    {
+        return Err(KeaError::invalid(format!(
+            "class name {n:?} contains the control character U+{:04X}: a class must be named with printable text",
+            bad as u32
+        )));
+    }
     let mut c = input.clone();
     let mut meta = Map::new();
     if let Some(d) = c.remove("description") {
