@@ -2,6 +2,7 @@
 
 mod common;
 mod daemon;
+mod doctor;
 mod history;
 mod lab;
 mod repl;
@@ -42,6 +43,9 @@ pub enum Command {
     Repl(repl::ReplArgs),
     /// Show the audit trail of changes made through keascript, newest first
     History(history::HistoryArgs),
+    /// Diagnose servers: reachability, credentials, version, hooks, HA peers, whether a
+    /// change can be persisted; each finding with its fix
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -70,6 +74,7 @@ pub fn main() -> ExitCode {
         }
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
+        Command::Doctor(args) => doctor::doctor(&runtime, cli.config.as_deref(), args),
     };
     ExitCode::from(status)
 }

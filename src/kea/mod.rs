@@ -5,6 +5,7 @@ pub mod audit;
 mod capabilities;
 pub mod catalog;
 pub mod config;
+pub mod doctor;
 pub mod drift;
 pub mod edit;
 mod error;

@@ -36,6 +36,19 @@ struct Connections {
     services: BTreeMap<String, Transport>,
 }
 
+/// An `unsupported` answer says which hook library provides the command.
+fn name_the_hook(mut e: KeaError, command: &str) -> KeaError {
+    if e.kind == ErrorKind::Unsupported
+        && let Some(lib) = super::doctor::hook_for_command(command)
+    {
+        e.message = format!(
+            "{} ({command} is provided by the hook library {lib}: add it to the daemon's hooks-libraries; `keascript doctor` shows the entry)",
+            e.message
+        );
+    }
+    e
+}
+
 impl Server {
     fn empty(name: &str, config_path_only: bool) -> Self {
         Self {
@@ -236,7 +249,7 @@ impl Server {
         match KeaError::from_answer(&answer) {
             None => Ok(answer.arguments),
             Some(e) if e.kind == ErrorKind::NotFound => Ok(None),
-            Some(e) => Err(e
+            Some(e) => Err(name_the_hook(e, command)
                 .with_server(&self.name)
                 .with_service(service)
                 .with_command(command)),
@@ -253,11 +266,20 @@ impl Server {
         let answer = self.answer(command, service, arguments).await?;
         match KeaError::from_answer(&answer) {
             None => Ok(answer),
-            Some(e) => Err(e
+            Some(e) => Err(name_the_hook(e, command)
                 .with_server(&self.name)
                 .with_service(service)
                 .with_command(command)),
         }
+    }
+
+    /// Where `service` is reached: the Control Agent's URL, or the service's own endpoint.
+    pub fn service_url(&self, service: &str) -> String {
+        self.agent
+            .as_ref()
+            .or_else(|| self.endpoints.get(service))
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
 
     /// Kea's version string (`version-get`), e.g. `2.2.0`.

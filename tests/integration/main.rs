@@ -7,6 +7,7 @@ mod support;
 mod auth_tls;
 mod cli;
 mod daemon;
+mod doctor;
 mod echoes;
 mod editing;
 mod editing_hooks;
