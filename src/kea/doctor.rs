@@ -370,6 +370,63 @@ async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
     }
 }
 
+/// Before a change: when the daemon runs on this machine and cannot write its startup
+/// file, `config-write` would fail and the change be undone — refuse it first, with the
+/// reason and the fix. Unknown (a remote daemon, no `/proc`): no refusal. A daemon found
+/// able to write is not asked again in this process.
+pub async fn check_persistable(svc: &Service) -> Result<(), super::KeaError> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static FINE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let url = svc.server.service_url(&svc.name);
+    let key = format!("{url}-{}", svc.name);
+    if FINE
+        .lock()
+        .expect("cache")
+        .get_or_insert_with(HashSet::new)
+        .contains(&key)
+    {
+        return Ok(());
+    }
+    let local = url.starts_with("unix:")
+        || url.contains("//127.")
+        || url.contains("//localhost")
+        || url.contains("//[::1]");
+    if !local {
+        return Ok(());
+    }
+    let Some(pid) = svc
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s.get("pid").and_then(Value::as_u64))
+    else {
+        return Ok(());
+    };
+    let (Some(file), Some((uid, gids))) = (startup_file(pid as u32), ids_of(pid as u32)) else {
+        return Ok(());
+    };
+    if writable_by(&file, uid, &gids).unwrap_or(true) {
+        FINE.lock()
+            .expect("cache")
+            .get_or_insert_with(HashSet::new)
+            .insert(key);
+        return Ok(());
+    }
+    let user = user_name(uid);
+    Err(super::KeaError::new(
+        ErrorKind::Conflict,
+        format!(
+            "{} runs as {user} and cannot write its configuration file {}: the change could not be persisted, so nothing was sent. Fix: chown {user} {} (see `keascript doctor`)",
+            svc.name,
+            file.display(),
+            file.display()
+        ),
+    )
+    .with_server(svc.server.name())
+    .with_service(Some(&svc.name)))
+}
+
 /// The `-c FILE` a Kea process was started with.
 pub fn startup_file(pid: u32) -> Option<PathBuf> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -20,6 +20,7 @@ mod lab;
 mod leases;
 mod non_ascii;
 mod outside_writer;
+mod packaged;
 mod repl;
 mod scripts;
 mod secrets;

@@ -287,6 +287,9 @@ async fn commit_read(
     // A new or changed class test expression is parsed by Kea only: ask its verdict with
     // config-test before anything changes.
     check_expressions(svc, &base, &new).await?;
+    // A daemon on this machine that cannot write its file would have the change undone at
+    // config-write: refuse it now, with the reason.
+    crate::kea::doctor::check_persistable(svc).await?;
     // The change is recorded in the journal (durably: that takes an fsync) before the
     // last check, so nothing slow sits between that check and the send.
     let key = lock_key(svc);

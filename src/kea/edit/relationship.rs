@@ -275,6 +275,11 @@ pub async fn commit_relationship(
                 after: p.new.value.clone(),
             };
             journal::record(&key, &entry)?;
+            // A peer that cannot write its file would be undone at config-write.
+            if let Err(e) = crate::kea::doctor::check_persistable(&m.svc).await {
+                journal::clear(&key);
+                return Err(undo(&members, &done, i, false, &e).await);
+            }
             // Another writer since this peer was read: stop here, put back those done.
             if let Err(e) = unchanged_since_read(&m.svc, &m.live, None).await {
                 journal::clear(&key);
