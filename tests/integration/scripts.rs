@@ -534,3 +534,37 @@ fn example_tune_lifetimes_in_a_dry_run_and_for_real() {
     assert_eq!(cfg["Dhcp4"]["valid-lifetime"], 7200);
     assert_eq!(cfg["Dhcp4"]["rebind-timer"], 3600);
 }
+
+/// Every `rhai` block of the README compiles as written (a `#` comment, for one, does not).
+#[test]
+fn readme_rhai_examples_compile() {
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l.starts_with("```rhai") => current = Some(String::new()),
+            (Some(b), l) if l.starts_with("```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), _) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(blocks.len() >= 4, "found {} rhai blocks", blocks.len());
+    let engine = rhai::Engine::new();
+    for b in &blocks {
+        // A block may be a fragment of a map (`#{ ... }` shown alone): compile it as an
+        // expression when it is not a script.
+        if let Err(e) = engine.compile(b) {
+            assert!(
+                engine.compile_expression(b).is_ok(),
+                "README block does not compile ({e}):\n{b}"
+            );
+        }
+    }
+}
