@@ -24,10 +24,17 @@ pub fn select_server(inventory: &mut Inventory, server: Option<&str>) -> Result<
     Ok(())
 }
 
-/// The engine limits from `--timeout` (zero: none) and `--max-operations`.
-pub fn limits(timeout: Duration, max_operations: Option<u64>) -> Limits {
+/// A `--max-memory` value: `512M`, `2G`, a byte count, or `0` for none.
+pub fn parse_memory(s: &str) -> Result<usize, String> {
+    crate::script::memory::parse_bytes(s)
+}
+
+/// The engine limits from `--timeout`, `--max-operations` and `--max-memory` (each: zero
+/// means none).
+pub fn limits(timeout: Duration, max_operations: Option<u64>, max_memory: usize) -> Limits {
     let mut limits = Limits {
         timeout: (!timeout.is_zero()).then_some(timeout),
+        max_memory,
         ..Limits::default()
     };
     if let Some(n) = max_operations {

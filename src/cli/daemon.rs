@@ -42,6 +42,10 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
 
+    /// Stop a run that takes more memory than this (e.g. 512M, 4G; 0 = no limit)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
+    pub max_memory: usize,
+
     /// Change nothing: every mutation logs its diff and the commands it would send
     #[arg(long)]
     pub dry_run: bool,
@@ -92,7 +96,7 @@ fn daemon_inner(
         tracing::error!("error: {e}");
         return 2;
     }
-    let limits = super::common::limits(args.timeout, args.max_operations);
+    let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     // Absolute, so a script that changes nothing about the working directory still finds
     // its imports after a reload.
     let script = std::path::absolute(&args.script).unwrap_or(args.script.clone());

@@ -38,6 +38,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
 
+    /// Stop the script when it holds more memory than this (e.g. 512M, 4G; 0 = no limit)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
+    pub max_memory: usize,
+
     /// Arguments for the script (`args` in the script), after `--`
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -69,7 +73,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         eprintln!("error: {e}");
         return 2;
     }
-    let limits = super::common::limits(args.timeout, args.max_operations);
+    let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, args.args)
             .with_timeout(limits.timeout),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
+use super::memory::heap_in_use;
 use crate::kea::audit::{AuditEntry, AuditLog};
 use crate::kea::{Inventory, KeaError, Server};
 
@@ -37,6 +38,8 @@ pub struct RunContext {
     /// Where changes are recorded, and the name of the script that makes them.
     pub audit: AuditLog,
     pub script_name: Mutex<Option<String>>,
+    /// The process's heap when the clock started: a run's memory is what it grew by since.
+    heap_at_start: AtomicUsize,
 }
 
 impl RunContext {
@@ -54,6 +57,7 @@ impl RunContext {
             triggers: Default::default(),
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
+            heap_at_start: AtomicUsize::new(0),
         }
     }
 
@@ -107,11 +111,19 @@ impl RunContext {
         self
     }
 
-    /// Starts the deadline clock (at the start of a run, or of each REPL statement) and
-    /// arms a fresh cancel switch.
+    /// Starts the deadline clock (at the start of a run, or of each REPL statement), arms a
+    /// fresh cancel switch and starts counting the run's memory from here.
     pub fn start_clock(&self) {
         *self.deadline.lock().expect("deadline lock") = self.timeout.map(|t| Instant::now() + t);
         *self.cancel.lock().expect("cancel lock") = CancellationToken::new();
+        self.heap_at_start
+            .store(heap_in_use().unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// How much the process's heap grew since [`RunContext::start_clock`] (`None` when
+    /// the counting allocator is not installed).
+    pub fn heap_growth(&self) -> Option<usize> {
+        heap_in_use().map(|n| n.saturating_sub(self.heap_at_start.load(Ordering::Relaxed)))
     }
 
     /// Stops the running statement: script code at its next operation, a Kea call at once.

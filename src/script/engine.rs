@@ -1,6 +1,6 @@
 //! The Rhai engine: explicit limits (the same in debug and release builds), `eval` off,
 //! missing map properties are errors, `print` to stdout and `debug` to stderr, and the
-//! run's deadline and cancel switch checked between operations.
+//! run's deadline, cancel switch and memory checked between operations.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,21 +9,28 @@ use rhai::Engine;
 
 use super::RunContext;
 use super::api;
+use super::bounds;
+use super::memory::human_bytes;
 use super::resolver;
 
 /// The engine's limits. Rhai's own defaults differ between debug and release builds, so
 /// every one is set explicitly.
+///
+/// Rhai's size limits for strings, arrays and maps are off: Rhai checks them by walking the
+/// whole value after every call on it (`a.push(x)` in a loop took the square of the
+/// array's length) and never for `m[key] = value`. The memory limit takes their place.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Sized for a loop over a million leases, yet a pure busy loop stops within about a
-    /// minute.
+    /// minute. 0: none.
     pub max_operations: u64,
     pub max_call_levels: usize,
     pub max_expr_depth: usize,
     pub max_fn_expr_depth: usize,
-    pub max_string_size: usize,
-    pub max_array_size: usize,
-    pub max_map_size: usize,
+    /// How much the heap may grow during a run (a REPL statement, a trigger's run), in
+    /// bytes; 0: no limit. Checked between operations (see [`super::memory`]).
+    pub max_memory: usize,
+
     pub max_modules: usize,
     /// The run's deadline, Kea calls included.
     pub timeout: Option<Duration>,
@@ -36,9 +43,8 @@ impl Default for Limits {
             max_call_levels: 64,
             max_expr_depth: 64,
             max_fn_expr_depth: 32,
-            max_string_size: 64 * 1024 * 1024,
-            max_array_size: 4_000_000,
-            max_map_size: 1_000_000,
+            max_memory: 1 << 30,
+
             max_modules: 256,
             timeout: Some(Duration::from_secs(600)),
         }
@@ -55,9 +61,10 @@ pub fn build_engine(
     engine.set_max_operations(limits.max_operations);
     engine.set_max_call_levels(limits.max_call_levels);
     engine.set_max_expr_depths(limits.max_expr_depth, limits.max_fn_expr_depth);
-    engine.set_max_string_size(limits.max_string_size);
-    engine.set_max_array_size(limits.max_array_size);
-    engine.set_max_map_size(limits.max_map_size);
+    // Off on purpose (see `Limits`): the memory limit holds on every path instead.
+    engine.set_max_string_size(0);
+    engine.set_max_array_size(0);
+    engine.set_max_map_size(0);
     engine.set_max_modules(limits.max_modules);
     engine.disable_symbol("eval");
     engine.set_fail_on_invalid_map_property(true);
@@ -77,7 +84,16 @@ pub fn build_engine(
         }
     });
     let progress_ctx = ctx.clone();
+    let max_memory = limits.max_memory;
     engine.on_progress(move |ops| {
+        // Two atomic loads: cheap enough for every operation, and one operation can double
+        // a string.
+        if max_memory > 0
+            && let Some(used) = progress_ctx.heap_growth()
+            && used > max_memory
+        {
+            return Some(memory_exceeded(used, max_memory).into());
+        }
         // Reading the clock on every operation costs; every 1024th is plenty.
         if ops % 1024 == 0 {
             progress_ctx.stop_reason().map(|r| r.to_string().into())
@@ -86,8 +102,17 @@ pub fn build_engine(
         }
     });
     engine.set_module_resolver(resolver::resolver(script_dir));
+    bounds::register(&mut engine, ctx.clone(), limits.max_memory);
     api::register(&mut engine, ctx);
     engine
+}
+
+fn memory_exceeded(used: usize, max: usize) -> String {
+    format!(
+        "it used {} of memory, more than its limit of {} (raise it with --max-memory; 0 = no limit)",
+        human_bytes(used),
+        human_bytes(max)
+    )
 }
 
 #[cfg(test)]
@@ -111,9 +136,12 @@ mod tests {
         assert_eq!(e.max_call_levels(), 64);
         assert_eq!(e.max_expr_depth(), 64);
         assert_eq!(e.max_function_expr_depth(), 32);
-        assert_eq!(e.max_string_size(), 64 * 1024 * 1024);
-        assert_eq!(e.max_array_size(), 4_000_000);
-        assert_eq!(e.max_map_size(), 1_000_000);
+        // Replaced by the memory limit (checked on every path, in constant time).
+        assert_eq!(e.max_string_size(), 0);
+        assert_eq!(e.max_array_size(), 0);
+        assert_eq!(e.max_map_size(), 0);
+        assert_eq!(limits.max_memory, 1 << 30);
+
         assert_eq!(e.max_modules(), 256);
         assert!(e.fail_on_invalid_map_property());
         assert!(e.strict_variables());
@@ -134,5 +162,55 @@ mod tests {
             .run("fn f(n) { f(n + 1) } f(0);")
             .expect_err("endless recursion must fail");
         assert!(err.to_string().contains("Stack overflow"), "{err}");
+    }
+
+    /// Runs `source` as `keascript run` would (from `dir`), on a script-sized stack.
+    fn run(
+        source: &str,
+        dir: Option<&std::path::Path>,
+        limits: Limits,
+    ) -> super::super::RunOutcome {
+        let source = source.to_string();
+        let dir = dir.map(|d| d.to_path_buf());
+        std::thread::Builder::new()
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let ctx = Arc::new(RunContext::new(
+                    rt.handle().clone(),
+                    Inventory::builtin(),
+                    vec![],
+                ));
+                let name = match &dir {
+                    Some(d) => d.join("main.rhai").display().to_string(),
+                    None => "test.rhai".to_string(),
+                };
+                super::super::run_source(&source, &name, dir.as_deref(), ctx, &limits)
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_growing_map_is_stopped_by_the_memory_limit() {
+        let limits = Limits {
+            max_memory: 16 << 20,
+            timeout: Some(Duration::from_secs(120)),
+            ..Limits::default()
+        };
+        let out = run(
+            "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }",
+            None,
+            limits,
+        );
+        assert_eq!(out.status, 1);
+        let err = out.error.unwrap();
+        assert!(
+            err.contains("more than its limit of 16 MiB (raise it with --max-memory"),
+            "{err}"
+        );
     }
 }

@@ -931,12 +931,14 @@ pub fn parse_signature(engine: &rhai::Engine, sig: &str) -> Option<Registered> {
     })
 }
 
-/// Every script-API function the engine registers (Rhai's own packages left out).
+/// Every script-API function the engine registers (Rhai's own packages left out, and
+/// the functions of theirs that keascript replaces to keep its limits).
 pub fn registered(engine: &rhai::Engine) -> Vec<Registered> {
     engine
         .gen_fn_signatures(false)
         .iter()
         .filter_map(|s| parse_signature(engine, s))
+        .filter(|r| !super::OVERRIDES.contains(&r.name.as_str()))
         .collect()
 }
 

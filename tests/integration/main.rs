@@ -13,6 +13,7 @@ mod ha;
 mod kea3_double;
 mod lab;
 mod leases;
+mod limits;
 mod repl;
 mod scripts;
 mod transport_live;
