@@ -45,8 +45,28 @@ pub enum Command {
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
+///
+/// The command runs on a thread with [`crate::script::SCRIPT_STACK_SIZE`] of stack: scripts
+/// run there (`run`, the REPL), and Rhai recurses on nested values.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let on_big_stack = std::thread::Builder::new()
+        .name("keascript".into())
+        .stack_size(crate::script::SCRIPT_STACK_SIZE)
+        .spawn(move || command(cli));
+    match on_big_stack.map(|t| t.join()) {
+        Ok(Ok(status)) => ExitCode::from(status),
+        // The panic has been reported on stderr.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("error: cannot start the main thread: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs the parsed command; returns its exit status.
+fn command(cli: Cli) -> u8 {
     // The daemon sets up its own log (journald or JSON lines, `info` by default).
     if !matches!(cli.command, Command::Daemon(_)) {
         init_logging(cli.log.as_deref().unwrap_or("warn"));
@@ -59,10 +79,10 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
-    let status = match cli.command {
+    match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
         Command::Daemon(args) => {
@@ -70,8 +90,7 @@ pub fn main() -> ExitCode {
         }
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
-    };
-    ExitCode::from(status)
+    }
 }
 
 fn init_logging(filter: &str) {

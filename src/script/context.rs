@@ -40,6 +40,9 @@ pub struct RunContext {
     pub script_name: Mutex<Option<String>>,
     /// The process's heap when the clock started: a run's memory is what it grew by since.
     heap_at_start: AtomicUsize,
+    /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
+    stop: Mutex<Option<String>>,
+    stop_pending: AtomicBool,
 }
 
 impl RunContext {
@@ -58,6 +61,8 @@ impl RunContext {
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
             heap_at_start: AtomicUsize::new(0),
+            stop: Mutex::new(None),
+            stop_pending: AtomicBool::new(false),
         }
     }
 
@@ -118,12 +123,44 @@ impl RunContext {
         *self.cancel.lock().expect("cancel lock") = CancellationToken::new();
         self.heap_at_start
             .store(heap_in_use().unwrap_or(0), Ordering::Relaxed);
+        self.take_stop();
     }
 
     /// How much the process's heap grew since [`RunContext::start_clock`] (`None` when
     /// the counting allocator is not installed).
     pub fn heap_growth(&self) -> Option<usize> {
         heap_in_use().map(|n| n.saturating_sub(self.heap_at_start.load(Ordering::Relaxed)))
+    }
+
+    /// Ends the run at its next operation with `message`: for limits hit inside functions
+    /// whose errors Rhai does not pass on (it calls `to_string` for `${…}` and, when that
+    /// fails, formats the value itself).
+    pub fn stop_at_next_operation(&self, message: String) {
+        *self.stop.lock().expect("stop lock") = Some(message);
+        self.stop_pending.store(true, Ordering::SeqCst);
+    }
+
+    /// The message of [`RunContext::stop_at_next_operation`], once.
+    pub fn take_stop(&self) -> Option<String> {
+        // Checked between all operations: a plain load first.
+        if !self.stop_pending.load(Ordering::Relaxed)
+            || !self.stop_pending.swap(false, Ordering::SeqCst)
+        {
+            return None;
+        }
+        self.stop.lock().expect("stop lock").take()
+    }
+
+    /// The result of a run, or statement, that ended before its next operation: a stop
+    /// still pending turns it into that error.
+    pub fn finish<T>(
+        &self,
+        result: Result<T, Box<EvalAltResult>>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        match (result, self.take_stop()) {
+            (Ok(_), Some(message)) => Err(terminated(&message)),
+            (result, _) => result,
+        }
     }
 
     /// Stops the running statement: script code at its next operation, a Kea call at once.

@@ -1,9 +1,17 @@
 //! The engine's limits through the binary: each one ends a script with status 1 and a
-//! message that names it. None of these needs Kea.
+//! message that names it, never a native crash (status 134). None of these needs Kea.
 
 use predicates::prelude::*;
 
 use crate::support::{keascript, script};
+
+/// Builds `v`, a value nested `levels` deep (`[[…]]`, or `#{a: #{a: …}}` with `map`).
+/// `take` moves the value instead of copying it, so building costs what Rhai's assignment
+/// walk costs (20,000 levels: about two seconds in a debug build).
+fn nested(levels: usize, map: bool) -> String {
+    let wrap = if map { "#{a: v.take()}" } else { "[v.take()]" };
+    format!("let v = 1;\nfor i in 0..{levels} {{ v = {wrap}; }}\n")
+}
 
 /// A script run that must end with status 1 and `needles` in its message.
 fn refused(dir: &std::path::Path, name: &str, text: &str, needles: &[&str]) {
@@ -12,6 +20,149 @@ fn refused(dir: &std::path::Path, name: &str, text: &str, needles: &[&str]) {
     for n in needles {
         a = a.stderr(predicate::str::contains(*n));
     }
+}
+
+#[test]
+fn values_nested_past_the_limit_are_refused_wherever_they_become_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = "nested more than 1000 levels deep (the nesting limit)";
+    // The crashes of issue 11: printing 20,000 levels of arrays, and of maps.
+    for map in [false, true] {
+        refused(
+            dir.path(),
+            "print.rhai",
+            &format!(
+                "{}print(v);\nprint(\"not reached\");\n",
+                nested(20_000, map)
+            ),
+            &["cannot print", limit, "print.rhai:3"],
+        );
+    }
+    // Every other way to text goes through the same check.
+    let deep = nested(1500, false);
+    for (name, tail, what) in [
+        ("debug.rhai", "debug(v);", "cannot debug"),
+        (
+            "interpolation.rhai",
+            "let s = `${v}`;\nprint(s);",
+            "cannot turn into text",
+        ),
+        (
+            "plus.rhai",
+            "let s = \"v is \" + v;\nprint(s);",
+            "cannot turn into text",
+        ),
+        // The last statement: nothing runs after it, the run still fails.
+        (
+            "last.rhai",
+            "let s = v.to_string();",
+            "cannot turn into text",
+        ),
+        (
+            "json.rhai",
+            "let m = #{ v: v };\nprint(m.to_json());",
+            "cannot write as JSON",
+        ),
+    ] {
+        let s = script(dir.path(), name, &format!("{deep}{tail}\n"));
+        keascript()
+            .arg("run")
+            .arg(&s)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(what))
+            .stderr(predicate::str::contains(limit));
+    }
+    // At the limit, values print as Rhai prints them.
+    let s = script(
+        dir.path(),
+        "at_limit.rhai",
+        &format!(
+            "{}print(v);\nprint([1, \"a\", #{{ b: [2.5, ()] }}, 'c']);\nprint(`${{#{{ x: [1] }}}}`);\n",
+            nested(999, false)
+        ),
+    );
+    let out = keascript().arg("run").arg(&s).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("{}1{}", "[".repeat(999), "]".repeat(999)));
+    // As Rhai's own printed them (a char in an array is written bare).
+    assert_eq!(lines[1], "[1, \"a\", #{\"b\": [2.5, ()]}, c]");
+    assert_eq!(lines[2], "#{\"x\": [1]}");
+}
+
+#[test]
+fn the_repl_refuses_to_show_a_value_nested_past_the_limit() {
+    let text = format!("{}v\n", nested(20_000, false).replace('\n', " "));
+    keascript()
+        .arg("repl")
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot show a value nested more than 1000 levels deep (the nesting limit)",
+        ));
+}
+
+#[test]
+fn import_cycles_and_deep_import_chains_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let me = script(d, "self.rhai", "import \"self\" as s;\nprint(1);\n");
+    keascript()
+        .arg("run")
+        .arg(&me)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("import cycle: "))
+        .stderr(predicate::str::contains(
+            "self.rhai imports \"self\", which is itself",
+        ));
+    script(d, "b.rhai", "import \"a\" as a;\nfn hello() { 1 }\n");
+    let a = script(d, "a.rhai", "import \"b\" as b;\nprint(1);\n");
+    keascript()
+        .arg("run")
+        .arg(&a)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "a.rhai imports \"b\" imports \"a\", which is ",
+        ));
+    // A chain of 40 modules passes the limit of 32; one of 20 is fine.
+    for i in 0..40 {
+        script(
+            d,
+            &format!("m{i}.rhai"),
+            &format!("import \"m{}\" as m;\n", i + 1),
+        );
+    }
+    script(d, "m40.rhai", "fn bottom() { 40 }\n");
+    let top = script(d, "top40.rhai", "import \"m0\" as m;\n");
+    keascript()
+        .arg("run")
+        .arg(&top)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "imports nested more than 32 deep (the import limit)",
+        ));
+    script(d, "m20.rhai", "fn bottom() { 20 }\n");
+    let top = script(d, "top20.rhai", "import \"m1\" as m;\nprint(\"ok\");\n");
+    keascript()
+        .arg("run")
+        .arg(&top)
+        .assert()
+        .success()
+        .stdout("ok\n");
+    // The daemon loads its script the same way.
+    keascript()
+        .args(["daemon"])
+        .arg(&me)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("import cycle"));
 }
 
 #[test]
