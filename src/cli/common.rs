@@ -1,6 +1,7 @@
 //! What `run`, `repl` and `daemon` share: reading durations, picking the inventory's
 //! server, and the engine limits from the flags.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::kea::{Inventory, KeaError};
@@ -41,6 +42,21 @@ pub fn limits(timeout: Duration, max_operations: Option<u64>, max_memory: usize)
         limits.max_operations = n;
     }
     limits
+}
+
+/// Says why `path` cannot be the script to run: missing, or a directory.
+pub fn check_script(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(format!(
+            "script {} is a directory; give the script file to run",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("script {} not found", path.display()))
+        }
+        Err(e) => Err(format!("cannot read script {}: {e}", path.display())),
+    }
 }
 
 /// Starts a lab for `run --lab` / `repl --lab` and reads its inventory; `None` (after saying

@@ -38,7 +38,7 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::common::parse_timeout)]
     pub shutdown_timeout: Duration,
 
-    /// Stop a run after this many Rhai operations
+    /// Stop a run after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
 
@@ -81,8 +81,8 @@ fn daemon_inner(
     args: DaemonArgs,
     dispatch: &tracing::Dispatch,
 ) -> u8 {
-    if !args.script.is_file() {
-        tracing::error!("error: script {} not found", args.script.display());
+    if let Err(e) = super::common::check_script(&args.script) {
+        tracing::error!("error: {e}");
         return 2;
     }
     let mut inventory = match Inventory::discover(config) {

@@ -21,8 +21,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Log level or filter for messages on stderr (e.g. warn, info, keascript=debug);
-    /// `warn` by default, `info` for the daemon
+    /// Log level or filter for messages on stderr: a level (error, warn, info, debug, trace,
+    /// off) or TARGET=LEVEL items separated by commas (e.g. warn,keascript=debug); `warn` by
+    /// default, `info` for the daemon
     #[arg(long, global = true, env = "KEASCRIPT_LOG")]
     pub log: Option<String>,
 
@@ -50,6 +51,12 @@ pub enum Command {
 /// run there (`run`, the REPL), and Rhai recurses on nested values.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(filter) = &cli.log
+        && let Err(e) = check_log_filter(filter)
+    {
+        eprintln!("error: --log (or KEASCRIPT_LOG) {filter:?}: {e}");
+        return ExitCode::from(2);
+    }
     let on_big_stack = std::thread::Builder::new()
         .name("keascript".into())
         .stack_size(crate::script::SCRIPT_STACK_SIZE)
@@ -91,6 +98,42 @@ fn command(cli: Cli) -> u8 {
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
     }
+}
+
+/// Log levels as `--log` takes them alone.
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Whether `filter` is a log filter keascript understands. tracing would take any word as
+/// the name of a target (`--log verbose` would log nothing at all), so a word alone must
+/// be a level or one of keascript's own targets; `TARGET=LEVEL` names any target.
+pub fn check_log_filter(filter: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::builder()
+        .with_regex(false)
+        .parse(filter)
+        .map_err(|e| {
+            format!(
+                "{e}; write a level ({}) or TARGET=LEVEL items separated by commas",
+                LEVELS.join(", ")
+            )
+        })?;
+    for item in filter.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if item.contains('=') || item.contains('[') {
+            continue;
+        }
+        let word = item.to_ascii_lowercase();
+        if LEVELS.contains(&word.as_str())
+            || word == "keascript"
+            || word.starts_with("keascript::")
+            || word == "script"
+        {
+            continue;
+        }
+        return Err(format!(
+            "{item:?} is not a level ({}); write e.g. --log debug or --log keascript=debug",
+            LEVELS.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn init_logging(filter: &str) {

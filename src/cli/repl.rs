@@ -28,7 +28,7 @@ pub struct ReplArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Stop a statement after this many Rhai operations
+    /// Stop a statement after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
 

@@ -34,7 +34,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub single_peer: bool,
 
-    /// Stop the script after this many Rhai operations
+    /// Stop the script after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
 
@@ -48,8 +48,8 @@ pub struct RunArgs {
 }
 
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
-    if !args.script.is_file() {
-        eprintln!("error: script {} not found", args.script.display());
+    if let Err(e) = super::common::check_script(&args.script) {
+        eprintln!("error: {e}");
         return 2;
     }
     let mut lab = None;

@@ -1,5 +1,7 @@
 //! The engine's limits through the binary: each one ends a script with status 1 and a
-//! message that names it, never a native crash (status 134). None of these needs Kea.
+//! message that names it, never a native crash (status 134); and the command-line checks
+//! around them (`--max-operations 0`, `--max-memory`, `--log`, a directory as the script).
+//! None of these needs Kea.
 
 use predicates::prelude::*;
 
@@ -265,4 +267,104 @@ fn pushing_a_million_items_is_linear() {
         .assert()
         .success()
         .stdout("1000000 100000 999999\n");
+}
+
+#[test]
+fn zero_means_no_limit_for_operations_memory_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "count.rhai",
+        "let n = 0;\nfor i in 0..200000 { n += 1; }\nprint(n);\n",
+    );
+    keascript()
+        .args(["run", "--max-operations", "10000"])
+        .arg(&s)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("after 10000 operations"));
+    keascript()
+        .args([
+            "run",
+            "--max-operations",
+            "0",
+            "--max-memory",
+            "0",
+            "--timeout",
+            "0",
+        ])
+        .arg(&s)
+        .assert()
+        .success()
+        .stdout("200000\n");
+    let help = keascript().args(["run", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&help.get_output().stdout).to_string();
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(help.matches("0 = no limit").count(), 2, "{help}");
+    assert!(help.contains("0 = none"), "{help}");
+    keascript()
+        .args(["run", "--max-memory", "lots"])
+        .arg(&s)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-memory"));
+}
+
+#[test]
+fn a_bad_log_filter_is_a_usage_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "ok.rhai", "print(\"ran\");\n");
+    for bad in ["verbose", "keascript=loud", "warn,[x"] {
+        keascript()
+            .args(["--log", bad, "run"])
+            .arg(&s)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!("{bad:?}")));
+    }
+    keascript()
+        .env("KEASCRIPT_LOG", "chatty")
+        .arg("run")
+        .arg(&s)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("KEASCRIPT_LOG"))
+        .stderr(predicate::str::contains("\"chatty\""));
+    for good in [
+        "debug",
+        "WARN",
+        "warn,keascript=debug",
+        "keascript",
+        "reqwest=trace",
+    ] {
+        keascript()
+            .args(["--log", good, "run"])
+            .arg(&s)
+            .assert()
+            .success()
+            .stdout("ran\n");
+    }
+}
+
+#[test]
+fn a_directory_as_the_script_is_named_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["run", "daemon"] {
+        keascript()
+            .arg(cmd)
+            .arg(dir.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "script {} is a directory",
+                dir.path().display()
+            )));
+        keascript()
+            .arg(cmd)
+            .arg(dir.path().join("missing.rhai"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("missing.rhai not found"));
+    }
 }
