@@ -12,3 +12,8 @@ pub mod lab;
 pub mod repl;
 pub mod script;
 pub mod transport;
+
+/// The unit tests count the heap as the `keascript` binary does (`script::memory`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: script::memory::CountingAllocator = script::memory::CountingAllocator;

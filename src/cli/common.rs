@@ -1,6 +1,7 @@
 //! What `run`, `repl` and `daemon` share: reading durations, picking the inventory's
 //! server, and the engine limits from the flags.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::kea::{Inventory, KeaError};
@@ -24,16 +25,38 @@ pub fn select_server(inventory: &mut Inventory, server: Option<&str>) -> Result<
     Ok(())
 }
 
-/// The engine limits from `--timeout` (zero: none) and `--max-operations`.
-pub fn limits(timeout: Duration, max_operations: Option<u64>) -> Limits {
+/// A `--max-memory` value: `512M`, `2G`, a byte count, or `0` for none.
+pub fn parse_memory(s: &str) -> Result<usize, String> {
+    crate::script::memory::parse_bytes(s)
+}
+
+/// The engine limits from `--timeout`, `--max-operations` and `--max-memory` (each: zero
+/// means none).
+pub fn limits(timeout: Duration, max_operations: Option<u64>, max_memory: usize) -> Limits {
     let mut limits = Limits {
         timeout: (!timeout.is_zero()).then_some(timeout),
+        max_memory,
         ..Limits::default()
     };
     if let Some(n) = max_operations {
         limits.max_operations = n;
     }
     limits
+}
+
+/// Says why `path` cannot be the script to run: missing, or a directory.
+pub fn check_script(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(format!(
+            "script {} is a directory; give the script file to run",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("script {} not found", path.display()))
+        }
+        Err(e) => Err(format!("cannot read script {}: {e}", path.display())),
+    }
 }
 
 /// Starts a lab for `run --lab` / `repl --lab` and reads its inventory; `None` (after saying

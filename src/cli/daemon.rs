@@ -38,9 +38,13 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::common::parse_timeout)]
     pub shutdown_timeout: Duration,
 
-    /// Stop a run after this many Rhai operations
+    /// Stop a run after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
+
+    /// Stop a run that takes more memory than this (e.g. 512M, 4G; 0 = no limit)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
+    pub max_memory: usize,
 
     /// Change nothing: every mutation logs its diff and the commands it would send
     #[arg(long)]
@@ -77,8 +81,8 @@ fn daemon_inner(
     args: DaemonArgs,
     dispatch: &tracing::Dispatch,
 ) -> u8 {
-    if !args.script.is_file() {
-        tracing::error!("error: script {} not found", args.script.display());
+    if let Err(e) = super::common::check_script(&args.script) {
+        tracing::error!("error: {e}");
         return 2;
     }
     let mut inventory = match Inventory::discover(config) {
@@ -92,7 +96,7 @@ fn daemon_inner(
         tracing::error!("error: {e}");
         return 2;
     }
-    let limits = super::common::limits(args.timeout, args.max_operations);
+    let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     // Absolute, so a script that changes nothing about the working directory still finds
     // its imports after a reload.
     let script = std::path::absolute(&args.script).unwrap_or(args.script.clone());

@@ -22,8 +22,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Log level or filter for messages on stderr (e.g. warn, info, keascript=debug);
-    /// `warn` by default, `info` for the daemon
+    /// Log level or filter for messages on stderr: a level (error, warn, info, debug, trace,
+    /// off) or TARGET=LEVEL items separated by commas (e.g. warn,keascript=debug); `warn` by
+    /// default, `info` for the daemon
     #[arg(long, global = true, env = "KEASCRIPT_LOG")]
     pub log: Option<String>,
 
@@ -49,8 +50,34 @@ pub enum Command {
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
+///
+/// The command runs on a thread with [`crate::script::SCRIPT_STACK_SIZE`] of stack: scripts
+/// run there (`run`, the REPL), and Rhai recurses on nested values.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(filter) = &cli.log
+        && let Err(e) = check_log_filter(filter)
+    {
+        eprintln!("error: --log (or KEASCRIPT_LOG) {filter:?}: {e}");
+        return ExitCode::from(2);
+    }
+    let on_big_stack = std::thread::Builder::new()
+        .name("keascript".into())
+        .stack_size(crate::script::SCRIPT_STACK_SIZE)
+        .spawn(move || command(cli));
+    match on_big_stack.map(|t| t.join()) {
+        Ok(Ok(status)) => ExitCode::from(status),
+        // The panic has been reported on stderr.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("error: cannot start the main thread: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs the parsed command; returns its exit status.
+fn command(cli: Cli) -> u8 {
     // The daemon sets up its own log (journald or JSON lines, `info` by default).
     if !matches!(cli.command, Command::Daemon(_)) {
         init_logging(cli.log.as_deref().unwrap_or("warn"));
@@ -63,10 +90,10 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
-    let status = match cli.command {
+    match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
         Command::Daemon(args) => {
@@ -75,8 +102,43 @@ pub fn main() -> ExitCode {
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
         Command::Doctor(args) => doctor::doctor(&runtime, cli.config.as_deref(), args),
-    };
-    ExitCode::from(status)
+    }
+}
+
+/// Log levels as `--log` takes them alone.
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Whether `filter` is a log filter keascript understands. tracing would take any word as
+/// the name of a target (`--log verbose` would log nothing at all), so a word alone must
+/// be a level or one of keascript's own targets; `TARGET=LEVEL` names any target.
+pub fn check_log_filter(filter: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::builder()
+        .with_regex(false)
+        .parse(filter)
+        .map_err(|e| {
+            format!(
+                "{e}; write a level ({}) or TARGET=LEVEL items separated by commas",
+                LEVELS.join(", ")
+            )
+        })?;
+    for item in filter.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if item.contains('=') || item.contains('[') {
+            continue;
+        }
+        let word = item.to_ascii_lowercase();
+        if LEVELS.contains(&word.as_str())
+            || word == "keascript"
+            || word.starts_with("keascript::")
+            || word == "script"
+        {
+            continue;
+        }
+        return Err(format!(
+            "{item:?} is not a level ({}); write e.g. --log debug or --log keascript=debug",
+            LEVELS.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn init_logging(filter: &str) {

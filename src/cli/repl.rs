@@ -28,9 +28,13 @@ pub struct ReplArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Stop a statement after this many Rhai operations
+    /// Stop a statement after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
+
+    /// Stop a statement that takes more memory than this (e.g. 512M, 4G; 0 = no limit)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
+    pub max_memory: usize,
 }
 
 pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: ReplArgs) -> u8 {
@@ -68,7 +72,7 @@ pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: Repl
         stop_lab();
         return 2;
     }
-    let limits = super::common::limits(args.timeout, args.max_operations);
+    let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, vec![]).with_timeout(limits.timeout),
     );

@@ -34,9 +34,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub single_peer: bool,
 
-    /// Stop the script after this many Rhai operations
+    /// Stop the script after this many Rhai operations (default 1000000000; 0 = no limit)
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
+
+    /// Stop the script when it holds more memory than this (e.g. 512M, 4G; 0 = no limit)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
+    pub max_memory: usize,
 
     /// Arguments for the script (`args` in the script), after `--`
     #[arg(last = true)]
@@ -44,8 +48,8 @@ pub struct RunArgs {
 }
 
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
-    if !args.script.is_file() {
-        eprintln!("error: script {} not found", args.script.display());
+    if let Err(e) = super::common::check_script(&args.script) {
+        eprintln!("error: {e}");
         return 2;
     }
     let mut lab = None;
@@ -69,7 +73,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         eprintln!("error: {e}");
         return 2;
     }
-    let limits = super::common::limits(args.timeout, args.max_operations);
+    let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, args.args)
             .with_timeout(limits.timeout),

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::kea::Inventory;
 use crate::script::triggers::{Mode, Trigger};
-use crate::script::{Limits, RunContext, build_engine, describe_error};
+use crate::script::{Limits, RunContext, SCRIPT_STACK_SIZE, build_engine, describe_error};
 
 /// What every run of one script generation shares.
 #[derive(Clone)]
@@ -107,6 +107,7 @@ impl Executor {
         let name = setup.script_name();
         std::thread::Builder::new()
             .name(format!("trigger {}", trigger.kind.describe()))
+            .stack_size(SCRIPT_STACK_SIZE)
             .spawn(move || {
                 let _log = tracing::dispatcher::set_default(&setup.dispatch);
                 let mut engine = setup.engine(thread_ctx.clone(), &label);
@@ -119,7 +120,7 @@ impl Executor {
                 while let Some(req) = rx.blocking_recv() {
                     thread_ctx.start_clock();
                     let started = Instant::now();
-                    let result = call(&engine, &ast, &callback, req.arg);
+                    let result = call(&engine, &ast, &callback, req.arg, &thread_ctx);
                     let outcome = match result {
                         Ok(_) => Outcome::Done,
                         Err(CallError::Arity(msg)) => Outcome::Failed(msg),
@@ -183,7 +184,13 @@ enum CallError {
 
 /// Calls the callback. `on_change` passes the event map; a callback that takes no
 /// parameter is called without it.
-fn call(engine: &Engine, ast: &AST, f: &FnPtr, arg: Option<Dynamic>) -> Result<Dynamic, CallError> {
+fn call(
+    engine: &Engine,
+    ast: &AST,
+    f: &FnPtr,
+    arg: Option<Dynamic>,
+    ctx: &RunContext,
+) -> Result<Dynamic, CallError> {
     let not_found = |e: &EvalAltResult| matches!(e, EvalAltResult::ErrorFunctionNotFound(sig, _) if sig.starts_with(f.fn_name()));
     let result = match arg {
         Some(ev) => match f.call::<Dynamic>(engine, ast, (ev,)) {
@@ -192,6 +199,7 @@ fn call(engine: &Engine, ast: &AST, f: &FnPtr, arg: Option<Dynamic>) -> Result<D
         },
         None => f.call::<Dynamic>(engine, ast, ()),
     };
+    let result = ctx.finish(result);
     result.map_err(|e| {
         if not_found(&e) {
             let which = if f.is_anonymous() {

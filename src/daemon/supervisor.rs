@@ -76,8 +76,7 @@ fn load(setup: &Setup) -> Result<Loaded, LoadError> {
     })?;
     ast.set_source(name.as_str());
     ctx.start_clock();
-    engine
-        .run_ast_with_scope(&mut scope, &ast)
+    ctx.finish(engine.run_ast_with_scope(&mut scope, &ast))
         .map_err(|e| LoadError {
             status: exit_status_of(&e),
             message: describe_error(&e, &name, &setup.limits),
@@ -102,6 +101,7 @@ async fn load_async(setup: Setup) -> Result<Loaded, LoadError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("script load".into())
+        .stack_size(crate::script::SCRIPT_STACK_SIZE)
         .spawn(move || {
             let _log = tracing::dispatcher::set_default(&setup.dispatch);
             let _ = tx.send(load(&setup));

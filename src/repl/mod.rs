@@ -321,15 +321,20 @@ impl Repl {
         // Triggers registered here never run (the registration warns); do not keep them.
         let _ = ctx.triggers.take();
         let next = match result {
-            Ok(v) => {
-                if !v.is_unit() {
-                    let text = self.session.show(&v);
+            Ok(v) if v.is_unit() => Next::Go,
+            Ok(v) => match self.session.show(&v) {
+                Ok(text) => {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{text}");
                     let _ = out.flush();
+                    Next::Go
                 }
-                Next::Go
-            }
+                // A limit, as a script's: status 1, kind `script`.
+                Err(why) => {
+                    eprintln!("error: script error: {why}");
+                    Next::Failed(1)
+                }
+            },
             Err(e) => {
                 let _ = std::io::stdout().flush();
                 eprintln!("{}", self.session.describe(&e, source));

@@ -62,9 +62,10 @@ impl Session {
         let mut ast = self.engine.compile_with_scope(&self.scope, source)?;
         ast.set_source(name);
         self.fns += ast;
-        let result = self
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.fns);
+        let result = self.ctx.finish(
+            self.engine
+                .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.fns),
+        );
         // Keep the functions, drop the statements.
         self.fns.clear_statements();
         if result.is_ok() {
@@ -150,13 +151,14 @@ impl Session {
         view.fns = fns;
     }
 
-    /// A result as text.
-    pub fn show(&self, v: &Dynamic) -> String {
+    /// A result as text, or why it cannot be shown (nested past the limit).
+    pub fn show(&self, v: &Dynamic) -> Result<String, String> {
         let custom = |v: &Dynamic| self.custom_text(v);
         Show {
             custom: &custom,
             max_items: MAX_ITEMS,
             width: WIDTH,
+            max_depth: self.limits.max_value_depth,
         }
         .show(v)
     }
@@ -260,8 +262,8 @@ mod tests {
     fn eval(s: &mut Session, src: &str) -> Result<String, String> {
         s.ctx.start_clock();
         s.eval(src, "input")
-            .map(|v| s.show(&v))
             .map_err(|e| s.describe(&e, "input"))
+            .and_then(|v| s.show(&v))
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Results as an admin reads them: maps and arrays one item a line when they do not fit on
-//! one, long arrays shortened with a count, strings at the top level as plain text.
+//! one, long arrays shortened with a count, strings at the top level as plain text. A value
+//! nested deeper than the engine's nesting limit is refused, not shown (showing recurses).
 
 use rhai::{Array, Dynamic, Map};
 
@@ -13,23 +14,33 @@ pub struct Show<'a> {
     pub max_items: usize,
     /// Lines longer than this are broken up.
     pub width: usize,
+    /// Values with arrays or maps nested deeper than this are not shown.
+    pub max_depth: usize,
 }
 
 impl Show<'_> {
     /// The text of a result. A string at the top level is shown as it is (so a diff reads
     /// as a diff); everything else as Rhai would write it. Secrets never show: values
     /// under secret keys (`kea::redact`) read `[redacted]`, and secrets loaded by this
-    /// process and URL passwords are scrubbed from the text.
-    pub fn show(&self, v: &Dynamic) -> String {
+    /// process and URL passwords are scrubbed from the text. An error names the nesting
+    /// limit when the value is nested deeper.
+    pub fn show(&self, v: &Dynamic) -> Result<String, String> {
         if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
-            return redact::text(s.as_str()).into_owned();
+            return Ok(redact::text(s.as_str()).into_owned());
+        }
+        if crate::script::nested_deeper_than(v, self.max_depth) {
+            return Err(format!(
+                "cannot show a value nested more than {} levels deep (the nesting limit); \
+                 look at a part of it",
+                self.max_depth
+            ));
         }
         let text = if has_secret(v, false) {
             self.render(&redacted(v, false), 0)
         } else {
             self.render(v, 0)
         };
-        redact::text(&text).into_owned()
+        Ok(redact::text(&text).into_owned())
     }
 
     fn render(&self, v: &Dynamic, indent: usize) -> String {
@@ -174,8 +185,10 @@ mod tests {
             custom: &custom,
             max_items: 3,
             width: 40,
+            max_depth: 10,
         }
         .show(&v)
+        .unwrap()
     }
 
     fn eval(s: &str) -> Dynamic {
@@ -236,5 +249,43 @@ mod tests {
             long,
             "[\n  \"item number 0\",\n  \"item number 1\",\n  \"item number 2\",\n  ... 997 more, 1000 in all\n]"
         );
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    #[test]
+    fn values_nested_past_the_limit_are_refused_not_shown() {
+        let custom = |_: &Dynamic| None;
+        let show = Show {
+            custom: &custom,
+            max_items: 20,
+            width: 100,
+            max_depth: 1000,
+        };
+        let mut v = Dynamic::from_int(1);
+        for _ in 0..1000 {
+            v = Dynamic::from_array(vec![v]);
+        }
+        let text = show.show(&v).expect("at the limit is shown");
+        assert!(
+            text.starts_with("[\n"),
+            "broken into lines: {}",
+            &text[..20]
+        );
+        // 20,000 levels: rendering would overflow the stack; the check stops at the limit.
+        for _ in 1000..20_000 {
+            v = Dynamic::from_array(vec![v]);
+        }
+        let err = show.show(&v).unwrap_err();
+        assert!(
+            err.contains("more than 1000 levels deep (the nesting limit)"),
+            "{err}"
+        );
+        while let Ok(mut a) = v.try_cast_result::<Array>() {
+            v = a.pop().unwrap_or(Dynamic::UNIT);
+        }
     }
 }

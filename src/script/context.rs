@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
+use super::memory::heap_in_use;
 use crate::kea::audit::{AuditEntry, AuditLog};
 use crate::kea::edit::journal::changes_in_flight;
 use crate::kea::{Inventory, KeaError, Server};
@@ -44,6 +45,11 @@ pub struct RunContext {
     /// Where changes are recorded, and the name of the script that makes them.
     pub audit: AuditLog,
     pub script_name: Mutex<Option<String>>,
+    /// The process's heap when the clock started: a run's memory is what it grew by since.
+    heap_at_start: AtomicUsize,
+    /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
+    stop: Mutex<Option<String>>,
+    stop_pending: AtomicBool,
 }
 
 impl RunContext {
@@ -62,6 +68,9 @@ impl RunContext {
             triggers: Default::default(),
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
+            heap_at_start: AtomicUsize::new(0),
+            stop: Mutex::new(None),
+            stop_pending: AtomicBool::new(false),
         }
     }
 
@@ -115,12 +124,52 @@ impl RunContext {
         self
     }
 
-    /// Starts the deadline clock (at the start of a run, or of each REPL statement) and
-    /// arms a fresh cancel switch.
+    /// Starts the deadline clock (at the start of a run, or of each REPL statement), arms a
+    /// fresh cancel switch and starts counting the run's memory from here.
     pub fn start_clock(&self) {
         *self.deadline.lock().expect("deadline lock") = self.timeout.map(|t| Instant::now() + t);
         *self.cancel.lock().expect("cancel lock") = CancellationToken::new();
         self.stop_after_change.store(false, Ordering::SeqCst);
+        self.heap_at_start
+            .store(heap_in_use().unwrap_or(0), Ordering::Relaxed);
+        self.take_stop();
+    }
+
+    /// How much the process's heap grew since [`RunContext::start_clock`] (`None` when
+    /// the counting allocator is not installed).
+    pub fn heap_growth(&self) -> Option<usize> {
+        heap_in_use().map(|n| n.saturating_sub(self.heap_at_start.load(Ordering::Relaxed)))
+    }
+
+    /// Ends the run at its next operation with `message`: for limits hit inside functions
+    /// whose errors Rhai does not pass on (it calls `to_string` for `${…}` and, when that
+    /// fails, formats the value itself).
+    pub fn stop_at_next_operation(&self, message: String) {
+        *self.stop.lock().expect("stop lock") = Some(message);
+        self.stop_pending.store(true, Ordering::SeqCst);
+    }
+
+    /// The message of [`RunContext::stop_at_next_operation`], once.
+    pub fn take_stop(&self) -> Option<String> {
+        // Checked between all operations: a plain load first.
+        if !self.stop_pending.load(Ordering::Relaxed)
+            || !self.stop_pending.swap(false, Ordering::SeqCst)
+        {
+            return None;
+        }
+        self.stop.lock().expect("stop lock").take()
+    }
+
+    /// The result of a run, or statement, that ended before its next operation: a stop
+    /// still pending turns it into that error.
+    pub fn finish<T>(
+        &self,
+        result: Result<T, Box<EvalAltResult>>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        match (result, self.take_stop()) {
+            (Ok(_), Some(message)) => Err(terminated(&message)),
+            (result, _) => result,
+        }
     }
 
     /// A stop that waited for a change in flight, due now (checked on every operation).

@@ -741,7 +741,12 @@ pub const ENTRIES: &[Entry] = &[
         "the kind of a caught error; \"script\" for Rhai's own errors",
         ELSE,
     ),
-    lang("print", &["print(x)"], "print to stdout", ELSE),
+    lang(
+        "print",
+        &["print(x)"],
+        "print to stdout (values nested over 1,000 levels deep are refused)",
+        ELSE,
+    ),
     lang(
         "debug",
         &["debug(x)"],
@@ -751,7 +756,7 @@ pub const ENTRIES: &[Entry] = &[
     lang(
         "import",
         &["import \"kea/<module>\" as m;"],
-        "a shipped stdlib module; other paths are files next to the script",
+        "a shipped stdlib module; other paths are files next to the script (no cycles, 32 deep at most)",
         ELSE,
     ),
 ];
@@ -931,12 +936,14 @@ pub fn parse_signature(engine: &rhai::Engine, sig: &str) -> Option<Registered> {
     })
 }
 
-/// Every script-API function the engine registers (Rhai's own packages left out).
+/// Every script-API function the engine registers (Rhai's own packages left out, and
+/// the functions of theirs that keascript replaces to keep its limits).
 pub fn registered(engine: &rhai::Engine) -> Vec<Registered> {
     engine
         .gen_fn_signatures(false)
         .iter()
         .filter_map(|s| parse_signature(engine, s))
+        .filter(|r| !super::OVERRIDES.contains(&r.name.as_str()))
         .collect()
 }
 

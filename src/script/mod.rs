@@ -2,17 +2,20 @@
 //! bindings of `spec/script-api.md`, Kea errors as catchable maps, the embedded stdlib.
 
 mod api;
+mod bounds;
 mod context;
 mod convert;
 mod engine;
 mod errors;
 pub mod help;
+pub mod memory;
 mod resolver;
 mod runner;
 pub mod triggers;
 
+pub use bounds::{OVERRIDES, nested_deeper_than};
 pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE};
-pub use engine::{Limits, build_engine};
+pub use engine::{Limits, SCRIPT_STACK_SIZE, build_engine};
 pub use errors::{describe_error, exit_status_of};
 pub use resolver::STDLIB;
 pub use runner::{RunOutcome, run_file, run_source};

@@ -66,7 +66,7 @@ pub fn run_source(
     ast.set_source(name);
     ctx.set_script_name(name);
     ctx.start_clock();
-    match engine.run_ast_with_scope(&mut scope, &ast) {
+    match ctx.finish(engine.run_ast_with_scope(&mut scope, &ast)) {
         Ok(()) => RunOutcome {
             status: 0,
             error: None,

@@ -18,6 +18,7 @@ mod hostile;
 mod kea3_double;
 mod lab;
 mod leases;
+mod limits;
 mod non_ascii;
 mod outside_writer;
 mod packaged;

@@ -82,7 +82,7 @@ fn a_debian_style_kea_is_diagnosed_refused_then_fixed() {
     // Root-owned, 0644: as Debian installs it.
     std::fs::write(&file, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut daemon = Command::new(&install.dhcp4)
+    let daemon = Command::new(&install.dhcp4)
         .arg("-c")
         .arg(&file)
         .env("KEA_PIDFILE_DIR", &run)
@@ -95,19 +95,21 @@ fn a_debian_style_kea_is_diagnosed_refused_then_fixed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(u32);
-    impl Drop for Kill {
+    /// Stops the daemon this test started, by its PID, and reaps it.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
         fn drop(&mut self) {
             let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.0 as i32),
+                nix::unistd::Pid::from_raw(self.0.id() as i32),
                 nix::sys::signal::Signal::SIGTERM,
             );
+            let _ = self.0.wait();
         }
     }
-    let _kill = Kill(daemon.id());
+    let mut daemon = Stop(daemon);
     let until = Instant::now() + Duration::from_secs(30);
     while !sock.exists() {
-        assert!(daemon.try_wait().unwrap().is_none(), "kea-dhcp4 exited");
+        assert!(daemon.0.try_wait().unwrap().is_none(), "kea-dhcp4 exited");
         assert!(Instant::now() < until, "the socket never appeared");
         std::thread::sleep(Duration::from_millis(50));
     }
