@@ -388,6 +388,15 @@ pub async fn check_persistable(svc: &Service) -> Result<(), super::KeaError> {
     {
         return Ok(());
     }
+    persistable(svc, &url).await?;
+    FINE.lock()
+        .expect("cache")
+        .get_or_insert_with(HashSet::new)
+        .insert(key);
+    Ok(())
+}
+
+async fn persistable(svc: &Service, url: &str) -> Result<(), super::KeaError> {
     let local = url.starts_with("unix:")
         || url.contains("//127.")
         || url.contains("//localhost")
@@ -407,10 +416,6 @@ pub async fn check_persistable(svc: &Service) -> Result<(), super::KeaError> {
         return Ok(());
     };
     if writable_by(&file, uid, &gids).unwrap_or(true) {
-        FINE.lock()
-            .expect("cache")
-            .get_or_insert_with(HashSet::new)
-            .insert(key);
         return Ok(());
     }
     let user = user_name(uid);

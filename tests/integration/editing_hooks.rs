@@ -368,11 +368,12 @@ fn a_single_add_subnet_goes_as_subnet4_add_then_config_write() {
         [
             "config-get",
             "list-commands",
+            "status-get",
             "config-hash-get",
             "subnet4-add",
             "config-write"
         ],
-        "one subnet4-add, no config-set (after checking nobody changed the server meanwhile)"
+        "one subnet4-add, no config-set (after checking, once per server, that it can write its file, and that nobody changed the server meanwhile)"
     );
     assert!(
         report.commands[0].starts_with("subnet4-add (dhcp4) "),
