@@ -65,7 +65,10 @@ mod tests {
         assert!(v.daemon_http() && v.class_lists() && v.path_rules());
         let old = KeaVersion::parse("2.2.0").unwrap();
         assert!(!old.daemon_http() && !old.class_lists() && !old.path_rules());
-        assert_eq!(KeaVersion::parse("2.7.8-git"), Some(KeaVersion::new(2, 7, 8)));
+        assert_eq!(
+            KeaVersion::parse("2.7.8-git"),
+            Some(KeaVersion::new(2, 7, 8))
+        );
         assert_eq!(KeaVersion::parse(""), None);
         assert_eq!(KeaVersion::parse("premium: no"), None);
     }

@@ -149,7 +149,11 @@ impl Lab {
                 name: name.to_string(),
                 dir: node_dir,
                 ca_port: port()?,
-                http_ports: if modern { Some((port()?, port()?)) } else { None },
+                http_ports: if modern {
+                    Some((port()?, port()?))
+                } else {
+                    None
+                },
                 ha_port: if modern && options.ha.is_some() {
                     Some(port()?)
                 } else {
