@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{Capabilities, ErrorKind, KeaError, SERVICES, ServerEntry};
+use super::{Capabilities, ErrorKind, KeaError, KeaVersion, SERVICES, ServerEntry};
 use crate::transport::{Answer, Endpoint, Request, Transport, TransportOptions};
 
 /// One server: how to reach its Control Agent and/or each of its daemons.
@@ -19,6 +19,8 @@ pub struct Server {
     capabilities: Mutex<HashMap<String, Capabilities>>,
     /// The HA relationship read once per service.
     ha: Mutex<HashMap<String, Option<super::ha::HaTopology>>>,
+    /// Each service's Kea version (`version-get`), read once.
+    versions: Mutex<HashMap<String, KeaVersion>>,
 }
 
 impl Server {
@@ -32,6 +34,7 @@ impl Server {
             config_path_only: entry.config_path_only,
             capabilities: Mutex::default(),
             ha: Mutex::default(),
+            versions: Mutex::default(),
         };
         let bad =
             |e: crate::transport::TransportError| KeaError::from_transport(&e).with_server(name);
@@ -73,6 +76,7 @@ impl Server {
             config_path_only: false,
             capabilities: Mutex::default(),
             ha: Mutex::default(),
+            versions: Mutex::default(),
         };
         match (is_unix, service) {
             (false, None) => {
@@ -312,6 +316,41 @@ impl Service {
             .expect("capabilities lock")
             .insert(self.name.clone(), c);
         Ok(c)
+    }
+
+    /// The Kea version of this service's daemon (`version-get` sent to the service), asked
+    /// once per server handle and then remembered. It decides how keascript spells what
+    /// changed between Kea generations (class keys, path rules).
+    pub async fn kea_version_cached(&self) -> Result<KeaVersion, KeaError> {
+        if let Some(v) = self
+            .server
+            .versions
+            .lock()
+            .expect("versions lock")
+            .get(&self.name)
+        {
+            return Ok(*v);
+        }
+        let a = self
+            .server
+            .command_answer("version-get", Some(&self.name), None)
+            .await?;
+        let text = a.text.unwrap_or_default();
+        let v = KeaVersion::parse(&text).ok_or_else(|| {
+            KeaError::new(
+                ErrorKind::Kea,
+                format!("version-get answered {text:?}, which names no Kea version"),
+            )
+            .with_server(self.server.name())
+            .with_service(Some(&self.name))
+            .with_command("version-get")
+        })?;
+        self.server
+            .versions
+            .lock()
+            .expect("versions lock")
+            .insert(self.name.clone(), v);
+        Ok(v)
     }
 
     /// The HA relationship of this service (from its configuration), read once per server

@@ -2,6 +2,7 @@
 //! only where keascript has logic (subnets, pools, options, classes, settings), and the
 //! edits of the script API applied to it locally, validated, before anything is sent.
 
+pub mod class_keys;
 pub mod classes;
 mod diff;
 mod doc;
