@@ -188,6 +188,10 @@ impl Bench {
             now["control-socket"], base["control-socket"],
             "{when}: control-socket changed"
         );
+        assert_eq!(
+            now["control-sockets"], base["control-sockets"],
+            "{when}: control-sockets changed"
+        );
         let v = if svc == "dhcp6" { "6" } else { "4" };
         let cmds = rt()
             .block_on(self.service("lab", svc).command("list-commands", None))
@@ -1509,11 +1513,26 @@ fn a_subnet_loaded_behind_our_back_is_a_conflict_with_the_exact_message() {
 fn apply_refuses_to_change_hooks_or_the_control_socket_unless_allowed_and_keeps_them_when_absent() {
     let Some(b) = Bench::new() else { return };
     let base = b.config("dhcp4");
+    // Kea 2.2 has one control socket; Kea >= 2.7.2 a list of them (the lab's UNIX and HTTP
+    // sockets).
+    let socket_key = if base.get("control-sockets").is_some() {
+        "control-sockets"
+    } else {
+        "control-socket"
+    };
     for (key, edit) in [
         ("hooks-libraries", r#"c.Dhcp4["hooks-libraries"] = [];"#),
         (
-            "control-socket",
-            r#"c.Dhcp4["control-socket"]["socket-name"] = "/tmp/keascript-elsewhere.sock";"#,
+            socket_key,
+            r#"if "control-sockets" in c.Dhcp4 {
+    for i in 0..c.Dhcp4["control-sockets"].len() {
+        if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+            c.Dhcp4["control-sockets"][i]["socket-name"] = "/tmp/keascript-elsewhere.sock";
+        }
+    }
+} else {
+    c.Dhcp4["control-socket"]["socket-name"] = "/tmp/keascript-elsewhere.sock";
+}"#,
         ),
     ] {
         let mark = b.mark("dhcp4");
@@ -1536,6 +1555,7 @@ fn apply_refuses_to_change_hooks_or_the_control_socket_unless_allowed_and_keeps_
 let c = v4.config();
 c.Dhcp4.remove("hooks-libraries");
 c.Dhcp4.remove("control-socket");
+c.Dhcp4.remove("control-sockets");
 c.Dhcp4.remove("loggers");
 c.Dhcp4["decline-probation-period"] = 1234;
 v4.apply(c);
@@ -1550,6 +1570,7 @@ v4.apply(c);
     b.assert_intact("dhcp4", &base, "apply without hooks and control socket");
     assert_eq!(b.file("dhcp4")["hooks-libraries"], base["hooks-libraries"]);
     assert_eq!(b.file("dhcp4")["control-socket"], base["control-socket"]);
+    assert_eq!(b.file("dhcp4")["control-sockets"], base["control-sockets"]);
 
     // With allow_paths the hooks really change (and come back).
     let lease_only = json!([base["hooks-libraries"][0].clone()]);
@@ -1582,6 +1603,227 @@ v4.apply(c, #{ allow_paths: true });
         "let v4 = kea().dhcp4;\nlet c = v4.config();\nc.Dhcp4[\"hooks-libraries\"] = parse_json({hooks:?});\nv4.apply(c, #{{ allow_paths: true }});\n"
     ));
     b.assert_intact("dhcp4", &base, "hooks put back with allow_paths");
+}
+
+/// The commands the daemon received since `mark` that test, change or write its
+/// configuration.
+fn sent_since(b: &Bench, svc: &str, mark: usize) -> Vec<String> {
+    b.commands(svc)
+        .into_iter()
+        .skip(mark)
+        .filter(|c| c == "config-test" || is_mutating(c))
+        .collect()
+}
+
+#[test]
+fn kea_3_path_rules_are_checked_before_sending_and_kea_judges_the_rest() {
+    let Some(b) = Bench::new() else { return };
+    let version = b.lab.kea_version();
+    let base = b.config("dhcp4");
+    let file = b.file("dhcp4");
+    let lab_dir = b.lab.dir().to_path_buf();
+    let apply = |edit: &str| {
+        b.ok(&format!(
+            "let v4 = kea().dhcp4;\nlet c = v4.config();\n{edit}\ntry {{ v4.apply(c, #{{ allow_paths: true }}); print(\"accepted\"); }} catch (e) {{ print(`kind=${{error_kind(e)}}`); print(`message=${{e.message}}`); }}\n"
+        ))
+    };
+    // Kea 2.2 reports the key as configured (`output_options`), Kea 3 as `output-options`.
+    let logger_to = |path: &str| {
+        format!(
+            r#"let k = if "output-options" in c.Dhcp4.loggers[0] {{ "output-options" }} else {{ "output_options" }};
+c.Dhcp4.loggers[0][k][0].output = "{path}";"#
+        )
+    };
+    let log_output = |root: &Value| -> String {
+        let l = &root["loggers"][0];
+        l.get("output-options")
+            .or_else(|| l.get("output_options"))
+            .and_then(|o| o[0]["output"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    if !version.path_rules() {
+        eprintln!(
+            "skipping the path-rule checks: Kea {version} has no path rules (they came with Kea 2.6.3 and 3.0); checking that keascript leaves paths to Kea instead"
+        );
+        let elsewhere = b.tmp.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let log = elsewhere.join("kea-dhcp4.log");
+        let out = apply(&logger_to(log.to_str().unwrap()));
+        assert!(out.contains("accepted"), "{out}");
+        assert_eq!(log_output(&b.config("dhcp4")), log.to_str().unwrap());
+        assert_eq!(log_output(&b.file("dhcp4")), log.to_str().unwrap());
+        let out = apply(&logger_to(&log_output(&base)));
+        assert!(out.contains("accepted"), "{out}");
+        let copy = elsewhere.join("copy.json");
+        b.ok(&format!(
+            "kea().dhcp4.command(\"config-write\", #{{ filename: {:?} }});\n",
+            copy.to_str().unwrap()
+        ));
+        assert!(copy.exists(), "Kea 2.2 writes wherever it is told");
+        b.assert_intact("dhcp4", &base, "paths on Kea 2.2");
+        return;
+    }
+
+    // 1. Outside Kea's default folder and every folder the running configuration uses:
+    // refused with the rule and the allowed folders named, before anything is sent.
+    let lab = lab_dir.display().to_string();
+    let hooks_dir = std::path::Path::new(base["hooks-libraries"][0]["library"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let cases = [
+        (
+            "hooks_libraries[",
+            r#"c.Dhcp4["hooks-libraries"].push(#{ library: "/opt/keascript-elsewhere/libdhcp_bootp.so" });"#.to_string(),
+            "KEA_HOOKS_PATH",
+            "/usr/lib/x86_64-linux-gnu/kea/hooks (Kea's default)",
+            hooks_dir.clone(),
+        ),
+        (
+            "control_sockets[",
+            r#"for i in 0..c.Dhcp4["control-sockets"].len() {
+    if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+        c.Dhcp4["control-sockets"][i]["socket-name"] = "/tmp/keascript-elsewhere/kea4.sock";
+    }
+}"#
+            .to_string(),
+            "KEA_CONTROL_SOCKET_DIR",
+            "/run/kea (Kea's default)",
+            lab.clone(),
+        ),
+        (
+            "lease_database.name",
+            r#"c.Dhcp4["lease-database"].name = "/tmp/keascript-elsewhere/leases4.csv";"#.to_string(),
+            "KEA_DHCP_DATA_DIR",
+            "/var/lib/kea (Kea's default)",
+            lab.clone(),
+        ),
+        (
+            "loggers[0].output_options[0].output",
+            logger_to("/tmp/keascript-elsewhere/kea-dhcp4.log"),
+            "KEA_LOG_FILE_DIR",
+            "/var/log/kea (Kea's default)",
+            lab.clone(),
+        ),
+    ];
+    for (at, edit, env, default, used) in cases {
+        let mark = b.mark("dhcp4");
+        let out = apply(&edit);
+        assert!(out.contains("kind=invalid"), "{at}: {out}");
+        assert!(out.contains(&format!("message={at}")), "{at}: {out}");
+        assert!(
+            out.contains(&format!("Kea {version} accepts")),
+            "{at}: {out}"
+        );
+        assert!(out.contains(env), "{at}: {out}");
+        assert!(out.contains(default), "{at}: {out}");
+        assert!(
+            out.contains(&format!("{used} (used by the running configuration)")),
+            "{at}: {out}"
+        );
+        assert!(out.contains("Nothing was sent"), "{at}: {out}");
+        assert_eq!(sent_since(&b, "dhcp4", mark), Vec::<String>::new(), "{at}");
+        assert_eq!(b.config("dhcp4"), base, "{at}");
+    }
+
+    // 2. In Kea's default folder, but this daemon was started with its own folders
+    // (KEA_CONTROL_SOCKET_DIR, KEA_LOG_FILE_DIR): Kea judges, its text is quoted, nothing
+    // changes. Its config-test checks sockets; log files only its config-set does (and
+    // keeps the running configuration when it refuses one).
+    for (edit, sent, folder) in [
+        (
+            r#"for i in 0..c.Dhcp4["control-sockets"].len() {
+    if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+        c.Dhcp4["control-sockets"][i]["socket-name"] = "/run/kea/kea4.sock";
+    }
+}"#
+            .to_string(),
+            &["config-test"][..],
+            "/run/kea",
+        ),
+        (
+            logger_to("/var/log/kea/keascript-test.log"),
+            &["config-test", "config-set"][..],
+            "/var/log/kea",
+        ),
+    ] {
+        let mark = b.mark("dhcp4");
+        let out = apply(&edit);
+        assert!(out.contains("kind=kea"), "{out}");
+        let command = sent.last().unwrap();
+        assert!(
+            out.contains(&format!(
+                "Kea {version} refuses the new paths ({command}): \""
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "invalid path specified: '{folder}', supported path is '{lab}'"
+            )),
+            "{out}"
+        );
+        assert_eq!(sent_since(&b, "dhcp4", mark), sent, "{folder}");
+        assert_eq!(b.config("dhcp4"), base, "{folder}");
+        assert_eq!(b.file("dhcp4"), file, "{folder}");
+    }
+
+    // 3. Another file in a folder the running configuration uses: Kea accepts it.
+    let other = lab_dir.join("kea-dhcp4-other.log");
+    let mark = b.mark("dhcp4");
+    let out = apply(&logger_to(other.to_str().unwrap()));
+    assert!(out.contains("accepted"), "{out}");
+    assert_eq!(log_output(&b.config("dhcp4")), other.to_str().unwrap());
+    assert_eq!(log_output(&b.file("dhcp4")), other.to_str().unwrap());
+    // (The daemon logs to the other file now: the command log is there.)
+    let logged = std::fs::read_to_string(&other).unwrap_or_default();
+    assert!(logged.contains("config-write"), "{logged}");
+    assert_eq!(
+        sent_since(&b, "dhcp4", mark),
+        ["config-test", "config-set"],
+        "Kea's verdict first; the config-write is logged in the other file"
+    );
+    let out = apply(&logger_to(&log_output(&base)));
+    assert!(out.contains("accepted"), "{out}");
+    b.assert_intact("dhcp4", &base, "a log file in the lab's folder and back");
+
+    // 4. config-write never asks Kea 3 to write outside its configuration's folder.
+    let mark = b.mark("dhcp4");
+    let r = b.run("kea().dhcp4.command(\"config-write\", #{ filename: \"/tmp/keascript-elsewhere.json\" });\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("writes a configuration only into the folder of its startup configuration"),
+        "{}",
+        r.stderr
+    );
+    let copy = lab_dir.join("keascript-copy.json");
+    let r = b.run(&format!(
+        r#"let v4 = kea().dhcp4;
+v4.write();
+try {{ v4.command("config-write", #{{ filename: "/tmp/keascript-elsewhere.json" }}); }} catch (e) {{ print(`elsewhere: ${{e.message}}`); }}
+print(v4.command("config-write", #{{ filename: {copy:?} }}));
+print(v4.command("config-write", #{{ filename: "keascript-bare.json" }}));
+"#
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "elsewhere: config-write: Kea {version} writes a configuration only into the folder of its startup configuration ({lab}), and \"/tmp/keascript-elsewhere.json\" is in /tmp; nothing was sent"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(copy.exists());
+    assert!(lab_dir.join("keascript-bare.json").exists());
+    assert!(!std::path::Path::new("/tmp/keascript-elsewhere.json").exists());
+    assert_eq!(
+        sent_since(&b, "dhcp4", mark),
+        ["config-write", "config-write", "config-write"],
+        "the startup file, the copy and the bare name; never the file elsewhere"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

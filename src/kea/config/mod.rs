@@ -11,6 +11,7 @@ mod keys;
 mod keywords;
 pub mod net;
 pub mod options;
+pub mod paths;
 mod protect;
 mod schema;
 pub mod settings;

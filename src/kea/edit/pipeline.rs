@@ -9,7 +9,8 @@ use super::hooks::{self, HookCommand};
 use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
 use crate::kea::config::classes::new_test_expressions;
 use crate::kea::config::{
-    ConfigDoc, Family, class_keys, normalize_inherited, restore_protected, unified_diff, validate,
+    ConfigDoc, Family, class_keys, normalize_inherited, paths, restore_protected, unified_diff,
+    validate,
 };
 use crate::kea::ha::{self, HaTopology};
 use crate::kea::{Capabilities, ErrorKind, KeaError, KeaVersion, Service};
@@ -86,6 +87,8 @@ pub(super) fn prepare(
     class_keys::speak(&mut new, &base, version)?;
     let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
     restore_protected(&mut new, live, &allowed);
+    // Kea 3's path rules: a path Kea refuses wherever it runs is refused before sending.
+    paths::check(live, &new, version)?;
     validate(&base, &new)?;
     Ok(Prepared { base, new, results })
 }
@@ -216,6 +219,9 @@ async fn commit_read(
     // A new or changed class test expression is parsed by Kea only: ask its verdict with
     // config-test before anything changes.
     check_expressions(svc, &base, &new).await?;
+    // New paths under Kea 3's rules: only the daemon knows its folders (its environment),
+    // so it judges them with config-test before anything changes.
+    check_paths(svc, version, &base, &new).await?;
     // Someone else may have changed the server since it was read: with Kea's hash
     // (2.4 and later) that is caught here, and nothing is sent.
     if let Some(h) = &hash_at_read
@@ -237,7 +243,11 @@ async fn commit_read(
             }
         }
         None => {
-            svc.set(&new.value).await?;
+            // Kea's config-test does not check every path (log files, lease files): the
+            // config-set does, and keeps the running configuration when it refuses one.
+            svc.set(&new.value)
+                .await
+                .map_err(|e| path_refusal(e, version, "config-set", &base, &new))?;
         }
     }
     if let Err(write_err) = svc.write().await {
@@ -295,6 +305,44 @@ async fn check_expressions(
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Kea's verdict (`config-test`) on a configuration that names other hook libraries,
+/// sockets, lease or log files than the running one, on a Kea with path rules: a refusal
+/// quotes Kea's own text, and nothing is changed.
+async fn check_paths(
+    svc: &Service,
+    version: KeaVersion,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+) -> Result<(), KeaError> {
+    if !version.path_rules() || !paths::paths_changed(base, new) {
+        return Ok(());
+    }
+    svc.test(&new.value)
+        .await
+        .map(|_| ())
+        .map_err(|e| path_refusal(e, version, "config-test", base, new))
+}
+
+/// Kea's refusal of a configuration with new paths, its own text quoted.
+fn path_refusal(
+    e: KeaError,
+    version: KeaVersion,
+    command: &str,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+) -> KeaError {
+    if e.kind != ErrorKind::Kea || !version.path_rules() || !paths::paths_changed(base, new) {
+        return e;
+    }
+    KeaError {
+        message: format!(
+            "Kea {version} refuses the new paths ({command}): \"{}\"; nothing was changed, it runs its previous configuration",
+            e.message
+        ),
+        ..e
     }
 }
 
