@@ -18,18 +18,10 @@ use keascript::kea::{Inventory, Server, Service};
 use keascript::lab::Lab;
 use serde_json::{Value, json};
 
-use crate::support::{commands_in, keascript, lab, rt, script};
-
-/// Commands that change a daemon's configuration or its file: the config path, and the
-/// subnet/class hook commands (Kea ≥ 2.7.7).
-fn is_mutating(c: &str) -> bool {
-    ["config-set", "config-write", "config-reload"].contains(&c)
-        || (["subnet4-", "subnet6-", "network4-", "network6-", "class-"]
-            .iter()
-            .any(|p| c.starts_with(p))
-            && !c.ends_with("-get")
-            && !c.ends_with("-list"))
-}
+use crate::support::{
+    assert_no_deprecated_class_keys, client_class, commands_in, is_mutating, keascript, lab, rt,
+    script,
+};
 
 /// What one run of the binary gave.
 struct Run {
@@ -138,24 +130,10 @@ impl Bench {
             .collect()
     }
 
-    /// Kea ≥ 2.7.4 reads `client-class` and `require-client-classes` but warns that they
-    /// are deprecated (and reports the lists either way): keascript must have sent the
-    /// lists, so the daemon's log has no such warning.
+    /// No deprecation warning for a class key in the daemon's log: keascript sent Kea
+    /// >= 2.7.4 the lists.
     fn assert_no_deprecated_keys(&self, svc: &str, when: &str) {
-        let log = std::fs::read_to_string(self.lab.dir().join(format!("kea-{svc}.log")))
-            .unwrap_or_default();
-        let warned: Vec<&str> = log
-            .lines()
-            .filter(|l| {
-                l.contains("DHCPSRV_CLIENT_CLASS_DEPRECATED")
-                    || l.contains("DHCPSRV_REQUIRE_CLIENT_CLASSES_DEPRECATED")
-                    || l.contains("ONLY_IF_REQUIRED_DEPRECATED")
-            })
-            .collect();
-        assert!(
-            warned.is_empty(),
-            "{when}: Kea warned about a deprecated class key keascript sent: {warned:#?}"
-        );
+        assert_no_deprecated_class_keys(&self.lab.dir().join(format!("kea-{svc}.log")), when);
     }
 
     /// True when the lab's daemon has the subnet and class hooks (the Kea 3 lab).
@@ -317,22 +295,6 @@ fn def(root: &Value, code: u64) -> Option<&Value> {
     root["option-def"]
         .as_array()
         .and_then(|a| a.iter().find(|d| d["code"].as_u64() == Some(code)))
-}
-
-/// The class a subnet or pool is limited to, `None` when unset or empty: Kea 2.2's
-/// `client-class`, or the one-element `client-classes` list Kea ≥ 2.7.4 reports (never
-/// both).
-fn client_class(m: &Value) -> Option<&str> {
-    match (m.get("client-class"), m.get("client-classes")) {
-        (Some(_), Some(_)) => panic!("both client-class and client-classes: {m}"),
-        (_, Some(list)) => {
-            let list = list.as_array().expect("client-classes is a list");
-            assert!(list.len() <= 1, "one class at most here: {m}");
-            list.first().and_then(Value::as_str)
-        }
-        (Some(c), None) => c.as_str().filter(|c| !c.is_empty()),
-        (None, None) => None,
-    }
 }
 
 // ---------------------------------------------------------------------------------------
