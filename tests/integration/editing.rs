@@ -1,5 +1,6 @@
-//! Editing on the config path against a real Kea 2.2 (`spec/script-api.md`, `spec/design.md`
-//! › The edit pipeline): every mutator read back with `config-get` and persisted with
+//! Editing against a real Kea: the config path on Kea 2.2, the subnet/class hook commands
+//! where Kea 3.0 has them (`spec/script-api.md`, `spec/design.md` › The edit pipeline):
+//! every mutator read back with `config-get` and persisted with
 //! `config-write` (the file on disk, and a restarted daemon); validation that sends nothing;
 //! a conflict made behind keascript's back; hooks and the control socket surviving every
 //! change; server-level lifetimes still reaching the scopes that do not own one; class
