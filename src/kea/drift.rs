@@ -6,11 +6,13 @@
 //!
 //! Used by the stdlib modules `kea/reload` and `kea/drift` through the script API.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::config::class_keys::canonical_form;
 use super::edit::state_dir;
 use super::{ErrorKind, KeaError, redact};
 
@@ -434,6 +436,14 @@ impl Ctx<'_> {
         skip: &[&str],
         inherit_a: &[&Map<String, Value>],
     ) -> Vec<String> {
+        // Kea 3 reports `client-classes` where a file for Kea 2 says `client-class`: the
+        // same limit, in the other generation's spelling.
+        let (a, b) = if matches!(kind, "subnet" | "pool" | "shared_network" | "class") {
+            (canonical_form(a), canonical_form(b))
+        } else {
+            (Cow::Borrowed(a), Cow::Borrowed(b))
+        };
+        let (a, b) = (a.as_ref(), b.as_ref());
         let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
         keys.sort();
         keys.dedup();
@@ -957,6 +967,27 @@ mod tests {
         assert_eq!(
             d[0].file_line(),
             "class pxe: only in the running configuration"
+        );
+    }
+
+    #[test]
+    fn a_kea_2_file_matches_a_kea_3_server_that_reports_class_lists() {
+        let mut r = running();
+        r["Dhcp4"]["subnet4"][0]["client-classes"] = json!(["pxe"]);
+        r["Dhcp4"]["subnet4"][0]["evaluate-additional-classes"] = json!(["pxe"]);
+        r["Dhcp4"]["subnet4"][0]["pools"][0]["client-classes"] = json!(["pxe"]);
+        let mut f = file();
+        f["Dhcp4"]["subnet4"][0]["client-class"] = json!("pxe");
+        f["Dhcp4"]["subnet4"][0]["require-client-classes"] = json!(["pxe"]);
+        f["Dhcp4"]["subnet4"][0]["pools"][0]["client-class"] = json!("pxe");
+        assert_eq!(differences(&r, &f), vec![]);
+        f["Dhcp4"]["subnet4"][0]["pools"][0]["client-class"] = json!("other");
+        let lines: Vec<String> = differences(&r, &f).iter().map(Change::line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "pool 192.0.2.10-192.0.2.200 in 192.0.2.0/24 changed: client-classes: [\"pxe\"] → [\"other\"]"
+            ]
         );
     }
 

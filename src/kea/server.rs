@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{Capabilities, ErrorKind, KeaError, SERVICES, ServerEntry};
+use super::{Capabilities, ErrorKind, KeaError, KeaVersion, SERVICES, ServerEntry};
 use crate::transport::{Answer, Endpoint, Request, Transport, TransportOptions};
 
 /// One server: how to reach its Control Agent and/or each of its daemons.
@@ -27,6 +27,10 @@ pub struct Server {
     capabilities: Mutex<HashMap<String, Capabilities>>,
     /// The HA relationship read once per service.
     ha: Mutex<HashMap<String, Option<super::ha::HaTopology>>>,
+    /// Each service's Kea version (`version-get`), read once ("" for the Control Agent).
+    versions: Mutex<HashMap<String, KeaVersion>>,
+    /// The folder each service's configuration file is in, as its `config-write` said.
+    config_folders: Mutex<HashMap<String, std::path::PathBuf>>,
 }
 
 /// The transports of a server: its Control Agent, and one per daemon endpoint.
@@ -60,6 +64,8 @@ impl Server {
             connected: Mutex::default(),
             capabilities: Mutex::default(),
             ha: Mutex::default(),
+            versions: Mutex::default(),
+            config_folders: Mutex::default(),
         }
     }
 
@@ -212,7 +218,35 @@ impl Server {
     }
 
     /// Sends a command and returns Kea's answer as it is, whatever its result.
+    ///
+    /// A `config-write` that names a file is checked first: Kea 3 writes a configuration only
+    /// into the folder of its startup configuration, and keascript never asks it to write
+    /// one anywhere else.
     pub async fn answer(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<Value>,
+    ) -> Result<Answer, KeaError> {
+        let ctx = |e: KeaError| {
+            e.with_server(&self.name)
+                .with_service(service)
+                .with_command(command)
+        };
+        if command == "config-write" {
+            self.check_config_write(service, arguments.as_ref())
+                .await
+                .map_err(ctx)?;
+        }
+        let answer = self.send(command, service, arguments).await?;
+        if command == "config-write" && answer.result == 0 {
+            self.remember_config_folder(service, &answer);
+        }
+        Ok(answer)
+    }
+
+    /// Sends one command, nothing checked but the service name.
+    async fn send(
         &self,
         command: &str,
         service: Option<&str>,
@@ -235,6 +269,94 @@ impl Server {
             .map_err(|e| ctx(KeaError::from_transport(&e)))?;
         tracing::debug!(server = %self.name, service, command, result = answer.result, "answered");
         Ok(answer)
+    }
+
+    /// The Kea version of a service's daemon (or, without a service, of what the server's
+    /// endpoint is: its Control Agent), asked once with `version-get` and then remembered.
+    pub async fn kea_version_of(&self, service: Option<&str>) -> Result<KeaVersion, KeaError> {
+        let key = service.unwrap_or("").to_string();
+        if let Some(v) = self.versions.lock().expect("versions lock").get(&key) {
+            return Ok(*v);
+        }
+        let a = self.send("version-get", service, None).await?;
+        let err = |message: String| {
+            KeaError::new(ErrorKind::Kea, message)
+                .with_server(&self.name)
+                .with_service(service)
+                .with_command("version-get")
+        };
+        if let Some(e) = KeaError::from_answer(&a) {
+            return Err(e
+                .with_server(&self.name)
+                .with_service(service)
+                .with_command("version-get"));
+        }
+        let text = a.text.unwrap_or_default();
+        let v = KeaVersion::parse(&text).ok_or_else(|| {
+            err(format!(
+                "version-get answered {text:?}, which names no Kea version"
+            ))
+        })?;
+        self.versions.lock().expect("versions lock").insert(key, v);
+        Ok(v)
+    }
+
+    /// Remembers the folder of the file a successful `config-write` wrote (Kea 3 writes only
+    /// into its startup configuration's folder, so that is the folder).
+    fn remember_config_folder(&self, service: Option<&str>, answer: &Answer) {
+        if let Some(folder) = answer
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("filename"))
+            .and_then(Value::as_str)
+            .and_then(super::config::paths::folder_of)
+        {
+            self.config_folders
+                .lock()
+                .expect("config folders lock")
+                .insert(service.unwrap_or("").to_string(), folder);
+        }
+    }
+
+    /// Refuses a `config-write` that would ask a Kea with path rules to write a
+    /// configuration outside its startup configuration's folder. A bare file name is
+    /// written next to the startup file by Kea itself; a path is sent only when its folder
+    /// is the one an earlier `config-write` through this handle wrote into.
+    async fn check_config_write(
+        &self,
+        service: Option<&str>,
+        arguments: Option<&Value>,
+    ) -> Result<(), KeaError> {
+        let Some(file) = arguments
+            .and_then(|a| a.get("filename"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(());
+        };
+        let Some(folder) = super::config::paths::folder_of(file) else {
+            return Ok(());
+        };
+        let version = self.kea_version_of(service).await?;
+        if !version.path_rules() {
+            return Ok(());
+        }
+        let known = self
+            .config_folders
+            .lock()
+            .expect("config folders lock")
+            .get(service.unwrap_or(""))
+            .cloned();
+        match known {
+            Some(k) if k == folder => Ok(()),
+            Some(k) => Err(KeaError::invalid(format!(
+                "config-write: Kea {version} writes a configuration only into the folder of its startup configuration ({}), and {file:?} is in {}; nothing was sent",
+                k.display(),
+                folder.display()
+            ))),
+            None => Err(KeaError::invalid(format!(
+                "config-write: Kea {version} writes a configuration only into the folder of its startup configuration, which this server has not named yet; give a bare file name (Kea writes it next to its startup file) or no file name (the startup file itself). {file:?} was not sent"
+            ))),
+        }
     }
 
     /// Sends a command and returns its `arguments`: `None` when there are none, and for
@@ -395,6 +517,13 @@ impl Service {
             .expect("capabilities lock")
             .insert(self.name.clone(), c);
         Ok(c)
+    }
+
+    /// The Kea version of this service's daemon (`version-get` sent to the service), asked
+    /// once per server handle and then remembered. It decides how keascript spells what
+    /// changed between Kea generations (class keys, path rules).
+    pub async fn kea_version_cached(&self) -> Result<KeaVersion, KeaError> {
+        self.server.kea_version_of(Some(&self.name)).await
     }
 
     /// The HA relationship of this service (from its configuration), read once per server

@@ -267,7 +267,7 @@ pub const ENTRIES: &[Entry] = &[
         MUT,
         "add_subnet",
         &["v4.add_subnet(map)"],
-        "add a subnet (subnet required; id, pools, option_data, client_class, lifetimes...)",
+        "add a subnet (subnet required; id, pools, option_data, client_classes or client_class, lifetimes...)",
         SCOPES,
     ),
     m(
@@ -348,7 +348,7 @@ pub const ENTRIES: &[Entry] = &[
             "v4.assign_class(subnet, class)",
             "v4.assign_class(subnet, pool, class)",
         ],
-        "limit a subnet or pool to a class",
+        "limit a subnet or pool to a class (client-classes on Kea >= 2.7.4, client-class before)",
         CLASSES,
     ),
     m(

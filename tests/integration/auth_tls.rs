@@ -1,4 +1,5 @@
-//! Basic authentication and TLS against a real Kea 2.2 Control Agent started by the lab
+//! Basic authentication and TLS against a real Kea Control Agent started by the lab (Kea 2.2,
+//! or Kea 3.0 with `KEASCRIPT_KEA_BIN_DIR`; the version expected is the lab's own)
 //! (`reference/reliability-ux.md` §2.1): the right credentials work, wrong or missing ones
 //! are `auth` errors that never print a password, plain HTTP with credentials is refused for
 //! hosts that are not loopback, and HTTPS trusts only the CA it is given, with or without a
@@ -148,6 +149,17 @@ fn tls_lab(pki: &Pki, cert_required: bool) -> Option<Lab> {
     })
 }
 
+/// The lab inventory's entry for the Control Agent (where the lab puts authentication and
+/// TLS): `lab` on Kea 2.2; on Kea >= 2.7.2 `lab-agent`, while `lab` names the daemons' own
+/// HTTP sockets (with their own basic authentication).
+fn agent_entry(lab: &Lab) -> &'static str {
+    if lab.kea_version().daemon_http() {
+        "lab-agent"
+    } else {
+        "lab"
+    }
+}
+
 /// Short timeouts, so a hang shows up as a failure rather than a stuck test.
 fn options() -> TransportOptions {
     TransportOptions {
@@ -261,10 +273,15 @@ fn rhai_str(s: &str) -> String {
 fn basic_auth_with_the_lab_inventory_runs_a_script() {
     let Some(lab) = auth_lab() else { return };
     let dir = tempfile::tempdir().unwrap();
+    // The agent's entry, and the default server (the same on Kea 2.2; the daemons' own
+    // HTTP sockets on Kea >= 2.7.2).
     let s = script(
         dir.path(),
         "v.rhai",
-        "print(`version=${kea().version()}`);\n",
+        &format!(
+            "print(`version=${{kea(\"{}\").version()}}`);\nprint(`default=${{kea().version()}}`);\n",
+            agent_entry(&lab)
+        ),
     );
     let inventory = std::fs::read_to_string(lab.inventory()).unwrap();
     assert!(
@@ -286,7 +303,8 @@ fn basic_auth_with_the_lab_inventory_runs_a_script() {
     let out = run(lab.inventory(), &c, &["--log", "debug"], &[]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("version=2.2."), "{stdout}");
+    let version = format!("version={}", lab.kea_version());
+    assert!(stdout.contains(&version), "{stdout}");
     assert_no_leak("connect()", &out);
 
     for (what, extra, env) in [
@@ -305,7 +323,11 @@ fn basic_auth_with_the_lab_inventory_runs_a_script() {
             Some(0),
             "{what}: stdout:\n{stdout}\nstderr:\n{stderr}"
         );
-        assert!(stdout.contains("version=2.2."), "{what}: {stdout}");
+        assert!(stdout.contains(&version), "{what}: {stdout}");
+        assert!(
+            stdout.contains(&format!("default={}", lab.kea_version())),
+            "{what}: {stdout}"
+        );
         if what != "default log" {
             assert!(
                 stderr.contains("sending"),
@@ -357,7 +379,10 @@ fn a_wrong_password_is_an_auth_error_that_prints_no_password() {
             stderr.contains("auth error"),
             "{what}: stderr should name an auth error:\n{stderr}"
         );
-        assert!(!stdout.contains("2.2."), "{what}: no version: {stdout}");
+        assert!(
+            !stdout.contains(&lab.kea_version().to_string()),
+            "{what}: no version: {stdout}"
+        );
         if what != "default log" {
             assert!(
                 stderr.contains("sending"),
@@ -431,13 +456,20 @@ fn library_auth_errors_carry_http_401() {
         }
     }
 
-    // The lab's own inventory (user + password_file) is let in.
+    // The lab's own inventory (user + password_file) is let in: the agent, and on Kea >=
+    // 2.7.2 the daemons' own sockets too.
     let inv = Inventory::load(lab.inventory()).expect("lab inventory");
-    let version = rt().block_on(async {
-        let s = Server::from_entry("lab", inv.get("lab").unwrap()).expect("server");
-        s.version().await
-    });
-    assert_eq!(version.expect("the right password works"), "2.2.0");
+    for name in [agent_entry(&lab), "lab"] {
+        let version = rt().block_on(async {
+            let s = Server::from_entry(name, inv.get(name).unwrap()).expect("server");
+            s.version().await
+        });
+        assert_eq!(
+            version.expect("the right password works"),
+            lab.kea_version().to_string(),
+            "{name}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -524,22 +556,28 @@ fn https_trusts_the_given_ca_only() {
 
     // With the CA: the agent and a daemon behind it answer.
     let (r, _) = version_of(&url, tls_options(Some(&pki.ca), None));
-    assert_eq!(r.expect("with ca_file"), "2.2.0");
+    assert_eq!(r.expect("with ca_file"), lab.kea_version().to_string());
     let r = rt().block_on(async {
         let s = Server::connect(&url, None, tls_options(Some(&pki.ca), None))?;
         s.command_answer("version-get", Some("dhcp4"), None).await
     });
-    assert_eq!(r.expect("dhcp4 over https").text.as_deref(), Some("2.2.0"));
+    assert_eq!(
+        r.expect("dhcp4 over https").text,
+        Some(lab.kea_version().to_string())
+    );
 
     // The lab's inventory names its CA.
     let inv = Inventory::load(lab.inventory()).expect("lab inventory");
-    let entry = inv.get("lab").unwrap();
+    let entry = inv.get(agent_entry(&lab)).unwrap();
     assert_eq!(entry.ca_file.as_deref(), Some(pki.ca.as_path()));
     let r = rt().block_on(async {
-        let s = Server::from_entry("lab", entry).expect("server");
+        let s = Server::from_entry(agent_entry(&lab), entry).expect("server");
         s.version().await
     });
-    assert_eq!(r.expect("lab inventory over https"), "2.2.0");
+    assert_eq!(
+        r.expect("lab inventory over https"),
+        lab.kea_version().to_string()
+    );
 
     // Without the CA (system trust store), or with another CA: a TLS failure, fast.
     let (r, took) = version_of(&url, tls_options(None, None));
@@ -565,7 +603,10 @@ fn mutual_tls_needs_a_client_certificate_signed_by_the_ca() {
 
     let client = (pki.client_cert.as_path(), pki.client_key.as_path());
     let (r, _) = version_of(&url, tls_options(Some(&pki.ca), Some(client)));
-    assert_eq!(r.expect("with a client certificate"), "2.2.0");
+    assert_eq!(
+        r.expect("with a client certificate"),
+        lab.kea_version().to_string()
+    );
 
     // Kea (OpenSSL, TLS 1.3) ends the handshake with an alert: CertificateRequired,
     // UnknownCA.
@@ -595,7 +636,10 @@ fn mutual_tls_needs_a_client_certificate_signed_by_the_ca() {
     let out = run(lab.inventory(), &s, &[], &[]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("version=2.2.0"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("version={}", lab.kea_version())),
+        "{stdout}"
+    );
 
     let s = script(
         dir.path(),
@@ -637,7 +681,10 @@ fn scripts_connect_over_https_with_a_ca_file() {
     let out = run(lab.inventory(), &s, &[], &[]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("version=2.2.0"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("version={}", lab.kea_version())),
+        "{stdout}"
+    );
 
     // Without the CA: a transport error about the certificate, exit status 3.
     let s = script(

@@ -1,5 +1,6 @@
-//! Editing on the config path against a real Kea 2.2 (`spec/script-api.md`, `spec/design.md`
-//! › The edit pipeline): every mutator read back with `config-get` and persisted with
+//! Editing against a real Kea: the config path on Kea 2.2, the subnet/class hook commands
+//! where Kea 3.0 has them (`spec/script-api.md`, `spec/design.md` › The edit pipeline):
+//! every mutator read back with `config-get` and persisted with
 //! `config-write` (the file on disk, and a restarted daemon); validation that sends nothing;
 //! a conflict made behind keascript's back; hooks and the control socket surviving every
 //! change; server-level lifetimes still reaching the scopes that do not own one; class
@@ -18,10 +19,10 @@ use keascript::kea::{Inventory, Server, Service};
 use keascript::lab::Lab;
 use serde_json::{Value, json};
 
-use crate::support::{commands_in, keascript, lab, rt, script};
-
-/// Commands that change a daemon's configuration or its file.
-const MUTATING: &[&str] = &["config-set", "config-write", "config-reload"];
+use crate::support::{
+    assert_no_deprecated_class_keys, client_class, commands_in, is_mutating, keascript, lab, rt,
+    script,
+};
 
 /// What one run of the binary gave.
 struct Run {
@@ -126,8 +127,32 @@ impl Bench {
         self.commands(svc)
             .into_iter()
             .skip(mark)
-            .filter(|c| MUTATING.contains(&c.as_str()))
+            .filter(|c| is_mutating(c))
             .collect()
+    }
+
+    /// No deprecation warning for a class key in the daemon's log: keascript sent Kea
+    /// >= 2.7.4 the lists.
+    fn assert_no_deprecated_keys(&self, svc: &str, when: &str) {
+        assert_no_deprecated_class_keys(&self.lab.dir().join(format!("kea-{svc}.log")), when);
+    }
+
+    /// True when the lab's daemon has the subnet and class hooks (the Kea 3 lab).
+    fn has_hooks(&self, svc: &str) -> bool {
+        let caps = rt()
+            .block_on(self.service("lab", svc).capabilities())
+            .expect("list-commands");
+        caps.subnet_cmds && caps.class_cmds
+    }
+
+    /// The command a single change goes as: `hook` (`subnetN-…` for `subnet4-…` or
+    /// `subnet6-…`) when the daemon has the hooks, else `config-set`.
+    fn change_command(&self, svc: &str, hook: &str) -> String {
+        if hook == "config-set" || !self.has_hooks(svc) {
+            return "config-set".into();
+        }
+        let n = if svc == "dhcp6" { "6" } else { "4" };
+        hook.replace("subnetN-", &format!("subnet{n}-"))
     }
 
     /// Hooks and control socket are as in `base`, the hook commands are there, and the
@@ -141,6 +166,10 @@ impl Bench {
         assert_eq!(
             now["control-socket"], base["control-socket"],
             "{when}: control-socket changed"
+        );
+        assert_eq!(
+            now["control-sockets"], base["control-sockets"],
+            "{when}: control-sockets changed"
         );
         let v = if svc == "dhcp6" { "6" } else { "4" };
         let cmds = rt()
@@ -269,32 +298,39 @@ fn def(root: &Value, code: u64) -> Option<&Value> {
         .and_then(|a| a.iter().find(|d| d["code"].as_u64() == Some(code)))
 }
 
-/// The `client-class` of a subnet or pool, `None` when unset or empty.
-fn client_class(m: &Value) -> Option<&str> {
-    m.get("client-class")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-}
-
 // ---------------------------------------------------------------------------------------
 // 1. Every mutator, read back, persisted, with hooks and control socket intact.
 
-/// Runs one mutation, then checks: exactly one config-set and one config-write reached
-/// the daemon; `check` holds on the running config and on the file; hooks intact.
-fn step(b: &Bench, svc: &str, base: &Value, label: &str, body: &str, check: impl Fn(&Value)) {
+/// Runs one mutation, then checks: exactly one command that changes the running
+/// configuration, then one config-write, reached the daemon; `check` holds on the running
+/// config and on the file; hooks intact. `hook` is the command the change goes as on a
+/// server with the subnet/class hooks (`subnet_cmds`/`class_cmds`, loaded by the Kea 3 lab;
+/// `subnetN-` is `subnet4-`/`subnet6-`); without them every change is one config-set.
+#[allow(clippy::too_many_arguments)]
+fn step(
+    b: &Bench,
+    svc: &str,
+    base: &Value,
+    label: &str,
+    hook: &str,
+    body: &str,
+    check: impl Fn(&Value),
+) {
     let mark = b.mark(svc);
     let var = if svc == "dhcp6" { "v6" } else { "v4" };
     b.ok(&format!("let {var} = kea().{svc};\n{body}\n"));
+    let expected = b.change_command(svc, hook);
     assert_eq!(
         b.mutations_since(svc, mark),
-        ["config-set", "config-write"],
-        "{label}: one config-set, then one config-write"
+        [expected.as_str(), "config-write"],
+        "{label}: one {expected}, then one config-write"
     );
     eprintln!("step {label}: checking the running configuration");
     check(&b.config(svc));
     eprintln!("step {label}: checking the file written by config-write");
     check(&b.file(svc));
     b.assert_intact(svc, base, label);
+    b.assert_no_deprecated_keys(svc, label);
 }
 
 #[test]
@@ -308,6 +344,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_class",
+        "class-add",
         r#"v4.add_class(#{ name: "voip", test: "substring(option[60].hex,0,4) == 'Cisc'",
               next_server: "10.0.0.5", server_hostname: "tftp.example.org",
               boot_file_name: "phone.cfg", description: "desk phones", global: false });"#,
@@ -335,6 +372,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_subnet",
+        "subnetN-add",
         r#"let n = v4.add_subnet(#{ subnet: "10.1.0.0/24", pools: ["10.1.0.10 - 10.1.0.99"],
               option_data: [#{ name: "routers", data: "10.1.0.1" }], client_class: "voip",
               valid_lifetime: 900 });
@@ -353,6 +391,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "update_subnet (merge)",
+        "subnetN-update",
         r#"v4.update_subnet("10.1.0.0/24", #{ renew_timer: 300, rebind_timer: 600 });"#,
         |r| {
             let n = s(r);
@@ -371,6 +410,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "update_subnet (() resets)",
+        "subnetN-update",
         r#"v4.update_subnet(2, #{ renew_timer: (), rebind_timer: (), valid_lifetime: 1000 });"#,
         |r| {
             let n = s(r);
@@ -386,6 +426,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_pool",
+        "subnetN-delta-add",
         r#"v4.add_pool("10.1.0.0/24", "10.1.0.100 - 10.1.0.150");"#,
         |r| {
             assert_eq!(
@@ -399,6 +440,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_pool with a map",
+        "subnetN-delta-add",
         r#"v4.add_pool(2, "10.1.0.200-10.1.0.210",
               #{ option_data: [#{ name: "domain-name", data: "pool.example.org" }] });"#,
         |r| {
@@ -415,6 +457,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "assign_class on a pool",
+        "subnetN-update",
         r#"v4.assign_class("10.1.0.0/24", "10.1.0.100-10.1.0.150", "voip");"#,
         |r| {
             assert_eq!(
@@ -428,6 +471,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "unassign_class on a subnet",
+        "subnetN-update",
         r#"v4.unassign_class("10.1.0.0/24");"#,
         |r| {
             let n = s(r);
@@ -443,6 +487,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "unassign_class on a pool",
+        "subnetN-update",
         r#"v4.unassign_class("10.1.0.0/24", "10.1.0.100 - 10.1.0.150");"#,
         |r| assert_eq!(client_class(pool(&s(r), "10.1.0.100-10.1.0.150")), None),
     );
@@ -451,6 +496,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "assign_class on a subnet",
+        "subnetN-update",
         r#"v4.assign_class(2, "voip");"#,
         |r| assert_eq!(client_class(&s(r)), Some("voip")),
     );
@@ -459,6 +505,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_pool",
+        "subnetN-delta-del",
         r#"v4.delete_pool("10.1.0.0/24", "10.1.0.100-10.1.0.150");"#,
         |r| {
             assert_eq!(
@@ -472,6 +519,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "update_class",
+        "class-update",
         r#"v4.update_class("voip", #{ description: "all phones", next_server: "10.0.0.6" });"#,
         |r| {
             let c = class(r, "voip").expect("voip");
@@ -488,6 +536,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option global by name",
+        "config-set",
         r#"v4.set_option("domain-name-servers", "192.0.2.53, 192.0.2.54");"#,
         |r| assert_eq!(opt_data(r, "domain-name-servers"), "192.0.2.53, 192.0.2.54"),
     );
@@ -496,6 +545,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option global by code",
+        "config-set",
         r#"v4.set_option(15, "example.org");"#,
         |r| {
             let o = opt(r, "domain-name").expect("domain-name (15)");
@@ -508,6 +558,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option subnet by name",
+        "subnetN-delta-add",
         r#"v4.set_option("10.1.0.0/24", "domain-name", "one.example.org");"#,
         |r| assert_eq!(opt_data(&s(r), "domain-name"), "one.example.org"),
     );
@@ -516,6 +567,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option subnet (by id) by code",
+        "subnetN-delta-add",
         r#"v4.set_option(#{ subnet: 2 }, 42, "10.1.0.123");"#,
         |r| {
             let o = opt(&s(r), "ntp-servers")
@@ -530,6 +582,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option pool by name",
+        "subnetN-update",
         r#"v4.set_option(#{ subnet: "10.1.0.0/24", pool: "10.1.0.10-10.1.0.99" }, "routers", "10.1.0.254");"#,
         |r| {
             assert_eq!(
@@ -543,6 +596,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option pool by code",
+        "subnetN-update",
         r#"v4.set_option(#{ subnet: "10.1.0.0/24", pool: "10.1.0.10 - 10.1.0.99" }, 6, "10.1.0.53");"#,
         |r| {
             let n = s(r);
@@ -556,6 +610,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option class by name",
+        "class-update",
         r#"v4.set_option(#{ class: "voip" }, "tftp-server-name", "tftp1.example.org");"#,
         |r| {
             assert_eq!(
@@ -569,6 +624,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option class by code",
+        "class-update",
         r#"v4.set_option(#{ class: "voip" }, 67, "phone2.cfg");"#,
         |r| {
             let c = class(r, "voip").unwrap();
@@ -581,6 +637,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set_option with a map (replaces)",
+        "subnetN-delta-add",
         r#"v4.set_option("10.1.0.0/24", #{ name: "domain-name", data: "two.example.org", always_send: true });"#,
         |r| {
             let n = s(r);
@@ -600,6 +657,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_option global by code",
+        "config-set",
         r#"v4.delete_option(15);"#,
         |r| {
             assert!(opt(r, "domain-name").is_none(), "{}", r["option-data"]);
@@ -611,6 +669,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_option at a class by name",
+        "class-update",
         r#"v4.delete_option(#{ class: "voip" }, "tftp-server-name");"#,
         |r| {
             let c = class(r, "voip").unwrap();
@@ -623,6 +682,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "define_option",
+        "config-set",
         r#"v4.define_option(#{ code: 224, name: "voip-config", type: "string" });"#,
         |r| {
             let d = def(r, 224).expect("definition 224");
@@ -636,6 +696,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_option_def (alias)",
+        "config-set",
         r#"v4.add_option_def(#{ code: 225, name: "site-id", type: "record", record_types: "uint8, ipv4-address" });"#,
         |r| {
             let d = def(r, 225).expect("definition 225");
@@ -649,6 +710,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "a custom option used by name",
+        "subnetN-delta-add",
         r#"v4.set_option("10.1.0.0/24", "site-id", "7, 10.1.0.7");"#,
         |r| {
             let o = opt(&s(r), "site-id").cloned().expect("site-id");
@@ -661,6 +723,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "a custom option used by code",
+        "class-update",
         r#"v4.set_option(#{ class: "voip" }, 224, "cfg.example.org");"#,
         |r| {
             let o = opt(class(r, "voip").unwrap(), "voip-config")
@@ -675,6 +738,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "update_option_def changes the code; option data follows",
+        "config-set",
         r#"v4.update_option_def(225, "dhcp4", #{ code: 226 });"#,
         |r| {
             assert!(def(r, 225).is_none());
@@ -689,6 +753,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_option (custom)",
+        "subnetN-delta-del",
         r#"v4.delete_option("10.1.0.0/24", "site-id");"#,
         |r| assert!(opt(&s(r), "site-id").is_none()),
     );
@@ -697,6 +762,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_option_def",
+        "config-set",
         r#"v4.delete_option_def(226, "dhcp4");"#,
         |r| {
             assert!(def(r, 226).is_none());
@@ -708,6 +774,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "set (settings)",
+        "config-set",
         r#"v4.set(#{ valid_lifetime: 4500, min_valid_lifetime: 600, max_valid_lifetime: 9000,
               renew_timer: 300, rebind_timer: 600, next_server: "192.0.2.5",
               echo_client_id: false, match_client_id: false, decline_probation_period: 3600,
@@ -738,6 +805,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_subnet with an explicit id",
+        "subnetN-add",
         r#"v4.add_subnet(#{ subnet: "10.2.0.0/24", id: 20 });"#,
         |r| assert_eq!(subnet(r, "10.2.0.0/24")["id"], 20),
     );
@@ -746,6 +814,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_subnet",
+        "subnetN-del",
         r#"v4.delete_subnet(20);"#,
         |r| assert!(find_subnet(r, "10.2.0.0/24").is_none()),
     );
@@ -754,6 +823,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "add_class (to delete)",
+        "class-add",
         r#"v4.add_class(#{ name: "printers" });"#,
         |r| assert!(class(r, "printers").is_some()),
     );
@@ -762,6 +832,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "delete_class",
+        "class-del",
         r#"v4.delete_class("printers");"#,
         |r| {
             assert!(class(r, "printers").is_none());
@@ -773,6 +844,7 @@ fn every_dhcp4_mutator_is_read_back_persisted_and_survives_a_restart() {
         "dhcp4",
         &base,
         "apply (whole configuration, without hooks and control socket)",
+        "config-set",
         r#"let c = v4.config();
            c.Dhcp4.remove("hooks-libraries");
            c.Dhcp4.remove("control-socket");
@@ -828,6 +900,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "add_subnet (v6)",
+        "subnetN-add",
         r#"v6.add_subnet(#{ subnet: "2001:db8:2::/64", pools: ["2001:db8:2::100 - 2001:db8:2::1fe"],
               option_data: [#{ name: "dns-servers", data: "2001:db8:2::53" }],
               preferred_lifetime: 1500, valid_lifetime: 2000 });"#,
@@ -845,6 +918,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "add_pool (v6, a range Kea writes as a prefix)",
+        "subnetN-delta-add",
         r#"v6.add_pool("2001:db8:2::/64", "2001:db8:2::1000-2001:db8:2::1fff");"#,
         |r| {
             assert_eq!(
@@ -861,6 +935,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "set_option v6 subnet by code",
+        "subnetN-delta-add",
         r#"v6.set_option("2001:db8:2::/64", 24, "example.org");"#,
         |r| {
             let o = opt(&s(r), "domain-search")
@@ -875,6 +950,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "set_option v6 pool by name (named by its range)",
+        "subnetN-update",
         r#"v6.set_option(#{ subnet: "2001:db8:2::/64", pool: "2001:db8:2::1000-2001:db8:2::1fff" }, "dns-servers", "2001:db8:2::54");"#,
         |r| {
             assert_eq!(
@@ -888,6 +964,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "set_option v6 global by name",
+        "config-set",
         r#"v6.set_option("dns-servers", "2001:db8::1");"#,
         |r| assert_eq!(opt_data(r, "dns-servers"), "2001:db8::1"),
     );
@@ -896,6 +973,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "set_option v6 global by code",
+        "config-set",
         r#"v6.set_option(31, "2001:db8::123");"#,
         |r| assert_eq!(opt_data(r, "sntp-servers"), "2001:db8::123"),
     );
@@ -904,6 +982,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "update_subnet v6",
+        "subnetN-update",
         r#"v6.update_subnet("2001:db8:2::/64", #{ preferred_lifetime: 1600 });"#,
         |r| {
             let n = s(r);
@@ -917,6 +996,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "set v6 settings",
+        "config-set",
         r#"v6.set(#{ preferred_lifetime: 3100, min_preferred_lifetime: 1000, max_preferred_lifetime: 5000,
               valid_lifetime: 4100, renew_timer: 500, rebind_timer: 1000, decline_probation_period: 600,
               server_tag: "edge-6" });"#,
@@ -939,6 +1019,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "delete_option v6 at a pool",
+        "subnetN-update",
         r#"v6.delete_option(#{ subnet: "2001:db8:2::/64", pool: "2001:db8:2::1000 - 2001:db8:2::1fff" }, "dns-servers");"#,
         |r| assert!(opt(pool(&s(r), "2001:db8:2::1000/116"), "dns-servers").is_none()),
     );
@@ -947,6 +1028,7 @@ fn dhcp6_scopes_pools_options_and_settings_are_read_back_and_persisted() {
         "dhcp6",
         &base,
         "delete_pool v6 (named by its range)",
+        "subnetN-delta-del",
         r#"v6.delete_pool("2001:db8:2::/64", "2001:db8:2::1000-2001:db8:2::1fff");"#,
         |r| assert_eq!(pools(&s(r)), ["2001:db8:2::100-2001:db8:2::1fe"]),
     );
@@ -1394,11 +1476,26 @@ fn a_subnet_loaded_behind_our_back_is_a_conflict_with_the_exact_message() {
 fn apply_refuses_to_change_hooks_or_the_control_socket_unless_allowed_and_keeps_them_when_absent() {
     let Some(b) = Bench::new() else { return };
     let base = b.config("dhcp4");
+    // Kea 2.2 has one control socket; Kea >= 2.7.2 a list of them (the lab's UNIX and HTTP
+    // sockets).
+    let socket_key = if base.get("control-sockets").is_some() {
+        "control-sockets"
+    } else {
+        "control-socket"
+    };
     for (key, edit) in [
         ("hooks-libraries", r#"c.Dhcp4["hooks-libraries"] = [];"#),
         (
-            "control-socket",
-            r#"c.Dhcp4["control-socket"]["socket-name"] = "/tmp/keascript-elsewhere.sock";"#,
+            socket_key,
+            r#"if "control-sockets" in c.Dhcp4 {
+    for i in 0..c.Dhcp4["control-sockets"].len() {
+        if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+            c.Dhcp4["control-sockets"][i]["socket-name"] = "/tmp/keascript-elsewhere.sock";
+        }
+    }
+} else {
+    c.Dhcp4["control-socket"]["socket-name"] = "/tmp/keascript-elsewhere.sock";
+}"#,
         ),
     ] {
         let mark = b.mark("dhcp4");
@@ -1421,6 +1518,7 @@ fn apply_refuses_to_change_hooks_or_the_control_socket_unless_allowed_and_keeps_
 let c = v4.config();
 c.Dhcp4.remove("hooks-libraries");
 c.Dhcp4.remove("control-socket");
+c.Dhcp4.remove("control-sockets");
 c.Dhcp4.remove("loggers");
 c.Dhcp4["decline-probation-period"] = 1234;
 v4.apply(c);
@@ -1435,6 +1533,7 @@ v4.apply(c);
     b.assert_intact("dhcp4", &base, "apply without hooks and control socket");
     assert_eq!(b.file("dhcp4")["hooks-libraries"], base["hooks-libraries"]);
     assert_eq!(b.file("dhcp4")["control-socket"], base["control-socket"]);
+    assert_eq!(b.file("dhcp4")["control-sockets"], base["control-sockets"]);
 
     // With allow_paths the hooks really change (and come back).
     let lease_only = json!([base["hooks-libraries"][0].clone()]);
@@ -1467,6 +1566,227 @@ v4.apply(c, #{ allow_paths: true });
         "let v4 = kea().dhcp4;\nlet c = v4.config();\nc.Dhcp4[\"hooks-libraries\"] = parse_json({hooks:?});\nv4.apply(c, #{{ allow_paths: true }});\n"
     ));
     b.assert_intact("dhcp4", &base, "hooks put back with allow_paths");
+}
+
+/// The commands the daemon received since `mark` that test, change or write its
+/// configuration.
+fn sent_since(b: &Bench, svc: &str, mark: usize) -> Vec<String> {
+    b.commands(svc)
+        .into_iter()
+        .skip(mark)
+        .filter(|c| c == "config-test" || is_mutating(c))
+        .collect()
+}
+
+#[test]
+fn kea_3_path_rules_are_checked_before_sending_and_kea_judges_the_rest() {
+    let Some(b) = Bench::new() else { return };
+    let version = b.lab.kea_version();
+    let base = b.config("dhcp4");
+    let file = b.file("dhcp4");
+    let lab_dir = b.lab.dir().to_path_buf();
+    let apply = |edit: &str| {
+        b.ok(&format!(
+            "let v4 = kea().dhcp4;\nlet c = v4.config();\n{edit}\ntry {{ v4.apply(c, #{{ allow_paths: true }}); print(\"accepted\"); }} catch (e) {{ print(`kind=${{error_kind(e)}}`); print(`message=${{e.message}}`); }}\n"
+        ))
+    };
+    // Kea 2.2 reports the key as configured (`output_options`), Kea 3 as `output-options`.
+    let logger_to = |path: &str| {
+        format!(
+            r#"let k = if "output-options" in c.Dhcp4.loggers[0] {{ "output-options" }} else {{ "output_options" }};
+c.Dhcp4.loggers[0][k][0].output = "{path}";"#
+        )
+    };
+    let log_output = |root: &Value| -> String {
+        let l = &root["loggers"][0];
+        l.get("output-options")
+            .or_else(|| l.get("output_options"))
+            .and_then(|o| o[0]["output"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    if !version.path_rules() {
+        eprintln!(
+            "skipping the path-rule checks: Kea {version} has no path rules (they came with Kea 2.6.3 and 3.0); checking that keascript leaves paths to Kea instead"
+        );
+        let elsewhere = b.tmp.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let log = elsewhere.join("kea-dhcp4.log");
+        let out = apply(&logger_to(log.to_str().unwrap()));
+        assert!(out.contains("accepted"), "{out}");
+        assert_eq!(log_output(&b.config("dhcp4")), log.to_str().unwrap());
+        assert_eq!(log_output(&b.file("dhcp4")), log.to_str().unwrap());
+        let out = apply(&logger_to(&log_output(&base)));
+        assert!(out.contains("accepted"), "{out}");
+        let copy = elsewhere.join("copy.json");
+        b.ok(&format!(
+            "kea().dhcp4.command(\"config-write\", #{{ filename: {:?} }});\n",
+            copy.to_str().unwrap()
+        ));
+        assert!(copy.exists(), "Kea 2.2 writes wherever it is told");
+        b.assert_intact("dhcp4", &base, "paths on Kea 2.2");
+        return;
+    }
+
+    // 1. Outside Kea's default folder and every folder the running configuration uses:
+    // refused with the rule and the allowed folders named, before anything is sent.
+    let lab = lab_dir.display().to_string();
+    let hooks_dir = std::path::Path::new(base["hooks-libraries"][0]["library"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let cases = [
+        (
+            "hooks_libraries[",
+            r#"c.Dhcp4["hooks-libraries"].push(#{ library: "/opt/keascript-elsewhere/libdhcp_bootp.so" });"#.to_string(),
+            "KEA_HOOKS_PATH",
+            "/usr/lib/x86_64-linux-gnu/kea/hooks (Kea's default)",
+            hooks_dir.clone(),
+        ),
+        (
+            "control_sockets[",
+            r#"for i in 0..c.Dhcp4["control-sockets"].len() {
+    if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+        c.Dhcp4["control-sockets"][i]["socket-name"] = "/tmp/keascript-elsewhere/kea4.sock";
+    }
+}"#
+            .to_string(),
+            "KEA_CONTROL_SOCKET_DIR",
+            "/run/kea (Kea's default)",
+            lab.clone(),
+        ),
+        (
+            "lease_database.name",
+            r#"c.Dhcp4["lease-database"].name = "/tmp/keascript-elsewhere/leases4.csv";"#.to_string(),
+            "KEA_DHCP_DATA_DIR",
+            "/var/lib/kea (Kea's default)",
+            lab.clone(),
+        ),
+        (
+            "loggers[0].output_options[0].output",
+            logger_to("/tmp/keascript-elsewhere/kea-dhcp4.log"),
+            "KEA_LOG_FILE_DIR",
+            "/var/log/kea (Kea's default)",
+            lab.clone(),
+        ),
+    ];
+    for (at, edit, env, default, used) in cases {
+        let mark = b.mark("dhcp4");
+        let out = apply(&edit);
+        assert!(out.contains("kind=invalid"), "{at}: {out}");
+        assert!(out.contains(&format!("message={at}")), "{at}: {out}");
+        assert!(
+            out.contains(&format!("Kea {version} accepts")),
+            "{at}: {out}"
+        );
+        assert!(out.contains(env), "{at}: {out}");
+        assert!(out.contains(default), "{at}: {out}");
+        assert!(
+            out.contains(&format!("{used} (used by the running configuration)")),
+            "{at}: {out}"
+        );
+        assert!(out.contains("Nothing was sent"), "{at}: {out}");
+        assert_eq!(sent_since(&b, "dhcp4", mark), Vec::<String>::new(), "{at}");
+        assert_eq!(b.config("dhcp4"), base, "{at}");
+    }
+
+    // 2. In Kea's default folder, but this daemon was started with its own folders
+    // (KEA_CONTROL_SOCKET_DIR, KEA_LOG_FILE_DIR): Kea judges, its text is quoted, nothing
+    // changes. Its config-test checks sockets; log files only its config-set does (and
+    // keeps the running configuration when it refuses one).
+    for (edit, sent, folder) in [
+        (
+            r#"for i in 0..c.Dhcp4["control-sockets"].len() {
+    if c.Dhcp4["control-sockets"][i]["socket-type"] == "unix" {
+        c.Dhcp4["control-sockets"][i]["socket-name"] = "/run/kea/kea4.sock";
+    }
+}"#
+            .to_string(),
+            &["config-test"][..],
+            "/run/kea",
+        ),
+        (
+            logger_to("/var/log/kea/keascript-test.log"),
+            &["config-test", "config-set"][..],
+            "/var/log/kea",
+        ),
+    ] {
+        let mark = b.mark("dhcp4");
+        let out = apply(&edit);
+        assert!(out.contains("kind=kea"), "{out}");
+        let command = sent.last().unwrap();
+        assert!(
+            out.contains(&format!(
+                "Kea {version} refuses the new paths ({command}): \""
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "invalid path specified: '{folder}', supported path is '{lab}'"
+            )),
+            "{out}"
+        );
+        assert_eq!(sent_since(&b, "dhcp4", mark), sent, "{folder}");
+        assert_eq!(b.config("dhcp4"), base, "{folder}");
+        assert_eq!(b.file("dhcp4"), file, "{folder}");
+    }
+
+    // 3. Another file in a folder the running configuration uses: Kea accepts it.
+    let other = lab_dir.join("kea-dhcp4-other.log");
+    let mark = b.mark("dhcp4");
+    let out = apply(&logger_to(other.to_str().unwrap()));
+    assert!(out.contains("accepted"), "{out}");
+    assert_eq!(log_output(&b.config("dhcp4")), other.to_str().unwrap());
+    assert_eq!(log_output(&b.file("dhcp4")), other.to_str().unwrap());
+    // (The daemon logs to the other file now: the command log is there.)
+    let logged = std::fs::read_to_string(&other).unwrap_or_default();
+    assert!(logged.contains("config-write"), "{logged}");
+    assert_eq!(
+        sent_since(&b, "dhcp4", mark),
+        ["config-test", "config-set"],
+        "Kea's verdict first; the config-write is logged in the other file"
+    );
+    let out = apply(&logger_to(&log_output(&base)));
+    assert!(out.contains("accepted"), "{out}");
+    b.assert_intact("dhcp4", &base, "a log file in the lab's folder and back");
+
+    // 4. config-write never asks Kea 3 to write outside its configuration's folder.
+    let mark = b.mark("dhcp4");
+    let r = b.run("kea().dhcp4.command(\"config-write\", #{ filename: \"/tmp/keascript-elsewhere.json\" });\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("writes a configuration only into the folder of its startup configuration"),
+        "{}",
+        r.stderr
+    );
+    let copy = lab_dir.join("keascript-copy.json");
+    let r = b.run(&format!(
+        r#"let v4 = kea().dhcp4;
+v4.write();
+try {{ v4.command("config-write", #{{ filename: "/tmp/keascript-elsewhere.json" }}); }} catch (e) {{ print(`elsewhere: ${{e.message}}`); }}
+print(v4.command("config-write", #{{ filename: {copy:?} }}));
+print(v4.command("config-write", #{{ filename: "keascript-bare.json" }}));
+"#
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "elsewhere: config-write: Kea {version} writes a configuration only into the folder of its startup configuration ({lab}), and \"/tmp/keascript-elsewhere.json\" is in /tmp; nothing was sent"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(copy.exists());
+    assert!(lab_dir.join("keascript-bare.json").exists());
+    assert!(!std::path::Path::new("/tmp/keascript-elsewhere.json").exists());
+    assert_eq!(
+        sent_since(&b, "dhcp4", mark),
+        ["config-write", "config-write", "config-write"],
+        "the startup file, the copy and the bare name; never the file elsewhere"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1595,6 +1915,100 @@ for p in v4.pools("10.1.0.0/24") { print(`pool ${p.pool}=${p.client_class}`); }
     assert!(out.contains("subnet=voip"), "{out}");
     assert!(out.contains("pool 10.1.0.100-10.1.0.150=voip"), "{out}");
     assert!(out.contains("pool 10.1.0.10-10.1.0.99=\n"), "{out}");
+    // Both spellings on every Kea: the list Kea >= 2.7.4 speaks, and the single class.
+    let out = b.ok(r#"let v4 = kea().dhcp4;
+let s = v4.subnet("192.0.2.0/24");
+print(`list=${s.client_classes} single=${s.client_class}`);
+for p in v4.pools("10.1.0.0/24") { print(`pool ${p.pool} list=${p.client_classes}`); }
+"#);
+    assert!(out.contains("list=[\"voip\"] single=voip"), "{out}");
+    assert!(
+        out.contains("pool 10.1.0.100-10.1.0.150 list=[\"voip\"]"),
+        "{out}"
+    );
+    assert!(out.contains("pool 10.1.0.10-10.1.0.99 list=[]"), "{out}");
+    b.assert_no_deprecated_keys("dhcp4", "assign_class");
+
+    // Either spelling as input, on either Kea; a map read back (both spellings) and changed
+    // in one of them; additional classes under either name.
+    let before = b.mark("dhcp4");
+    b.ok(r#"let v4 = kea().dhcp4;
+v4.add_subnet(#{ subnet: "10.2.0.0/24", client_classes: ["voip"],
+                 pools: [#{ pool: "10.2.0.10-10.2.0.20", client_class: "KNOWN" }] });
+let s = v4.subnet("10.2.0.0/24");
+s.client_class = "KNOWN";
+v4.update_subnet("10.2.0.0/24", s);
+v4.update_subnet("10.1.0.0/24", #{ require_client_classes: ["voip"] });
+"#);
+    assert_eq!(b.mutations_since("dhcp4", before).len(), 6, "three changes");
+    for r in [b.config("dhcp4"), b.file("dhcp4")] {
+        let n = subnet(&r, "10.2.0.0/24");
+        assert_eq!(client_class(n), Some("KNOWN"), "{n}");
+        assert_eq!(client_class(pool(n, "10.2.0.10-10.2.0.20")), Some("KNOWN"));
+        let additional = subnet(&r, "10.1.0.0/24");
+        let list = additional
+            .get("evaluate-additional-classes")
+            .or_else(|| additional.get("require-client-classes"));
+        assert_eq!(list, Some(&json!(["voip"])), "{additional}");
+    }
+    let out = b.ok(r#"let s = kea().dhcp4.subnet("10.1.0.0/24");
+print(`eval=${s.evaluate_additional_classes} req=${s.require_client_classes}`);
+"#);
+    assert!(out.contains("eval=[\"voip\"] req=[\"voip\"]"), "{out}");
+    b.assert_no_deprecated_keys("dhcp4", "class keys in either spelling");
+    // A class an additional-class list names is in use.
+    let r = b.run("kea().dhcp4.delete_class(\"voip\");\n");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("the additional classes subnet 10.1.0.0/24 evaluates"),
+        "{}",
+        r.stderr
+    );
+    b.ok("kea().dhcp4.update_subnet(\"10.1.0.0/24\", #{ evaluate_additional_classes: () });\n");
+    assert!(
+        b.config("dhcp4").pointer("/subnet4").is_some()
+            && subnet(&b.config("dhcp4"), "10.1.0.0/24")
+                .get("evaluate-additional-classes")
+                .is_none()
+            && subnet(&b.config("dhcp4"), "10.1.0.0/24")
+                .get("require-client-classes")
+                .is_none(),
+        "unset under either name"
+    );
+    // Two classes on one subnet: Kea >= 2.7.4 holds the list; Kea 2.2 has one class per
+    // subnet, so keascript refuses before sending anything.
+    let before = b.mark("dhcp4");
+    let r = b.run(
+        "kea().dhcp4.update_subnet(\"10.2.0.0/24\", #{ client_classes: [\"KNOWN\", \"UNKNOWN\"] });\n",
+    );
+    let n = subnet(&b.config("dhcp4"), "10.2.0.0/24").clone();
+    if b.lab.kea_version().class_lists() {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(n["client-classes"], json!(["KNOWN", "UNKNOWN"]));
+        let f = b.file("dhcp4");
+        assert_eq!(
+            subnet(&f, "10.2.0.0/24")["client-classes"],
+            json!(["KNOWN", "UNKNOWN"])
+        );
+        b.ok("kea().dhcp4.unassign_class(\"10.2.0.0/24\");\n");
+        assert_eq!(
+            client_class(subnet(&b.config("dhcp4"), "10.2.0.0/24")),
+            None
+        );
+    } else {
+        assert_eq!(r.code, 1, "invalid: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("Kea 2.2.0 limits a subnet or pool to one class"),
+            "{}",
+            r.stderr
+        );
+        assert!(b.mutations_since("dhcp4", before).is_empty());
+        assert_eq!(client_class(&n), Some("KNOWN"));
+        b.ok("kea().dhcp4.unassign_class(\"10.2.0.0/24\");\n");
+    }
+    b.ok("kea().dhcp4.unassign_class(\"10.2.0.0/24\", \"10.2.0.10-10.2.0.20\");\n");
 
     b.ok(r#"let v4 = kea().dhcp4;
 v4.unassign_class("192.0.2.0/24");
@@ -1646,6 +2060,25 @@ print(`subnet after=${v4.subnet("10.60.0.0/24")}`);
         let r = b.run_with(flags, &text);
         assert_eq!(r.code, 0, "{how}: {}", r.stderr);
         let out = &r.stdout;
+        // A single subnet change goes by the subnet hook where the daemon has it (the Kea 3
+        // lab); a transaction and a server setting are one config-set everywhere.
+        let hooks = b.has_hooks("dhcp4");
+        let add4 = if hooks {
+            r#"[dry run] lab/dhcp4: would send subnet4-add (dhcp4) {"subnet4":[{"id":2,"pools":[{"pool":"10.60.0.10-10.60.0.20"}],"subnet":"10.60.0.0/24"}]}, then config-write (dhcp4)"#
+        } else {
+            "[dry run] lab/dhcp4: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)"
+        };
+        let add6 = if hooks {
+            r#"[dry run] lab/dhcp6: would send subnet6-add (dhcp6) {"subnet6":[{"id":2,"subnet":"2001:db8:60::/64"}]}, then config-write (dhcp6)"#
+        } else {
+            "would send config-set (dhcp6, whole configuration), then config-write (dhcp6)"
+        };
+        // The class limit in the diff, in the spelling the server's Kea reads.
+        let limit = if b.lab.kea_version().class_lists() {
+            "+        \"client-classes\": [\n+          \"voip\"\n+        ],"
+        } else {
+            "+        \"client-class\": \"voip\","
+        };
         for want in [
             "dry=true",
             "[dry run] lab/dhcp4: add subnet 10.60.0.0/24",
@@ -1653,17 +2086,18 @@ print(`subnet after=${v4.subnet("10.60.0.0/24")}`);
             "+++ lab/dhcp4 (changed)",
             "+        \"subnet\": \"10.60.0.0/24\"",
             "+            \"pool\": \"10.60.0.10-10.60.0.20\"",
-            "[dry run] lab/dhcp4: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)",
+            add4,
             "[dry run] lab/dhcp4: set settings valid_lifetime",
             "-    \"valid-lifetime\": 4000",
             "+    \"valid-lifetime\": 7200",
+            "[dry run] lab/dhcp4: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)",
             "[dry run] lab/dhcp6: add subnet 2001:db8:60::/64",
             "--- lab/dhcp6 (running)",
             "+        \"subnet\": \"2001:db8:60::/64\"",
-            "would send config-set (dhcp6, whole configuration), then config-write (dhcp6)",
+            add6,
             "[dry run] lab/dhcp4: add class voip; assign class voip on 192.0.2.0/24",
             "+        \"name\": \"voip\"",
-            "+        \"client-class\": \"voip\",",
+            limit,
             "returned id=2",
             "subnet after=\n",
         ] {

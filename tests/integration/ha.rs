@@ -1,4 +1,5 @@
-//! High availability on a real Kea 2.2 pair started by the lab (`reference/kea-lab.md` §2):
+//! High availability on a real Kea pair started by the lab (Kea 2.2, or Kea 3.0 with
+//! dedicated HA listeners) (`reference/kea-lab.md` §2):
 //! detection, one change reaching both peers, a peer that is down, a failure after the first
 //! peer was changed, maintenance.
 
@@ -9,7 +10,9 @@ use keascript::lab::{HaMode, Lab, LabOptions};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{keascript, lab_with, repo, rt, script};
+use crate::support::{
+    assert_no_deprecated_class_keys, client_class, keascript, lab_with, repo, rt, script,
+};
 
 fn pair(mode: HaMode) -> Option<Lab> {
     lab_with(LabOptions {
@@ -155,7 +158,7 @@ print("done");
             i + 1
         );
         let s = &cfg["Dhcp4"]["subnet4"][1];
-        assert_eq!(s["pools"][0]["client-class"], "voip");
+        assert_eq!(client_class(&s["pools"][0]), Some("voip"));
         assert_eq!(s["option-data"][0]["data"], "10.77.0.1");
         assert_eq!(cfg["Dhcp4"]["client-classes"][0]["name"], "voip");
         // Each peer keeps its own identity.
@@ -165,7 +168,16 @@ print("done");
             serde_json::from_str(&std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap())
                 .unwrap();
         assert_eq!(subnets(&file), vec!["1 192.0.2.0/24", "2 10.77.0.0/24"]);
+        assert_eq!(
+            client_class(&file["Dhcp4"]["subnet4"][1]["pools"][0]),
+            Some("voip")
+        );
         assert_eq!(this_server_name(&file), format!("server{}", i + 1));
+        // Each peer was sent its own Kea's spelling of the class limit.
+        assert_no_deprecated_class_keys(
+            &lab.nodes()[i].dir.join("kea-dhcp4.log"),
+            &format!("server{}", i + 1),
+        );
     }
     // After a restart from its file, server1 still has it.
     rt().block_on(lab.restart("server1/kea-dhcp4")).unwrap();

@@ -242,10 +242,19 @@ print(`wiped ${v4.wipe_leases("192.0.2.0/24")} left ${v4.stats()[0].assigned}`);
 fn each_kind_of_change_makes_exactly_one_audit_entry_with_before_and_after() {
     let Some(lab) = lab() else { return };
     let state = tempfile::tempdir().unwrap();
+    // A change Kea refuses in its config-set (after its config-test let it through): a
+    // lease file Kea 2.2 cannot open, or on Kea 3 one in Kea's default data folder, which
+    // this daemon (started with its own KEA_DHCP_DATA_DIR) refuses.
+    let (lease_file, refusal) = if lab.kea_version().path_rules() {
+        ("/var/lib/kea/keascript-audit.csv", "invalid path specified")
+    } else {
+        ("/nonexistent-keascript/leases4.csv", "unable to open")
+    };
     run_in(
         &lab,
         state.path(),
-        r#"
+        &(format!("let lease_file = {lease_file:?};\nlet refusal = {refusal:?};\n")
+            + r#"
 let v4 = kea().dhcp4;
 let count = 0;
 fn check(kind, action, key, before_is_unit, after_is_unit, count) {
@@ -291,14 +300,15 @@ v4.command("leases-reclaim", #{ remove: true }); check("command", "leases-reclai
 v4.command("config-get"); v4.command("lease4-get-page", #{ from: "start", limit: 10 });
 if history().len() != count { throw "reads are recorded"; }
 // A change that fails on Kea is recorded with its error; a refused one is not a change.
-let c = v4.config(); c.Dhcp4["decline-probation-period"] = 99999999999;
-try { v4.apply(c); } catch (e) { }
+let c = v4.config();
+c.Dhcp4["lease-database"].name = lease_file;
+try { v4.apply(c, #{ allow_paths: true }); } catch (e) { }
 let e = history()[0];
-if e.outcome != "error" || !e.error.contains("out of range") { throw `failed change ${e}`; }
+if e.outcome != "error" || !e.error.contains(refusal) { throw `failed change ${e}`; }
 count += 1;
-// A class test expression Kea cannot parse is refused on Kea's config-test verdict.
+// A class test Kea's config-test refuses never reaches the running configuration.
 try { v4.add_class(#{ name: "bad", test: "option[60].hex == " }); } catch (e) { }
-if history().len() != count { throw "a refused expression was recorded"; }
+if history().len() != count { throw "a class test Kea's config-test refused was recorded"; }
 try { v4.add_subnet(#{ subnet: "10.5.0.1/24" }); } catch (e) { }
 if history().len() != count { throw "a refused change was recorded"; }
 // Dry runs are not recorded.
@@ -308,7 +318,7 @@ v4.add_lease(#{ ip_address: "192.0.2.61", hw_address: "1a:1b:1c:1d:1e:1f" });
 if history().len() != count { throw "a dry run was recorded"; }
 print(`filtered ${history("subnet", "10.5.0.0/24").len()}`);
 print("all checked");
-"#,
+"#),
     )
     .success()
     .stdout(predicate::str::contains("all checked"))

@@ -1,6 +1,9 @@
-//! One integration-test binary. Tests that need Kea start a real Kea 2.2 lab through the
-//! project's own lab code; the Kea 3.2 test double (`support::kea3`) stands in only for
-//! what Kea 2.2 cannot do (daemon HTTP sockets, subnet/class hooks, injected faults).
+//! One integration-test binary. Tests that need Kea start a real Kea lab through the
+//! project's own lab code: Debian's Kea 2.2, or with `KEASCRIPT_KEA_BIN_DIR` another Kea such
+//! as the Kea 3.0 of `contrib/kea3/prepare.sh` (`.ci/run` runs the suite on both). Each test
+//! expects what the lab's version does, and says so when a check only applies to one. The
+//! Kea 3.2 test double (`support::kea3`) stands in for recorded Kea 3.2 answers and injected
+//! faults.
 
 mod support;
 

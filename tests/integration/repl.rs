@@ -84,6 +84,12 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
             .expect("lab directory"),
     );
     assert!(lab_dir.is_dir(), "{}", lab_dir.display());
+    // The version of the Kea the lab started (2.2 from apt, or KEASCRIPT_KEA_BIN_DIR's).
+    let version = lab_line
+        .strip_prefix("lab: Kea ")
+        .and_then(|r| r.split(' ').next())
+        .expect("the lab names its Kea version")
+        .to_string();
     p.exp_string("kea> ").expect("first prompt");
     eprintln!("repl --lab to the first prompt: {:?}", started.elapsed());
 
@@ -148,7 +154,9 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
     p.send_line("`Kea is ${kea().version()}`").unwrap();
     let (before, found) = p
         .exp_any(vec![
-            ReadUntil::Regex(Regex::new(r"Kea is 2\.[0-9]+\.[0-9]+").unwrap()),
+            ReadUntil::Regex(
+                Regex::new(&format!("Kea is {}", version.replace('.', "\\."))).unwrap(),
+            ),
             ReadUntil::String("error:".to_string()),
         ])
         .expect("Kea answers after Ctrl-C");
@@ -159,7 +167,12 @@ fn a_terminal_session_completes_continues_survives_cancels_and_remembers() {
     p.exp_string("kea> ").unwrap();
 
     // A line with a password is not kept in the history.
+    // While it is typed, the line editor redraws the prompt with a history hint ("let n =
+    // …") for each key: wait for the line's end to be accepted, then for the next prompt.
+    // (Keys typed while a statement runs are the next line's type-ahead; a Ctrl-D sent
+    // that early would be dropped, not end the session.)
     p.send_line("let password = \"hunter2\";").unwrap();
+    p.exp_string("\"hunter2\";\r\n").unwrap();
     p.exp_string("kea> ").unwrap();
 
     // Ctrl-D leaves, and the lab is stopped.
@@ -219,7 +232,7 @@ fn piped_stdin_runs_the_lines_as_a_script() {
         .write_stdin("kea().version()\n")
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"^2\.[0-9]+\.[0-9]+\n$").unwrap());
+        .stdout(format!("{}\n", lab.kea_version()));
 
     // Multi-line statements, variables across lines, results shown, no prompts.
     let script = "\

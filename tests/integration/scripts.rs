@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::support::{keascript, lab, repo, script};
+use crate::support::{assert_no_deprecated_class_keys, client_class, keascript, lab, repo, script};
 
 /// A lab's inventory as `--config` arguments.
 fn with_lab(cmd: &mut assert_cmd::Command, lab: &keascript::lab::Lab) {
@@ -14,16 +14,18 @@ fn with_lab(cmd: &mut assert_cmd::Command, lab: &keascript::lab::Lab) {
 
 #[test]
 fn the_tour_runs_green_against_a_fresh_lab() {
-    if lab().is_none() {
+    let Some(probe) = lab() else {
         return;
-    }
+    };
+    let version = probe.kea_version();
+    drop(probe);
     keascript()
         .args(["run", "--lab"])
         .arg(repo().join("scripts/tour.rhai"))
         .timeout(Duration::from_secs(120))
         .assert()
         .success()
-        .stdout(predicate::str::contains("Kea 2.2.0"))
+        .stdout(predicate::str::contains(format!("Kea {version}")))
         .stdout(predicate::str::contains(
             "Services answering: [\"dhcp4\", \"dhcp6\"]",
         ))
@@ -287,7 +289,10 @@ fn stdlib_modules_import_and_unknown_ones_are_reported() {
         .stdout(predicate::str::contains("dhcp4: up"))
         .stdout(predicate::str::contains("dhcp6: up"))
         .stdout(predicate::str::contains("all_up=true"))
-        .stdout(predicate::str::contains("version=2.2.0"));
+        .stdout(predicate::str::contains(format!(
+            "version={}",
+            lab.kea_version()
+        )));
 
     let bad = script(dir.path(), "nomod.rhai", "import \"kea/nope\" as n;\n");
     keascript()
@@ -303,22 +308,38 @@ fn the_health_module_reports_a_service_that_is_down() {
     let Some(mut lab) = lab() else { return };
     lab.kill("kea-dhcp6");
     let dir = tempfile::tempdir().unwrap();
-    let s = script(
-        dir.path(),
-        "down.rhai",
-        "import \"kea/health\" as h;\nlet r = h::check(kea());\nprint(h::summary(r));\nprint(`all_up=${h::all_up(r)}`);\n",
-    );
-    let mut cmd = keascript();
-    with_lab(&mut cmd, &lab);
-    cmd.arg("run")
-        .arg(&s)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("dhcp4: up"))
-        .stdout(predicate::str::contains(
-            "dhcp6: DOWN (unable to forward command to the dhcp6 service",
-        ))
-        .stdout(predicate::str::contains("all_up=false"));
+    // Through a Control Agent (the `lab` entry on Kea 2.2, `lab-agent` on Kea >= 2.7.2) the
+    // agent says it cannot forward; through a daemon's own HTTP socket (`lab` on Kea >=
+    // 2.7.2) nothing answers at all.
+    let mut servers = vec![(
+        if lab.kea_version().daemon_http() {
+            "lab-agent"
+        } else {
+            "lab"
+        },
+        "dhcp6: DOWN (unable to forward command to the dhcp6 service".to_string(),
+    )];
+    if let Some(url) = lab.http_url_of(0, "dhcp6") {
+        servers.push(("lab", format!("dhcp6: DOWN (cannot connect to {url}")));
+    }
+    for (server, down) in servers {
+        let s = script(
+            dir.path(),
+            "down.rhai",
+            &format!(
+                "import \"kea/health\" as h;\nlet r = h::check(kea(\"{server}\"));\nprint(h::summary(r));\nprint(`all_up=${{h::all_up(r)}}`);\n"
+            ),
+        );
+        let mut cmd = keascript();
+        with_lab(&mut cmd, &lab);
+        cmd.arg("run")
+            .arg(&s)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("dhcp4: up"))
+            .stdout(predicate::str::contains(down))
+            .stdout(predicate::str::contains("all_up=false"));
+    }
 }
 
 #[test]
@@ -349,6 +370,20 @@ print(`same=${cfg.Dhcp4["valid-lifetime"] == u.dhcp4.config().Dhcp4["valid-lifet
 print(`reload-one=${srv.dhcp6.reload()}`);
 "#,
     );
+    // The lab's inventory names its servers: `lab` and `lab-unix`, and on Kea >= 2.7.2
+    // also `lab-agent` (there `lab` is the daemons' own HTTP sockets).
+    let count = keascript::kea::Inventory::load(lab.inventory())
+        .unwrap()
+        .servers
+        .len();
+    assert_eq!(
+        count,
+        if lab.kea_version().daemon_http() {
+            3
+        } else {
+            2
+        }
+    );
     let mut cmd = keascript();
     with_lab(&mut cmd, &lab);
     cmd.arg("run")
@@ -356,12 +391,15 @@ print(`reload-one=${srv.dhcp6.reload()}`);
         .assert()
         .success()
         .stdout(predicate::str::contains("name=lab"))
-        .stdout(predicate::str::contains("count=2"))
+        .stdout(predicate::str::contains(format!("count={count}")))
         .stdout(predicate::str::contains(format!(
             "unix=unix:{}",
             lab.socket("dhcp4").display()
         )))
-        .stdout(predicate::str::contains("unix-version=2.2.0"))
+        .stdout(predicate::str::contains(format!(
+            "unix-version={}",
+            lab.kea_version()
+        )))
         .stdout(predicate::str::contains(
             "unix-services=[\"dhcp4\", \"dhcp6\"]",
         ))
@@ -509,9 +547,10 @@ fn example_bootp_class_limits_a_pool() {
     assert_eq!(class["boot-file-name"], "pxelinux.0");
     assert_eq!(class["user-context"]["description"], "network boot clients");
     assert_eq!(
-        cfg["Dhcp4"]["subnet4"][0]["pools"][0]["client-class"],
-        "pxe"
+        client_class(&cfg["Dhcp4"]["subnet4"][0]["pools"][0]),
+        Some("pxe")
     );
+    assert_no_deprecated_class_keys(&lab.dir().join("kea-dhcp4.log"), "bootp-class.rhai");
 }
 
 #[test]

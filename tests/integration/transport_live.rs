@@ -1,32 +1,60 @@
-//! Both transports Kea 2.2 has (Control Agent over HTTP, UNIX control socket) against a
-//! real lab: commands and answers, a 4 MB `config-get`, Kea's own error texts, daemons that
-//! are down, servers that cannot be reached.
+//! Every transport of a real lab: the Control Agent over HTTP, the UNIX control sockets, and
+//! on Kea >= 2.7.2 each daemon's own HTTP socket: commands and answers, a 4 MB `config-get`,
+//! Kea's own error texts, daemons that are down, servers that cannot be reached.
 
 use std::time::{Duration, Instant};
 
-use keascript::kea::{ErrorKind, Inventory, KeaError, Server, Service};
+use keascript::kea::{ErrorKind, Inventory, KeaError, KeaVersion, Server, Service};
 use keascript::lab::LabOptions;
 use keascript::transport::TransportOptions;
 use serde_json::{Value, json};
 
 use crate::support::{lab, lab_with, rt};
 
-/// The lab's two ways in: `lab` (Control Agent) and `lab-unix` (UNIX sockets).
-fn servers(lab: &keascript::lab::Lab) -> Vec<std::sync::Arc<Server>> {
+/// How a server of the lab's inventory is reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Way {
+    Agent,
+    DaemonHttp,
+    Unix,
+}
+
+/// The lab's ways in: its Control Agent (`lab` on Kea 2.2, `lab-agent` on Kea >= 2.7.2),
+/// the daemons' own HTTP sockets (`lab` on Kea >= 2.7.2) and the UNIX sockets (`lab-unix`).
+fn servers(lab: &keascript::lab::Lab) -> Vec<(Way, std::sync::Arc<Server>)> {
     let inv = Inventory::load(lab.inventory()).unwrap();
     let _g = rt().enter();
-    ["lab", "lab-unix"]
-        .iter()
-        .map(|n| std::sync::Arc::new(Server::from_entry(n, inv.get(n).unwrap()).unwrap()))
+    let ways: &[(&str, Way)] = if lab.kea_version().daemon_http() {
+        &[
+            ("lab-agent", Way::Agent),
+            ("lab", Way::DaemonHttp),
+            ("lab-unix", Way::Unix),
+        ]
+    } else {
+        &[("lab", Way::Agent), ("lab-unix", Way::Unix)]
+    };
+    ways.iter()
+        .map(|(n, w)| {
+            (
+                *w,
+                std::sync::Arc::new(Server::from_entry(n, inv.get(n).unwrap()).unwrap()),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn both_transports_send_commands_and_read_answers() {
     let Some(lab) = lab() else { return };
-    for srv in servers(&lab) {
+    let version = lab.kea_version();
+    for (way, srv) in servers(&lab) {
         rt().block_on(async {
-            assert_eq!(srv.version().await.unwrap(), "2.2.0", "{}", srv.name());
+            assert_eq!(
+                srv.version().await.unwrap(),
+                version.to_string(),
+                "{}",
+                srv.name()
+            );
             for service in ["dhcp4", "dhcp6"] {
                 let cmds = srv
                     .command("list-commands", Some(service), None)
@@ -45,7 +73,19 @@ fn both_transports_send_commands_and_read_answers() {
                     .capabilities()
                     .await
                     .unwrap();
-                assert!(caps.lease_cmds && !caps.subnet_cmds && !caps.config_hash);
+                // The lab loads the subnet/class hooks where Kea has them (>= 2.7.7 ships
+                // them free); config-hash-get came with 2.4.
+                assert!(caps.lease_cmds, "{way:?}");
+                assert_eq!(
+                    caps.subnet_cmds,
+                    version >= KeaVersion::new(2, 7, 7),
+                    "{way:?}"
+                );
+                assert_eq!(
+                    caps.config_hash,
+                    version >= KeaVersion::new(2, 4, 0),
+                    "{way:?}"
+                );
             }
             let cfg = Service::new(srv.clone(), "dhcp4")
                 .unwrap()
@@ -73,7 +113,7 @@ fn a_4_mb_config_get_arrives_whole_over_both_transports() {
     }) else {
         return;
     };
-    for srv in servers(&lab) {
+    for (_, srv) in servers(&lab) {
         let cfg = rt().block_on(async {
             Service::new(srv.clone(), "dhcp4")
                 .unwrap()
@@ -92,7 +132,7 @@ fn a_4_mb_config_get_arrives_whole_over_both_transports() {
 #[test]
 fn config_test_of_a_bad_config_is_a_kea_error_with_keas_own_text() {
     let Some(lab) = lab() else { return };
-    for srv in servers(&lab) {
+    for (_, srv) in servers(&lab) {
         let e: KeaError = rt()
             .block_on(async {
                 Service::new(srv.clone(), "dhcp4")
@@ -124,7 +164,7 @@ fn config_test_of_a_bad_config_is_a_kea_error_with_keas_own_text() {
 #[test]
 fn an_unknown_command_is_unsupported() {
     let Some(lab) = lab() else { return };
-    for srv in servers(&lab) {
+    for (_, srv) in servers(&lab) {
         let e = rt()
             .block_on(srv.command("foo-bar", Some("dhcp4"), None))
             .unwrap_err();
@@ -138,23 +178,30 @@ fn a_daemon_that_is_down_is_a_transport_error_through_the_agent_and_the_socket()
     let Some(mut lab) = lab() else { return };
     lab.kill("kea-dhcp6");
     let srvs = servers(&lab);
-    let via_agent = rt()
-        .block_on(srvs[0].command("version-get", Some("dhcp6"), None))
-        .unwrap_err();
-    assert_eq!(via_agent.kind, ErrorKind::Transport);
-    assert_eq!(via_agent.code, Some(1), "the agent answered result 1");
-    assert!(
-        via_agent.message.contains("likely to be offline"),
-        "{}",
-        via_agent.message
-    );
-    let via_socket = rt()
-        .block_on(srvs[1].command("version-get", Some("dhcp6"), None))
-        .unwrap_err();
-    assert_eq!(via_socket.kind, ErrorKind::Transport);
-    assert_eq!(via_socket.code, None);
+    for (way, srv) in &srvs {
+        let e = rt()
+            .block_on(srv.command("version-get", Some("dhcp6"), None))
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Transport, "{way:?}: {}", e.message);
+        match way {
+            // The agent is up and answers result 1 for the daemon behind it.
+            Way::Agent => {
+                assert_eq!(e.code, Some(1), "the agent answered result 1");
+                assert!(e.message.contains("likely to be offline"), "{}", e.message);
+            }
+            // Nothing listens on the daemon's own socket any more.
+            Way::DaemonHttp | Way::Unix => {
+                assert_eq!(e.code, None, "{way:?}: {}", e.message);
+                assert!(
+                    e.message.contains("cannot connect"),
+                    "{way:?}: {}",
+                    e.message
+                );
+            }
+        }
+    }
     // The other daemon still answers, and `services()` lists only it.
-    for srv in &srvs {
+    for (_, srv) in &srvs {
         assert_eq!(rt().block_on(srv.services()).unwrap(), vec!["dhcp4"]);
     }
 }

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Map, Value};
 
+use super::class_keys::{additional_classes, limit_classes};
 use super::doc::merge;
 use super::subnets::ranges_with_class;
 use super::{ConfigDoc, Family};
@@ -196,18 +197,6 @@ fn not_found(name: &str) -> KeaError {
     )
 }
 
-/// The classes a subnet or pool evaluates after the others: `require-client-classes`
-/// (Kea < 2.7.4) or `evaluate-additional-classes` (later).
-pub fn required_classes(m: &serde_json::Map<String, Value>) -> Vec<String> {
-    ["require-client-classes", "evaluate-additional-classes"]
-        .iter()
-        .filter_map(|k| m.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(String::from)
-        .collect()
-}
-
 /// Where a class is used: subnets, pools, other classes' tests.
 pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
     let mut uses: Vec<String> = ranges_with_class(doc, name)
@@ -217,24 +206,35 @@ pub fn uses_of_class(doc: &ConfigDoc, name: &str) -> Vec<String> {
             Some(p) => format!("pool {p} of subnet {s}"),
         })
         .collect();
+    for n in doc.root_array("shared-networks") {
+        if let Some(m) = n.as_object() {
+            let label = format!(
+                "shared network {}",
+                m.get("name").and_then(Value::as_str).unwrap_or("?")
+            );
+            if limit_classes(m).iter().any(|c| c == name) {
+                uses.push(label.clone());
+            }
+            if additional_classes(m).iter().any(|c| c == name) {
+                uses.push(format!("the additional classes {label} evaluates"));
+            }
+        }
+    }
     for loc in doc.subnet_locs() {
         let s = doc.subnet(loc);
         let prefix = s.get("subnet").and_then(Value::as_str).unwrap_or("?");
         let mut places: Vec<(String, &serde_json::Map<String, Value>)> =
             vec![(format!("subnet {prefix}"), s)];
-        for p in s
-            .get("pools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(pm) = p.as_object() {
-                let range = pm.get("pool").and_then(Value::as_str).unwrap_or("?");
-                places.push((format!("pool {range} of subnet {prefix}"), pm));
+        for (field, key, kind) in [("pools", "pool", "pool"), ("pd-pools", "prefix", "pd pool")] {
+            for p in s.get(field).and_then(Value::as_array).into_iter().flatten() {
+                if let Some(pm) = p.as_object() {
+                    let range = pm.get(key).and_then(Value::as_str).unwrap_or("?");
+                    places.push((format!("{kind} {range} of subnet {prefix}"), pm));
+                }
             }
         }
         for (label, m) in places {
-            if required_classes(m).iter().any(|c| c == name) {
+            if additional_classes(m).iter().any(|c| c == name) {
                 uses.push(format!("the additional classes {label} evaluates"));
             }
         }
@@ -332,6 +332,35 @@ mod tests {
             ErrorKind::NotFound
         );
         assert!(class_exists(&d, "HA_server1") && class_exists(&d, "voip"));
+        // Kea 3 reports lists: a class named in one is in use too, also by a PD pool, a
+        // shared network or as an additional class.
+        let mut d = ConfigDoc::new(
+            Family::V6,
+            json!({"Dhcp6": {"client-classes": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+                "shared-networks": [{"name": "n", "client-classes": ["c"], "subnet6": []}],
+                "subnet6": [{"id": 1, "subnet": "2001:db8::/48",
+                    "pools": [{"pool": "2001:db8::10-2001:db8::20", "client-classes": ["x", "a"]}],
+                    "pd-pools": [{"prefix": "2001:db8:8::", "prefix-len": 56, "delegated-len": 64,
+                                  "evaluate-additional-classes": ["b"]}]}]}}),
+        )
+        .unwrap();
+        let e = delete_class(&mut d, "a").unwrap_err();
+        assert!(
+            e.message
+                .contains("pool 2001:db8::10-2001:db8::20 of subnet 2001:db8::/48"),
+            "{}",
+            e.message
+        );
+        let e = delete_class(&mut d, "b").unwrap_err();
+        assert!(
+            e.message.contains(
+                "the additional classes pd pool 2001:db8:8:: of subnet 2001:db8::/48 evaluates"
+            ),
+            "{}",
+            e.message
+        );
+        let e = delete_class(&mut d, "c").unwrap_err();
+        assert!(e.message.contains("shared network n"), "{}", e.message);
         let v6 = ConfigDoc::new(Family::V6, json!({"Dhcp6": {}}));
         let e = add_class(
             &mut v6.unwrap(),

@@ -254,7 +254,7 @@ pub fn normalize_inherited(doc: &mut ConfigDoc) {
 /// echo of a server-level value the script has since changed).
 pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
     let family = new.family;
-    let echoes = echoed(family, live.version);
+    let echoes = echoed(family, new.version);
     let sk = family.subnet_key();
     let live_global = live.root().clone();
     // What each live scope inherited: by subnet id, and by shared network name.

@@ -2,6 +2,7 @@
 //! only where keascript has logic (subnets, pools, options, classes, settings), and the
 //! edits of the script API applied to it locally, validated, before anything is sent.
 
+pub mod class_keys;
 pub mod classes;
 mod diff;
 mod doc;
@@ -10,6 +11,7 @@ mod keys;
 mod keywords;
 pub mod net;
 pub mod options;
+pub mod paths;
 mod protect;
 mod schema;
 pub mod settings;

@@ -2,11 +2,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::class_keys::{self, limit_classes};
 use super::doc::{SubnetKey, merge};
 use super::inherit::{OWN_KEY, is_inheritable, mark_own};
 use super::net::{Prefix, Range};
 use super::{ConfigDoc, Family, SubnetLoc};
-use crate::kea::{ErrorKind, KeaError};
+use crate::kea::{ErrorKind, KeaError, KeaVersion};
 
 fn conflict(msg: String) -> KeaError {
     KeaError::new(ErrorKind::Conflict, msg)
@@ -31,6 +32,15 @@ fn normalize_pools(
     prefix: &Prefix,
     family: Family,
 ) -> Result<(), KeaError> {
+    for p in subnet
+        .get_mut("pd-pools")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        drop_unset(p);
+    }
     let Some(pools) = subnet.get_mut("pools") else {
         return Ok(());
     };
@@ -49,6 +59,9 @@ fn normalize_pools(
                 "pool {p} must be a range string or a map with \"pool\""
             )));
         };
+        // A pool map read from keascript names every key, `()` where Kea has no value:
+        // in a pool that is being written, `()` means "not set".
+        drop_unset(m);
         let text = m.get("pool").and_then(Value::as_str).ok_or_else(|| {
             KeaError::invalid("a pool map needs \"pool\": the range, e.g. \"10.1.0.10-10.1.0.99\"")
         })?;
@@ -65,6 +78,11 @@ fn normalize_pools(
         }
     }
     Ok(())
+}
+
+/// Removes the keys set to `null` (unset) from a pool map that is being written.
+fn drop_unset(m: &mut Map<String, Value>) {
+    m.retain(|_, v| !v.is_null());
 }
 
 fn check_pool_in(r: &Range, text: &str, prefix: &Prefix) -> Result<(), KeaError> {
@@ -203,6 +221,7 @@ pub fn update_subnet(
         )));
     }
     let mut patch = patch.clone();
+    class_keys::unset_both_spellings(&mut patch);
     patch.remove("id");
     patch.remove("subnet");
     let mut updated = current;
@@ -281,6 +300,7 @@ pub fn add_pool(
         }
     }
     let mut pool = extra.clone();
+    drop_unset(&mut pool);
     pool.remove("pool");
     let text = if range.contains('/') {
         range.trim().to_string()
@@ -323,23 +343,27 @@ fn target_mut<'a>(
     }
 }
 
-/// Limits a subnet or one of its pools to a client class.
+/// Limits a subnet or one of its pools to a client class, in the spelling of Kea `version`
+/// (`client-classes: [class]` from 2.7.4 on, `client-class` before).
 pub fn assign_class(
     doc: &mut ConfigDoc,
     key: &SubnetKey,
     pool: Option<&str>,
     class: &str,
+    version: KeaVersion,
 ) -> Result<(), KeaError> {
     if class.trim().is_empty() {
         return Err(KeaError::invalid("the class name is empty"));
     }
+    let what = match pool {
+        None => format!("subnet {key}"),
+        Some(p) => format!("pool {p} of subnet {key}"),
+    };
     let t = target_mut(doc, key, pool)?;
-    t.remove("client-classes");
-    t.insert("client-class".into(), Value::String(class.to_string()));
-    Ok(())
+    class_keys::set_limit(t, &[class.to_string()], version, &what)
 }
 
-/// Removes the class limit of a subnet or pool.
+/// Removes the class limit of a subnet or pool (either spelling).
 pub fn unassign_class(
     doc: &mut ConfigDoc,
     key: &SubnetKey,
@@ -349,20 +373,6 @@ pub fn unassign_class(
     t.remove("client-class");
     t.remove("client-classes");
     Ok(())
-}
-
-/// The classes a subnet or pool is limited to (`client-class`, or 3.x `client-classes`).
-pub fn classes_of(m: &Map<String, Value>) -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
-    if let Some(c) = m.get("client-class").and_then(Value::as_str)
-        && !c.is_empty()
-    {
-        v.push(c.to_string());
-    }
-    if let Some(a) = m.get("client-classes").and_then(Value::as_array) {
-        v.extend(a.iter().filter_map(Value::as_str).map(String::from));
-    }
-    v
 }
 
 /// Every subnet and pool limited to `class`: `(subnet prefix, Some(pool) or None)`.
@@ -375,20 +385,20 @@ pub fn ranges_with_class(doc: &ConfigDoc, class: &str) -> Vec<(String, Option<St
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if classes_of(s).iter().any(|c| c == class) {
+        if limit_classes(s).iter().any(|c| c == class) {
             out.push((prefix.clone(), None));
         }
         for key in ["pools", "pd-pools"] {
             for p in s.get(key).and_then(Value::as_array).into_iter().flatten() {
                 if let Some(pm) = p.as_object()
-                    && classes_of(pm).iter().any(|c| c == class)
+                    && limit_classes(pm).iter().any(|c| c == class)
                 {
-                    let name = pm
-                        .get("pool")
-                        .or_else(|| pm.get("prefix"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
+                    let name = match (pm.get("pool"), pm.get("prefix"), pm.get("prefix-len")) {
+                        (Some(Value::String(p)), _, _) => p.clone(),
+                        (_, Some(Value::String(p)), Some(len)) => format!("{p}/{len}"),
+                        (_, Some(Value::String(p)), None) => p.clone(),
+                        _ => String::new(),
+                    };
                     out.push((prefix.clone(), Some(name)));
                 }
             }
@@ -508,8 +518,21 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Conflict);
         let e = add_pool(&mut d, &k, "1.3.4.1-1.3.4.2", &Map::new()).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
-        assign_class(&mut d, &k, Some("1.3.3.100-1.3.3.120"), "voip").unwrap();
-        assign_class(&mut d, &k, None, "voip").unwrap();
+        let kea2 = KeaVersion::new(2, 2, 0);
+        let kea3 = KeaVersion::new(3, 0, 4);
+        assign_class(&mut d, &k, Some("1.3.3.100-1.3.3.120"), "voip", kea3).unwrap();
+        assign_class(&mut d, &k, None, "voip", kea2).unwrap();
+        let loc = d.find_subnet(&k).unwrap();
+        assert_eq!(
+            d.subnet(loc)["client-class"],
+            "voip",
+            "Kea 2.2: the single class"
+        );
+        assert_eq!(
+            d.subnet(loc)["pools"][1]["client-classes"],
+            json!(["voip"]),
+            "Kea 3: the list"
+        );
         assert_eq!(
             ranges_with_class(&d, "voip"),
             vec![
@@ -522,6 +545,13 @@ mod tests {
         );
         unassign_class(&mut d, &k, None).unwrap();
         assert_eq!(ranges_with_class(&d, "voip").len(), 1);
+        // The other generation's spelling is found and replaced too.
+        assign_class(&mut d, &k, None, "voip", kea3).unwrap();
+        assign_class(&mut d, &k, None, "data", kea2).unwrap();
+        let loc = d.find_subnet(&k).unwrap();
+        assert_eq!(d.subnet(loc).get("client-classes"), None);
+        assert_eq!(d.subnet(loc)["client-class"], "data");
+        unassign_class(&mut d, &k, None).unwrap();
         delete_pool(&mut d, &k, "1.3.3.100-1.3.3.120").unwrap();
         assert!(ranges_with_class(&d, "voip").is_empty());
         assert_eq!(

@@ -7,12 +7,13 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::ConfigDoc;
-use super::classes::{class_exists, required_classes};
+use super::class_keys::{additional_classes, limit_classes};
+use super::classes::class_exists;
 use super::net::{Prefix, Range};
 use super::options::option_data_problems;
 use super::schema::check_object;
 use super::settings::check_order;
-use super::subnets::{classes_of, prefix_of};
+use super::subnets::prefix_of;
 use crate::kea::{ErrorKind, KeaError};
 
 /// One problem, with the kind of error it makes.
@@ -103,7 +104,7 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 }
             }
             if let Some(pm) = p.as_object() {
-                for c in required_classes(pm) {
+                for c in additional_classes(pm) {
                     if !class_exists(doc, &c) {
                         add(
                             true,
@@ -113,7 +114,7 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                         );
                     }
                 }
-                for c in classes_of(pm) {
+                for c in limit_classes(pm) {
                     if !class_exists(doc, &c) {
                         add(
                             true,
@@ -125,7 +126,26 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 }
             }
         }
-        for c in classes_of(s) {
+        for p in s
+            .get("pd-pools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+        {
+            let text = p.get("prefix").and_then(Value::as_str).unwrap_or("?");
+            for c in limit_classes(p).into_iter().chain(additional_classes(p)) {
+                if !class_exists(doc, &c) {
+                    add(
+                        true,
+                        format!(
+                            "pd pool {text} of subnet {label} names client class \"{c}\", which is not defined on the server"
+                        ),
+                    );
+                }
+            }
+        }
+        for c in limit_classes(s) {
             if !class_exists(doc, &c) {
                 add(
                     true,
@@ -135,7 +155,7 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
                 );
             }
         }
-        for c in required_classes(s) {
+        for c in additional_classes(s) {
             if !class_exists(doc, &c) {
                 add(
                     true,
@@ -179,6 +199,23 @@ fn problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             }
         }
         open = Some((*p, label.clone()));
+    }
+    for n in doc
+        .root_array("shared-networks")
+        .iter()
+        .filter_map(Value::as_object)
+    {
+        let name = n.get("name").and_then(Value::as_str).unwrap_or("?");
+        for c in limit_classes(n).into_iter().chain(additional_classes(n)) {
+            if !class_exists(doc, &c) {
+                add(
+                    true,
+                    format!(
+                        "shared network {name} names client class \"{c}\", which is not defined on the server"
+                    ),
+                );
+            }
+        }
     }
     let mut names = BTreeSet::new();
     for c in doc.root_array("client-classes") {

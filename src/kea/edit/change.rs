@@ -2,12 +2,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::kea::KeaError;
 use crate::kea::config::{
     self, ConfigDoc, Family, OptionScope, net::Prefix, net::Range, protected_changes,
     restore_protected,
 };
 use crate::kea::config::{NameOrCode, SubnetKey};
+use crate::kea::{KeaError, KeaVersion};
 
 /// The parts of a configuration that belong to one server of an HA pair and are never
 /// copied to its peer: everything protected ([`config::PROTECTED`]: hooks with
@@ -189,7 +189,8 @@ impl Edit {
         }
     }
 
-    /// Applies the edit to `doc`. `live` is the server's running configuration;
+    /// Applies the edit to `doc`. `live` is the server's running configuration, `version`
+    /// the server's Kea version (it decides how class keys are spelled);
     /// `min_subnet_id` the lowest id a new subnet may get. `peer` is set when the edit is
     /// carried over to an HA peer: a whole configuration then keeps the peer's own
     /// per-server parts ([`PER_PEER`]).
@@ -197,6 +198,7 @@ impl Edit {
         &self,
         doc: &mut ConfigDoc,
         live: &ConfigDoc,
+        version: KeaVersion,
         min_subnet_id: u64,
         peer: bool,
     ) -> Result<Value, KeaError> {
@@ -229,6 +231,7 @@ impl Edit {
                     }
                 }
                 // The script may hand back Kea's echoes from an earlier `config()`.
+                new.version = doc.version;
                 crate::kea::config::inherit::normalize_against(&mut new, live);
                 *doc = new;
                 Value::Null
@@ -242,7 +245,7 @@ impl Edit {
             Self::UpdateClass(n, m) => c::update_class(doc, n, m)?,
             Self::DeleteClass(n) => c::delete_class(doc, n)?,
             Self::AssignClass(k, p, class) => {
-                s::assign_class(doc, k, p.as_deref(), class)?;
+                s::assign_class(doc, k, p.as_deref(), class, version)?;
                 Value::Null
             }
             Self::UnassignClass(k, p) => {

@@ -195,6 +195,7 @@ pub fn only_subnets_and_classes_differ(base: &ConfigDoc, new: &ConfigDoc) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kea::KeaVersion;
     use crate::kea::config::normalize_inherited;
 
     fn caps() -> Capabilities {
@@ -215,7 +216,9 @@ mod tests {
         .unwrap();
         normalize_inherited(&mut base);
         let mut new = base.clone();
-        let r = edit.apply_to(&mut new, &base, 0, false).unwrap();
+        let r = edit
+            .apply_to(&mut new, &base, KeaVersion::new(3, 0, 4), 0, false)
+            .unwrap();
         (base, new, r)
     }
 

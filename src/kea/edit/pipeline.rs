@@ -11,10 +11,11 @@ use super::outcome::{Resolution, resolve, unknown_error};
 use super::{Edit, PeerTarget, RelationshipReport, ServerLock, commit_relationship};
 use crate::kea::config::classes::new_test_expressions;
 use crate::kea::config::{
-    ConfigDoc, Family, normalize_inherited, restore_protected, unified_diff, validate,
+    ConfigDoc, Family, class_keys, normalize_inherited, paths, restore_protected, unified_diff,
+    validate,
 };
 use crate::kea::ha::{self, HaTopology};
-use crate::kea::{Capabilities, ErrorKind, KeaError, Service, redact};
+use crate::kea::{Capabilities, ErrorKind, KeaError, KeaVersion, Service, redact};
 
 /// How to commit.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,22 +91,30 @@ pub(super) fn shown_diff(base: &ConfigDoc, new: &ConfigDoc, label: &str) -> Stri
     unified_diff(&doc(a), &doc(b), label)
 }
 
-/// Applies `edits` locally to `live` and validates the outcome (steps 1–2 of the pipeline).
+/// Applies `edits` locally to `live` (the configuration of a Kea `version`) and validates
+/// the outcome (steps 1–2 of the pipeline).
 pub(super) fn prepare(
     live: &ConfigDoc,
+    version: KeaVersion,
     edits: &[Edit],
     min_subnet_id: u64,
     peer: bool,
 ) -> Result<Prepared, KeaError> {
     let mut base = live.clone();
+    // What Kea echoes into scopes, and so what is normalised, depends on its version.
+    base.version = version;
     normalize_inherited(&mut base);
     let mut new = base.clone();
     let mut results = Vec::with_capacity(edits.len());
     for e in edits {
-        results.push(e.apply_to(&mut new, live, min_subnet_id, peer)?);
+        results.push(e.apply_to(&mut new, live, version, min_subnet_id, peer)?);
     }
+    // Whatever spelling of the class keys the script used, the server gets its own.
+    class_keys::speak(&mut new, &base, version)?;
     let allowed: Vec<&str> = edits.iter().flat_map(Edit::allowed_protected).collect();
     restore_protected(&mut new, live, &allowed);
+    // Kea 3's path rules: a path Kea refuses wherever it runs is refused before sending.
+    paths::check(live, &new, version)?;
     validate(&base, &new)?;
     Ok(Prepared { base, new, results })
 }
@@ -245,8 +254,9 @@ async fn commit_read(
         e.with_server(svc.server.name())
             .with_service(Some(&svc.name))
     };
+    let version = svc.kea_version_cached().await?;
     let Prepared { base, new, results } =
-        prepare(&live, edits, opts.min_subnet_id, false).map_err(local)?;
+        prepare(&live, version, edits, opts.min_subnet_id, false).map_err(local)?;
     let mut report = CommitReport {
         dry_run: opts.dry_run,
         results,
@@ -287,6 +297,9 @@ async fn commit_read(
     // A new or changed class test expression is parsed by Kea only: ask its verdict with
     // config-test before anything changes.
     check_expressions(svc, &base, &new).await?;
+    // New paths under Kea 3's rules: only the daemon knows its folders (its environment),
+    // so it judges them with config-test before anything changes.
+    check_paths(svc, version, &base, &new).await?;
     // A daemon on this machine that cannot write its file would have the change undone at
     // config-write: refuse it now, with the reason.
     crate::kea::doctor::check_persistable(svc).await?;
@@ -324,6 +337,8 @@ async fn commit_read(
             }
             r
         }
+        // Kea's config-test does not check every path (log files, lease files): the
+        // config-set does, and keeps the running configuration when it refuses one.
         None => svc
             .set(&new.value)
             .await
@@ -334,7 +349,7 @@ async fn commit_read(
         if !e.maybe_applied {
             // Kea answered: nothing was applied.
             journal::clear(&key);
-            return Err(e);
+            return Err(path_refusal(e, version, &command, &base, &new));
         }
         let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
         if found == Resolution::Completed {
@@ -461,6 +476,44 @@ async fn check_expressions(
     }
 }
 
+/// Kea's verdict (`config-test`) on a configuration that names other hook libraries,
+/// sockets, lease or log files than the running one, on a Kea with path rules: a refusal
+/// quotes Kea's own text, and nothing is changed.
+async fn check_paths(
+    svc: &Service,
+    version: KeaVersion,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+) -> Result<(), KeaError> {
+    if !version.path_rules() || !paths::paths_changed(base, new) {
+        return Ok(());
+    }
+    svc.test(&new.value)
+        .await
+        .map(|_| ())
+        .map_err(|e| path_refusal(e, version, "config-test", base, new))
+}
+
+/// Kea's refusal of a configuration with new paths, its own text quoted.
+fn path_refusal(
+    e: KeaError,
+    version: KeaVersion,
+    command: &str,
+    base: &ConfigDoc,
+    new: &ConfigDoc,
+) -> KeaError {
+    if e.kind != ErrorKind::Kea || !version.path_rules() || !paths::paths_changed(base, new) {
+        return e;
+    }
+    KeaError {
+        message: format!(
+            "Kea {version} refuses the new paths ({command}): \"{}\"; nothing was changed, it runs its previous configuration",
+            e.message
+        ),
+        ..e
+    }
+}
+
 /// The hook commands for a single subnet or class edit, when the server has the hooks and
 /// the inventory allows them; `None` means the config path.
 async fn hook_plan(
@@ -488,4 +541,162 @@ async fn hook_plan(
     }
     let caps = svc.capabilities_cached().await?;
     Ok(hooks::plan(edit, &caps, base, new, &results[0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::config::SubnetKey;
+    use serde_json::{Map, json};
+
+    const KEA2: KeaVersion = KeaVersion::new(2, 2, 0);
+    const KEA3: KeaVersion = KeaVersion::new(3, 0, 4);
+
+    fn m(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    /// A running configuration as each version reports a subnet limited to `voip`.
+    fn live(version: KeaVersion) -> ConfigDoc {
+        let limit = if version.class_lists() {
+            json!({"client-classes": ["voip"]})
+        } else {
+            json!({"client-class": "voip"})
+        };
+        let mut subnet = json!({"id": 1, "subnet": "10.0.0.0/24",
+            "pools": [{"pool": "10.0.0.10-10.0.0.20"}]});
+        for (k, v) in limit.as_object().unwrap() {
+            subnet[k] = v.clone();
+        }
+        ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"client-classes": [{"name": "voip"}, {"name": "data"}],
+                             "subnet4": [subnet]}}),
+        )
+        .unwrap()
+    }
+
+    fn subnet(p: &Prepared, id: u64) -> Map<String, Value> {
+        let loc = p.new.find_subnet(&SubnetKey::Id(id)).unwrap();
+        p.new.subnet(loc).clone()
+    }
+
+    #[test]
+    fn every_input_spelling_reaches_the_server_in_its_own() {
+        for version in [KEA2, KEA3] {
+            let l = live(version);
+            let (own, other) = if version.class_lists() {
+                ("client-classes", "client-class")
+            } else {
+                ("client-class", "client-classes")
+            };
+            let want = |c: &str| {
+                if version.class_lists() {
+                    json!([c])
+                } else {
+                    json!(c)
+                }
+            };
+            for input in [
+                json!({"client-class": "data"}),
+                json!({"client-classes": ["data"]}),
+            ] {
+                let mut s = m(json!({"subnet": "10.9.0.0/24", "pools": [
+                    {"pool": "10.9.0.10-10.9.0.20", "client-class": "voip",
+                     "require-client-classes": ["data"]}]}));
+                for (k, v) in m(input.clone()) {
+                    s.insert(k, v);
+                }
+                let p = prepare(&l, version, &[Edit::AddSubnet(s)], 0, false).unwrap();
+                let s = subnet(&p, 2);
+                assert_eq!(s[own], want("data"), "{version} {input}");
+                assert!(!s.contains_key(other), "{version} {input}");
+                let pool = s["pools"][0].as_object().unwrap();
+                assert_eq!(pool[own], want("voip"));
+                let add = if version.class_lists() {
+                    "evaluate-additional-classes"
+                } else {
+                    "require-client-classes"
+                };
+                assert_eq!(pool[add], json!(["data"]), "{version}");
+                assert_eq!(pool.len(), 3, "{version}: {pool:?}");
+            }
+            // assign_class replaces, unassign_class removes, whatever the spelling.
+            let p = prepare(
+                &l,
+                version,
+                &[Edit::AssignClass(SubnetKey::Id(1), None, "data".into())],
+                0,
+                false,
+            )
+            .unwrap();
+            assert_eq!(subnet(&p, 1)[own], want("data"));
+            let p = prepare(
+                &l,
+                version,
+                &[Edit::UnassignClass(SubnetKey::Id(1), None)],
+                0,
+                false,
+            )
+            .unwrap();
+            assert!(!subnet(&p, 1).contains_key(own));
+            // Unsetting either spelling in an update removes the limit.
+            for key in ["client-class", "client-classes"] {
+                let patch = m(json!({ key: null }));
+                let p = prepare(
+                    &l,
+                    version,
+                    &[Edit::UpdateSubnet(SubnetKey::Id(1), patch)],
+                    0,
+                    false,
+                )
+                .unwrap();
+                let s = subnet(&p, 1);
+                assert!(
+                    !s.contains_key("client-class") && !s.contains_key("client-classes"),
+                    "{version} {key}: {s:?}"
+                );
+            }
+            // A subnet read back (both spellings) and changed in one of them.
+            let patch = m(json!({"client-class": "data", "client-classes": ["voip"]}));
+            let p = prepare(
+                &l,
+                version,
+                &[Edit::UpdateSubnet(SubnetKey::Id(1), patch)],
+                0,
+                false,
+            )
+            .unwrap();
+            assert_eq!(subnet(&p, 1)[own], want("data"), "{version}");
+            // Nothing else changed: no change at all.
+            let p = prepare(&l, version, &[Edit::Set(m(json!({})))], 0, false).unwrap();
+            assert_eq!(p.new, p.base);
+        }
+        // Kea 2.2 cannot hold two classes.
+        let e = prepare(
+            &live(KEA2),
+            KEA2,
+            &[Edit::UpdateSubnet(
+                SubnetKey::Id(1),
+                m(json!({"client-classes": ["voip", "data"]})),
+            )],
+            0,
+            false,
+        )
+        .err()
+        .unwrap();
+        assert!(e.message.contains("Kea 2.2.0"), "{}", e.message);
+        let p = prepare(
+            &live(KEA3),
+            KEA3,
+            &[Edit::UpdateSubnet(
+                SubnetKey::Id(1),
+                m(json!({"client-classes": ["voip", "data"]})),
+            )],
+            0,
+            false,
+        )
+        .unwrap();
+        assert_eq!(subnet(&p, 1)["client-classes"], json!(["voip", "data"]));
+    }
 }

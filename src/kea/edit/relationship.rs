@@ -196,7 +196,11 @@ pub async fn commit_relationship(
         + 1;
     let min_id = min_id.max(opts.min_subnet_id);
     for (i, m) in members.iter_mut().enumerate() {
-        m.prepared = Some(prepare(&m.live, edits, min_id, i > 0).map_err(|e| ctx(e, &m.svc))?);
+        // Each peer gets the change in its own Kea's spelling (peers may run different
+        // versions during an upgrade).
+        let version = m.svc.kea_version_cached().await?;
+        m.prepared =
+            Some(prepare(&m.live, version, edits, min_id, i > 0).map_err(|e| ctx(e, &m.svc))?);
     }
     let changed: Vec<bool> = members
         .iter()

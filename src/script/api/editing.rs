@@ -73,6 +73,9 @@ fn shape(edit: &Edit, v: &Value, family: Family) -> Value {
     }
     match edit {
         Edit::AddPool(..) | Edit::DeletePool(..) => views::pool(v),
+        Edit::AddSubnet(_) | Edit::UpdateSubnet(..) | Edit::DeleteSubnet(_) => {
+            views::subnet_value(v, family)
+        }
         Edit::AddClass(_) | Edit::UpdateClass(..) | Edit::DeleteClass(_) => views::class(v, family),
         Edit::SetOption(..) | Edit::DeleteOption(..) => views::option(v),
         Edit::DefineOption(_) | Edit::UpdateOptionDef(..) | Edit::DeleteOptionDef(..) => {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::kea::config::{ConfigDoc, Family, SubnetLoc, to_script_keys};
+use crate::kea::config::{ConfigDoc, Family, SubnetLoc, class_keys, to_script_keys};
 
 fn fill(m: &mut Map<String, Value>, keys: &[&str]) {
     for k in keys {
@@ -15,28 +15,51 @@ fn snake(v: &Value) -> Map<String, Value> {
     to_script_keys(v).as_object().cloned().unwrap_or_default()
 }
 
-/// A pool map.
+/// The class keys of a subnet, shared network, pool or PD pool (`kea`, in Kea's spelling) in
+/// both spellings, whatever the server's Kea says: `client_classes` (the list; Kea ≥ 2.7.4)
+/// and `client_class` (the single class, or `()`), `evaluate_additional_classes` and
+/// `require_client_classes` (the same list).
+fn both_spellings(kea: &Map<String, Value>, m: &mut Map<String, Value>) {
+    let strings = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
+    let limit = class_keys::limit_classes(kea);
+    let single = match limit.as_slice() {
+        [one] => Value::String(one.clone()),
+        _ => Value::Null,
+    };
+    m.insert("client_class".into(), single);
+    m.insert("client_classes".into(), strings(limit));
+    let additional = strings(class_keys::additional_classes(kea));
+    m.insert("require_client_classes".into(), additional.clone());
+    m.insert("evaluate_additional_classes".into(), additional);
+}
+
+/// A pool or PD pool map.
 pub fn pool(v: &Value) -> Value {
     let mut m = snake(v);
-    fill(
-        &mut m,
-        &["pool", "client_class", "option_data", "user_context"],
-    );
+    if let Some(kea) = v.as_object() {
+        both_spellings(kea, &mut m);
+    }
+    fill(&mut m, &["option_data", "user_context"]);
+    if !m.contains_key("prefix") {
+        fill(&mut m, &["pool"]);
+    }
     Value::Object(m)
 }
 
-/// A subnet map, with the name of its shared network.
-pub fn subnet(doc: &ConfigDoc, loc: SubnetLoc) -> Value {
-    let mut m = snake(&Value::Object(doc.subnet(loc).clone()));
-    let net = doc
-        .network_of(loc)
-        .and_then(|n| n.get("name"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    m.insert("shared_network".into(), net);
-    if let Some(pools) = m.get_mut("pools").and_then(Value::as_array_mut) {
-        for p in pools.iter_mut() {
-            *p = pool(p);
+/// A subnet map (Kea's spelling in, the script's out) without its shared network.
+pub fn subnet_value(v: &Value, family: Family) -> Value {
+    let mut m = snake(v);
+    if let Some(kea) = v.as_object() {
+        both_spellings(kea, &mut m);
+    }
+    for field in ["pools", "pd_pools"] {
+        if let (Some(pools), Some(kea)) = (
+            m.get_mut(field).and_then(Value::as_array_mut),
+            v.get(field.replace('_', "-")).and_then(Value::as_array),
+        ) {
+            for (p, k) in pools.iter_mut().zip(kea) {
+                *p = pool(k);
+            }
         }
     }
     fill(
@@ -46,8 +69,6 @@ pub fn subnet(doc: &ConfigDoc, loc: SubnetLoc) -> Value {
             "subnet",
             "pools",
             "option_data",
-            "client_class",
-            "require_client_classes",
             "valid_lifetime",
             "min_valid_lifetime",
             "max_valid_lifetime",
@@ -56,7 +77,7 @@ pub fn subnet(doc: &ConfigDoc, loc: SubnetLoc) -> Value {
             "user_context",
         ],
     );
-    if doc.family == Family::V6 {
+    if family == Family::V6 {
         fill(
             &mut m,
             &[
@@ -68,6 +89,20 @@ pub fn subnet(doc: &ConfigDoc, loc: SubnetLoc) -> Value {
         );
     }
     Value::Object(m)
+}
+
+/// A subnet map, with the name of its shared network.
+pub fn subnet(doc: &ConfigDoc, loc: SubnetLoc) -> Value {
+    let mut v = subnet_value(&Value::Object(doc.subnet(loc).clone()), doc.family);
+    let net = doc
+        .network_of(loc)
+        .and_then(|n| n.get("name"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    v.as_object_mut()
+        .expect("a map")
+        .insert("shared_network".into(), net);
+    v
 }
 
 /// A client class map, with `description` and `global` from its `user-context`.
@@ -82,6 +117,9 @@ pub fn class(v: &Value, family: Family) -> Value {
         "global".into(),
         Value::Bool(ctx.get("global").and_then(Value::as_bool).unwrap_or(false)),
     );
+    let only = v.as_object().is_some_and(class_keys::only_additional);
+    m.insert("only_if_required".into(), Value::Bool(only));
+    m.insert("only_in_additional_list".into(), Value::Bool(only));
     fill(&mut m, &["name", "test", "option_data", "user_context"]);
     if family == Family::V4 {
         fill(

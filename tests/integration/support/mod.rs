@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use keascript::lab::{Lab, LabOptions};
+use serde_json::Value;
 
 /// A process-wide multi-thread runtime for tests that call async library code.
 pub fn rt() -> &'static tokio::runtime::Runtime {
@@ -82,4 +83,50 @@ pub fn commands_in(dir: &Path, svc: &str) -> Vec<String> {
         .filter_map(|rest| rest.split('\'').next())
         .map(str::to_string)
         .collect()
+}
+
+/// The class a subnet or pool is limited to, `None` when unset or empty: Kea 2.2's
+/// `client-class`, or the one-element `client-classes` list Kea >= 2.7.4 reports (never
+/// both).
+pub fn client_class(m: &Value) -> Option<&str> {
+    match (m.get("client-class"), m.get("client-classes")) {
+        (Some(_), Some(_)) => panic!("both client-class and client-classes: {m}"),
+        (_, Some(list)) => {
+            let list = list.as_array().expect("client-classes is a list");
+            assert!(list.len() <= 1, "one class at most here: {m}");
+            list.first().and_then(Value::as_str)
+        }
+        (Some(c), None) => c.as_str().filter(|c| !c.is_empty()),
+        (None, None) => None,
+    }
+}
+
+/// Kea >= 2.7.4 reads `client-class`, `require-client-classes` and `only-if-required` but
+/// warns that they are deprecated (and reports the new keys either way): a daemon whose
+/// log (`log`, a Kea log file) has no such warning was sent the new spelling.
+pub fn assert_no_deprecated_class_keys(log: &Path, when: &str) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("DHCPSRV_CLIENT_CLASS_DEPRECATED")
+                || l.contains("DHCPSRV_REQUIRE_CLIENT_CLASSES_DEPRECATED")
+                || l.contains("ONLY_IF_REQUIRED_DEPRECATED")
+        })
+        .collect();
+    assert!(
+        warned.is_empty(),
+        "{when}: Kea warned about a deprecated class key keascript sent: {warned:#?}"
+    );
+}
+
+/// Commands that change a daemon's configuration or its file: the config path, and the
+/// subnet/class hook commands (Kea >= 2.7.7).
+pub fn is_mutating(c: &str) -> bool {
+    ["config-set", "config-write", "config-reload"].contains(&c)
+        || (["subnet4-", "subnet6-", "network4-", "network6-", "class-"]
+            .iter()
+            .any(|p| c.starts_with(p))
+            && !c.ends_with("-get")
+            && !c.ends_with("-list"))
 }
