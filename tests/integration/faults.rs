@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::fault_proxy::{Fault, FaultProxy, MUTATE};
 use crate::support::{keascript, lab, script};
 
 /// `config-get` over the daemon's own UNIX socket.
@@ -237,7 +237,9 @@ fn applied_after(step: &str, fault: Fault) -> bool {
 fn one_case(rig: &Rig, m: &Mutator, i: usize, step: &str, fault: Fault) {
     let what = format!("{} with {fault:?} at {step}", m.name);
     rig.proxy.heal();
-    rig.proxy.fail(step, 1, fault);
+    // The step that changes the running configuration: config-set, or the hook command.
+    let rule = if step == "config-set" { MUTATE } else { step };
+    rig.proxy.fail(rule, 1, fault);
     let started = Instant::now();
     let out = rig.run(&(m.script)(i));
     rig.proxy.heal();
@@ -323,7 +325,7 @@ fn a_change_left_unknown_is_settled_by_the_next_change() {
     let Some(rig) = Rig::new() else { return };
     // The answer to config-set is lost, and the server stays unreachable for keascript.
     // (config-get: the read, then the check right before sending, pass.)
-    rig.proxy.fail("config-set", 1, Fault::LoseAnswer);
+    rig.proxy.fail(MUTATE, 1, Fault::LoseAnswer);
     rig.proxy.fail_from("config-get", 3, Fault::DropRequest);
     rig.proxy.fail("config-write", 0, Fault::DropRequest);
     let out = rig.run("kea().dhcp4.add_subnet(#{ subnet: \"10.210.0.0/24\" });");
@@ -372,7 +374,7 @@ fn a_change_left_unknown_is_settled_by_the_next_change() {
 fn ctrl_c_during_a_change_waits_until_it_is_written() {
     let Some(rig) = Rig::new() else { return };
     // Far below the 3 s timeout: the answer comes, after the Ctrl-C.
-    rig.proxy.fail("config-set", 1, Fault::Delay(1500));
+    rig.proxy.fail(MUTATE, 1, Fault::Delay(1500));
     let path = script(
         rig.tmp.path(),
         "slow.rhai",
@@ -392,7 +394,12 @@ fn ctrl_c_during_a_change_waits_until_it_is_written() {
         .unwrap();
     // Wait for the event: config-set has reached the proxy.
     let until = Instant::now() + Duration::from_secs(60);
-    while !rig.proxy.log().iter().any(|(c, _)| c == "config-set") {
+    while !rig
+        .proxy
+        .log()
+        .iter()
+        .any(|(c, f)| f.is_some() && (c == "config-set" || c.contains("-add")))
+    {
         assert!(Instant::now() < until, "config-set never came");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -455,7 +462,7 @@ fn a_lost_answer_on_the_second_ha_peer_is_settled_on_both() {
     ] {
         let what = format!("{fault:?} on server2's config-set");
         proxies[1].heal();
-        proxies[1].fail("config-set", 1, fault);
+        proxies[1].fail(MUTATE, 1, fault);
         let path = script(
             tmp.path(),
             &format!("ha{n}.rhai"),

@@ -142,17 +142,39 @@ fn command_of(request: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// The name that stands for whichever command changes the running configuration:
+/// `config-set`, or on Kea with the subnet/class hooks the hook command of a single change.
+pub const MUTATE: &str = "MUTATE";
+
+fn is_mutating(command: &str) -> bool {
+    command == "config-set"
+        || ["subnet4-", "subnet6-", "network4-", "network6-", "class-"]
+            .iter()
+            .any(|p| command.starts_with(p))
+            && !command.ends_with("-get")
+            && !command.ends_with("-list")
+}
+
 fn pick(rules: &Mutex<Rules>, command: &str) -> Option<Fault> {
     let mut r = rules.lock().unwrap();
-    let n = {
-        let e = r.seen.entry(command.to_string()).or_insert(0);
+    let mut bump = |k: &str| {
+        let e = r.seen.entry(k.to_string()).or_insert(0);
         *e += 1;
         *e
+    };
+    let n = bump(command);
+    let m = if is_mutating(command) {
+        bump(MUTATE)
+    } else {
+        0
     };
     let fault = r
         .faults
         .iter()
-        .find(|(c, at, _)| c == command && (*at == 0 || *at == n))
+        .find(|(c, at, _)| {
+            (c == command && (*at == 0 || *at == n))
+                || (c == MUTATE && m > 0 && (*at == 0 || *at == m))
+        })
         .map(|(_, _, f)| *f);
     r.log.push((command.to_string(), fault));
     fault
