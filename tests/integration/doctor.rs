@@ -2,8 +2,6 @@
 //! exact entry to add, and an unsupported call naming the library), a server that is down,
 //! an HA pair whose peer is missing from the inventory.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,12 +31,7 @@ fn doctor(inventory: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
 }
 
 fn raw(socket: &Path, body: &Value) -> Value {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    s.write_all(body.to_string().as_bytes()).unwrap();
-    let mut t = String::new();
-    s.read_to_string(&mut t).unwrap();
-    serde_json::from_str(&t).unwrap()
+    crate::support::kea_raw(socket, body).expect("the daemon answers")
 }
 
 #[test]

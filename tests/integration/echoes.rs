@@ -4,10 +4,7 @@
 //! `config-test`), a subnet and a shared network with a subnet are added with none of
 //! them, and `config-get` shows which ones came back inside the scopes.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
 
 use keascript::kea::config::Family;
 use keascript::kea::config::inherit::{echoed, inheritable};
@@ -16,16 +13,11 @@ use serde_json::{Value, json};
 use crate::support::lab;
 
 fn call(socket: &Path, command: &str, args: Option<&Value>) -> Value {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut body = json!({ "command": command });
     if let Some(a) = args {
         body["arguments"] = a.clone();
     }
-    s.write_all(body.to_string().as_bytes()).unwrap();
-    let mut t = String::new();
-    s.read_to_string(&mut t).unwrap();
-    serde_json::from_str(&t).unwrap()
+    crate::support::kea_raw(socket, &body).expect("the daemon answers")
 }
 
 /// A value Kea accepts for an inheritable parameter, unlike its default.

@@ -13,8 +13,6 @@
 //! Changes tried on each: a setting, a new subnet, a new class, a global option, and
 //! `apply()` of the configuration just read.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,16 +22,11 @@ use crate::support::{keascript, lab, script};
 
 /// One command over the daemon's socket; `None` when the daemon does not answer (it died).
 fn try_call(socket: &Path, command: &str, args: Option<&Value>) -> Option<Value> {
-    let mut s = UnixStream::connect(socket).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let mut body = json!({ "command": command });
     if let Some(a) = args {
         body["arguments"] = a.clone();
     }
-    s.write_all(body.to_string().as_bytes()).ok()?;
-    let mut t = Vec::new();
-    s.read_to_end(&mut t).ok()?;
-    keascript::transport::wire::parse(&t).ok()
+    crate::support::kea_raw(socket, &body)
 }
 
 fn call(socket: &Path, command: &str, args: Option<&Value>) -> Value {

@@ -2,8 +2,6 @@
 //! sent (the daemon's command log shows no `config-set`), with a message naming the key, the
 //! depth or the size; and what a real Kea holds is read however deep it is.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,7 +42,8 @@ fn mutating(dir: &Path) -> usize {
 
 /// Sends one raw command over the daemon's UNIX socket, as another tool would.
 fn raw(socket: &Path, body: &str) -> String {
-    let mut s = UnixStream::connect(socket).unwrap();
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s.write_all(body.as_bytes()).unwrap();
     let mut t = String::new();

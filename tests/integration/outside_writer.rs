@@ -12,8 +12,6 @@
 //! right before sending, 8–12 stale overwrites per 60 steps (30–40% of the writer's
 //! writes lost); with it, 2–8 per 60 steps (3–13%).
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,12 +22,7 @@ use serde_json::{Value, json};
 use crate::support::{keascript, lab, script};
 
 fn call(socket: &Path, body: &Value) -> Value {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    s.write_all(body.to_string().as_bytes()).unwrap();
-    let mut t = String::new();
-    s.read_to_string(&mut t).unwrap();
-    serde_json::from_str(&t).unwrap()
+    crate::support::kea_raw(socket, body).expect("the daemon answers")
 }
 
 #[test]

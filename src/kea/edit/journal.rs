@@ -83,17 +83,7 @@ fn dir_in(state: &Path) -> PathBuf {
 }
 
 fn file_name(key: &str) -> String {
-    let safe: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.json")
+    format!("{}.json", super::lock::safe_name(key))
 }
 
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> KeaError {

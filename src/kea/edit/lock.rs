@@ -36,17 +36,7 @@ impl ServerLock {
                 dir.display()
             ))
         })?;
-        let safe: String = server
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{safe}.lock"));
+        let path = dir.join(format!("{}.lock", safe_name(server)));
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -78,4 +68,17 @@ impl Drop for ServerLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
+}
+
+/// A daemon's key as a file name: letters, digits, `-` and `.` kept, the rest `_`.
+pub(super) fn safe_name(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

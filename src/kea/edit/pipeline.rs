@@ -351,35 +351,23 @@ async fn commit_read(
             journal::clear(&key);
             return Err(path_refusal(e, version, &command, &base, &new));
         }
-        let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
-        if found == Resolution::Completed {
-            report.resolution = Some(format!(
-                "the outcome of {command} was unknown ({}); {}",
-                e.message,
-                found.describe()
-            ));
-            report.before = Some(base.value);
-            report.after = Some(new.value);
-            return Ok(report);
-        }
-        return Err(unknown_error(svc, &command, &e, &found));
+        return settle_lost(svc, &key, &entry, &command, &e, report, base, new).await;
     }
     if let Err(write_err) = svc.write().await {
         if write_err.maybe_applied {
             // The answer to config-write was lost: it may or may not have written. Writing
             // again is harmless; the server is read again first.
-            let found = resolve(svc, &key, &entry, RESOLVE_PATIENCE).await;
-            if found == Resolution::Completed {
-                report.resolution = Some(format!(
-                    "the outcome of config-write was unknown ({}); {}",
-                    write_err.message,
-                    found.describe()
-                ));
-                report.before = Some(base.value);
-                report.after = Some(new.value);
-                return Ok(report);
-            }
-            return Err(unknown_error(svc, "config-write", &write_err, &found));
+            return settle_lost(
+                svc,
+                &key,
+                &entry,
+                "config-write",
+                &write_err,
+                report,
+                base,
+                new,
+            )
+            .await;
         }
         // The running configuration changed but could not be persisted: undo it, so the
         // server is never left half-changed.
@@ -411,6 +399,34 @@ async fn commit_read(
     }
     journal::clear(&key);
     // Moved, not copied: a 10,000-subnet configuration is megabytes.
+    report.before = Some(base.value);
+    report.after = Some(new.value);
+    Ok(report)
+}
+
+/// After `command`'s answer was lost: reads the server again and makes its file agree; a
+/// change found running (and now written) succeeds with the story in the report, anything
+/// else is the error that says what was found.
+#[allow(clippy::too_many_arguments)]
+async fn settle_lost(
+    svc: &Service,
+    key: &str,
+    entry: &InFlight,
+    command: &str,
+    cause: &KeaError,
+    mut report: CommitReport,
+    base: ConfigDoc,
+    new: ConfigDoc,
+) -> Result<CommitReport, KeaError> {
+    let found = resolve(svc, key, entry, RESOLVE_PATIENCE).await;
+    if found != Resolution::Completed {
+        return Err(unknown_error(svc, command, cause, &found));
+    }
+    report.resolution = Some(format!(
+        "the outcome of {command} was unknown ({}); {}",
+        cause.message,
+        found.describe()
+    ));
     report.before = Some(base.value);
     report.after = Some(new.value);
     Ok(report)

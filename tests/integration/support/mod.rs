@@ -130,3 +130,17 @@ pub fn is_mutating(c: &str) -> bool {
             && !c.ends_with("-get")
             && !c.ends_with("-list"))
 }
+
+/// One command sent straight to a daemon's UNIX socket, as another tool would (bypassing
+/// keascript); `None` when the daemon does not answer. Kea's answer read with keascript's
+/// wire reader (its byte escapes decoded).
+pub fn kea_raw(socket: &Path, body: &serde_json::Value) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .ok()?;
+    s.write_all(body.to_string().as_bytes()).ok()?;
+    let mut t = Vec::new();
+    s.read_to_end(&mut t).ok()?;
+    keascript::transport::wire::parse(&t).ok()
+}
