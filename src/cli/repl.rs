@@ -77,6 +77,8 @@ pub fn repl(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: Repl
         RunContext::new(runtime.handle().clone(), inventory, vec![]).with_timeout(limits.timeout),
     );
     ctx.set_dry_run(args.dry_run);
+    // Changes made at the REPL (or piped into it) are audited as the REPL's.
+    ctx.set_script_name("repl");
     let stop_lab = Arc::new(stop_lab);
     let status = crate::repl::run(runtime.handle(), ctx, limits, stop_lab.clone());
     stop_lab();

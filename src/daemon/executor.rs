@@ -43,6 +43,8 @@ impl Setup {
         .with_timeout(self.limits.timeout);
         ctx.set_dry_run(self.dry_run);
         ctx.triggers.set_mode(mode);
+        // Every change a trigger makes is audited with the script's name (and the trigger).
+        ctx.set_script_name(&self.script_name());
         Arc::new(ctx)
     }
 
@@ -98,6 +100,7 @@ impl Executor {
     pub fn spawn(trigger: &Trigger, ast: Arc<AST>, setup: &Setup) -> std::io::Result<Self> {
         let ctx = setup.context(Mode::InTrigger);
         let label = trigger.label();
+        ctx.set_trigger_name(&label);
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
         let thread_ctx = ctx.clone();
         let setup = setup.clone();

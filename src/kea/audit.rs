@@ -35,6 +35,9 @@ pub struct AuditEntry {
     pub after: Value,
     /// The script that made the change (`repl` for the REPL).
     pub script: Option<String>,
+    /// In the daemon: the trigger whose run made the change (`every 30s`, `on_change …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     /// `ok`, `error`, `partial`, or `unknown` (no answer came; a later entry with
     /// `resolves` says what was found).
     pub outcome: String,
@@ -66,6 +69,7 @@ impl AuditEntry {
             before: Value::Null,
             after: Value::Null,
             script: None,
+            trigger: None,
             outcome: "ok".into(),
             error: None,
             peers: Vec::new(),

@@ -45,6 +45,7 @@ pub struct RunContext {
     /// Where changes are recorded, and the name of the script that makes them.
     pub audit: AuditLog,
     pub script_name: Mutex<Option<String>>,
+    trigger_name: Mutex<Option<String>>,
     /// The process's heap when the clock started: a run's memory is what it grew by since.
     heap_at_start: AtomicUsize,
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
@@ -68,6 +69,7 @@ impl RunContext {
             triggers: Default::default(),
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
+            trigger_name: Mutex::new(None),
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
@@ -90,9 +92,15 @@ impl RunContext {
             return;
         }
         entry.script = self.script_name.lock().expect("script lock").clone();
+        entry.trigger = self.trigger_name.lock().expect("trigger lock").clone();
         if let Err(e) = self.audit.append(&entry) {
             eprintln!("warning: {}", e.message);
         }
+    }
+
+    /// In the daemon: the trigger whose runs this context serves (for the audit trail).
+    pub fn set_trigger_name(&self, name: &str) {
+        *self.trigger_name.lock().expect("trigger lock") = Some(name.to_string());
     }
 
     /// The script whose changes are recorded (a path, or `repl`).

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod audit_names;
 mod auth_tls;
 mod cli;
 mod daemon;
