@@ -365,6 +365,117 @@ const GLOBAL_CLASS_RHAI: &str = r#"
 kea().dhcp4.add_class(#{ name: args[0], test: "option[93].exists", global: true });
 "#;
 
+/// Case 7: one subnet added to 10,000 on a real Kea 3.0 with the subnet_cmds hook: the hook
+/// path (`subnet4-add` + `config-write`) beside the config path (`config-set` +
+/// `config-write`, `config_path_only = true`) on the same server, in the same run. The Kea
+/// 3.0 folder is `$KEASCRIPT_KEA3_BIN_DIR`, else the one `contrib/kea3/prepare.sh` makes.
+fn case7(b: &mut Bench) {
+    eprintln!("case 7: add one subnet to 10,000 on Kea 3.0, hook path vs config path");
+    let bin = std::env::var_os("KEASCRIPT_KEA3_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/keascript/kea-3.0/keascript-bin"));
+    if !bin.join("kea-dhcp4").is_file() {
+        b.table.text(
+            "7",
+            "Kea 3.0 hook path vs config path",
+            "skipped: no Kea 3.0 (run contrib/kea3/prepare.sh)",
+        );
+        return;
+    }
+    let before = std::env::var_os("KEASCRIPT_KEA_BIN_DIR");
+    // SAFETY: set while no other thread of this process reads the environment (the lab
+    // reads it right here, on this thread).
+    unsafe { std::env::set_var("KEASCRIPT_KEA_BIN_DIR", &bin) };
+    let lab = b.lab(LabOptions {
+        extra_subnets4: 10_000,
+        ..Default::default()
+    });
+    match before {
+        // SAFETY: as above.
+        Some(v) => unsafe { std::env::set_var("KEASCRIPT_KEA_BIN_DIR", v) },
+        None => unsafe { std::env::remove_var("KEASCRIPT_KEA_BIN_DIR") },
+    }
+    // The lab's `lab` entry (its daemons' own HTTP sockets), twice: once as it is, once with
+    // the hooks forbidden.
+    let text = std::fs::read_to_string(lab.inventory()).expect("lab inventory");
+    let entry: String = text
+        .split("\n[")
+        .find(|sec| sec.starts_with("servers.lab]"))
+        .expect("the lab entry")
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let inv = b.dir.path().join("kea3-paths.toml");
+    std::fs::write(
+        &inv,
+        format!(
+            "default = \"hook\"\n[servers.hook]\n{entry}\n[servers.config]\n{entry}config_path_only = true\n"
+        ),
+    )
+    .expect("inventory");
+    let script = b.script("add-subnet.rhai", ADD_SUBNET_RHAI);
+    let (mut hook, mut hook_cpu, mut config, mut config_cpu) = (vec![], vec![], vec![], vec![]);
+    for j in 0..3 {
+        for (server, prefix, wall, cpu) in [
+            ("hook", format!("100.70.{j}"), &mut hook, &mut hook_cpu),
+            (
+                "config",
+                format!("100.71.{j}"),
+                &mut config,
+                &mut config_cpu,
+            ),
+        ] {
+            let r = run(
+                &mut ks(
+                    b,
+                    &inv,
+                    &[
+                        "run",
+                        "--server",
+                        server,
+                        script.to_str().unwrap(),
+                        "--",
+                        &prefix,
+                    ],
+                ),
+                None,
+                false,
+            );
+            wall.push(r.wall);
+            cpu.push(r.cpu);
+        }
+    }
+    let (h, c) = (stat(&hook), stat(&config));
+    let ratio_hc = ratio(h.med, c.med, "the config path");
+    let t = &mut b.table;
+    t.row(
+        "7 (Kea 3.0, 10k)",
+        "hook path: subnet4-add + config-write, wall",
+        h,
+        dur,
+        ratio_hc,
+    );
+    t.row(
+        "7 (Kea 3.0, 10k)",
+        "config path: config-set + config-write, wall",
+        c,
+        dur,
+        String::new(),
+    );
+    t.row(
+        "7 (Kea 3.0, 10k)",
+        "keascript CPU, hook path / config path",
+        stat(&hook_cpu),
+        dur,
+        ratio(
+            stat(&hook_cpu).med,
+            stat(&config_cpu).med,
+            "the config path's",
+        ),
+    );
+}
+
 /// Case 1: 2,000 sequential `status-get`.
 fn case1(b: &mut Bench) {
     eprintln!("case 1: per-command overhead (2,000 status-get)");
@@ -1637,13 +1748,14 @@ fn main() {
     };
     let started = Instant::now();
     type Case = fn(&mut Bench);
-    let cases: [(u32, Case); 6] = [
+    let cases: [(u32, Case); 7] = [
         (1, case1),
         (2, case2),
         (3, case3),
         (4, case4),
         (5, case5),
         (6, case6),
+        (7, case7),
     ];
     for (n, f) in cases {
         if want(n) {

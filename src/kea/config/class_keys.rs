@@ -265,15 +265,25 @@ pub fn speak(new: &mut ConfigDoc, base: &ConfigDoc, version: KeaVersion) -> Resu
     let family = new.family;
     let sk = family.subnet_key();
     let base_root = base.root();
-    // Subnets by id in the running configuration, top level or in a shared network.
+    // Subnets by id in the running configuration, top level or in a shared network: one
+    // index, so a 10,000-subnet configuration is settled in one pass, not 10,000 searches.
+    let mut by_id: std::collections::HashMap<u64, &Map<String, Value>> =
+        std::collections::HashMap::new();
+    let nets = base_root.get("shared-networks").and_then(Value::as_array);
+    let lists =
+        std::iter::once(base_root.get(sk)).chain(nets.into_iter().flatten().map(|n| n.get(sk)));
+    for s in lists
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_object)
+    {
+        if let Some(id) = s.get("id").and_then(Value::as_u64) {
+            by_id.entry(id).or_insert(s);
+        }
+    }
     let base_subnet = |id: &Value| -> Option<&Map<String, Value>> {
-        find_by(base_root.get(sk), "id", id).or_else(|| {
-            base_root
-                .get("shared-networks")
-                .and_then(Value::as_array)?
-                .iter()
-                .find_map(|n| find_by(n.get(sk), "id", id))
-        })
+        id.as_u64().and_then(|i| by_id.get(&i).copied())
     };
     if let Some(nets) = new
         .root_mut()
