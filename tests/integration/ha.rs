@@ -376,3 +376,48 @@ fn the_ha_health_example_reports_a_healthy_pair_and_drift() {
         "server1 lacks subnet 10.99.0.0/24 (id 9)",
     ));
 }
+
+/// Commands a peer's dhcp4 logged, by name.
+fn received(lab: &Lab, i: usize, command: &str) -> usize {
+    let log = lab.nodes()[i].dir.join("kea-dhcp4.log");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(&format!("Received command '{command}'"))
+        .count()
+}
+
+#[test]
+fn with_the_subnet_hooks_an_ha_change_goes_through_them_on_both_peers() {
+    let Some(lab) = pair(HaMode::HotStandby) else {
+        return;
+    };
+    if !lab.kea_version().daemon_http() {
+        eprintln!(
+            "skipping on Kea {}: it has no subnet_cmds hook (the HA path uses config-set there)",
+            lab.version
+        );
+        return;
+    }
+    let sets_before = [config_sets(&lab, 0), config_sets(&lab, 1)];
+    run(
+        &lab,
+        "kea(\"server1\").dhcp4.add_subnet(#{ subnet: \"10.93.0.0/24\" });",
+    )
+    .success();
+    for (i, before) in sets_before.into_iter().enumerate() {
+        assert_eq!(
+            received(&lab, i, "subnet4-add"),
+            1,
+            "peer {i} got subnet4-add"
+        );
+        assert_eq!(config_sets(&lab, i), before, "peer {i} got no config-set");
+        assert!(
+            subnets(&running(&lab, i))
+                .iter()
+                .any(|s| s.ends_with("10.93.0.0/24")),
+            "peer {i} runs it"
+        );
+        let file = std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap();
+        assert!(file.contains("10.93.0.0/24"), "peer {i} wrote it");
+    }
+}

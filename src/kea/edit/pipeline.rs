@@ -532,7 +532,7 @@ fn path_refusal(
 
 /// The hook commands for a single subnet or class edit, when the server has the hooks and
 /// the inventory allows them; `None` means the config path.
-async fn hook_plan(
+pub(super) async fn hook_plan(
     svc: &Service,
     edits: &[Edit],
     base: &ConfigDoc,

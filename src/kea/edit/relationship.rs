@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::journal::{self, InFlight, InFlightGuard};
 use super::outcome::{Resolution, resolve};
 use super::pipeline::{
-    Prepared, RESOLVE_PATIENCE, lock_key, prepare, read_config, unchanged_since_read,
+    Prepared, RESOLVE_PATIENCE, hook_plan, lock_key, prepare, read_config, unchanged_since_read,
 };
 use super::{CommitOptions, CommitReport, Edit, ServerLock};
 use crate::kea::config::{ConfigDoc, Family};
@@ -243,6 +243,33 @@ pub async fn commit_relationship(
         .zip(&changed)
         .map(|(m, c)| make_report(m, *c))
         .collect();
+    // The hook path when every peer that changes has the hook command for this change;
+    // otherwise config-set everywhere (the peers change the same way).
+    let mut plans = Vec::with_capacity(members.len());
+    for (m, c) in members.iter().zip(&changed) {
+        let p = m.prepared.as_ref().expect("prepared");
+        plans.push(if *c {
+            hook_plan(&m.svc, edits, &p.base, &p.new, &p.results).await?
+        } else {
+            None
+        });
+    }
+    let all_hooks = changed
+        .iter()
+        .zip(&plans)
+        .all(|(c, plan)| !*c || plan.is_some());
+    if !all_hooks {
+        plans.iter_mut().for_each(|p| *p = None);
+    }
+    for ((m, r), plan) in members.iter().zip(reports.iter_mut()).zip(&plans) {
+        if let Some(plan) = plan {
+            r.commands = plan
+                .iter()
+                .map(|c| format!("{} ({}) {}", c.command, m.svc.name, c.arguments))
+                .chain(std::iter::once(format!("config-write ({})", m.svc.name)))
+                .collect();
+        }
+    }
     // Kea's verdict on every peer before any is changed.
     if !(opts.dry_run && opts.skip_test) {
         for ((m, c), r) in members.iter().zip(&changed).zip(reports.iter_mut()) {
@@ -289,8 +316,18 @@ pub async fn commit_relationship(
                 journal::clear(&key);
                 return Err(undo(&members, &done, i, false, &e).await);
             }
+            let plan = &plans[i];
             let step = async {
-                m.svc.set(&p.new.value).await?;
+                match plan {
+                    Some(plan) => {
+                        for c in plan {
+                            m.svc.command(&c.command, Some(c.arguments.clone())).await?;
+                        }
+                    }
+                    None => {
+                        m.svc.set(&p.new.value).await?;
+                    }
+                }
                 m.svc.write().await?;
                 Ok::<(), KeaError>(())
             };
