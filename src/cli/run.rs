@@ -11,7 +11,7 @@ use crate::script::{RunContext, run_file};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The Rhai script to run
+    /// The Rhai script to run (`-`: read it from standard input)
     pub script: PathBuf,
 
     /// Start a disposable local Kea lab, run the script against it, then stop it
@@ -48,7 +48,19 @@ pub struct RunArgs {
 }
 
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
-    if let Err(e) = super::common::check_script(&args.script) {
+    // `-`: the script comes from standard input (read now, before anything starts).
+    let from_stdin = args.script.as_os_str() == "-";
+    let stdin_source = if from_stdin {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("error: cannot read the script from standard input: {e}");
+            return 2;
+        }
+        Some(text)
+    } else {
+        None
+    };
+    if let (false, Err(e)) = (from_stdin, super::common::check_script(&args.script)) {
         eprintln!("error: {e}");
         return 2;
     }
@@ -92,7 +104,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         }
         on_signal.cancel();
     });
-    let outcome = run_file(&args.script, ctx, &limits);
+    let outcome = match &stdin_source {
+        // Imports of plain files resolve from the working directory.
+        Some(text) => crate::script::run_source(text, "stdin", None, ctx, &limits),
+        None => run_file(&args.script, ctx, &limits),
+    };
     watcher.abort();
     if let Some(msg) = &outcome.error {
         eprintln!("{msg}");

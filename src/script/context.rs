@@ -40,6 +40,8 @@ pub struct RunContext {
     /// A stop came while a change was in flight: it takes effect at the very next
     /// operation once the change is written or undone.
     stop_after_change: AtomicBool,
+    /// The status `exit(n)` asked for (0 when it was not called).
+    exit_status: std::sync::atomic::AtomicU8,
     /// Triggers registered by the script (`on_change`, `every`, `cron`), for the daemon.
     pub triggers: super::triggers::Registry,
     /// Where changes are recorded, and the name of the script that makes them.
@@ -66,6 +68,7 @@ impl RunContext {
             dry_run: AtomicBool::new(false),
             single_peer: AtomicBool::new(false),
             stop_after_change: AtomicBool::new(false),
+            exit_status: std::sync::atomic::AtomicU8::new(0),
             triggers: Default::default(),
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
@@ -178,6 +181,16 @@ impl RunContext {
             (Ok(_), Some(message)) => Err(terminated(&message)),
             (result, _) => result,
         }
+    }
+
+    /// Records the status `exit(n)` asked for.
+    pub fn set_exit_status(&self, n: u8) {
+        self.exit_status.store(n, Ordering::SeqCst);
+    }
+
+    /// The status `exit(n)` asked for, 0 when the script did not call it.
+    pub fn exit_status(&self) -> u8 {
+        self.exit_status.load(Ordering::SeqCst)
     }
 
     /// A stop that waited for a change in flight, due now (checked on every operation).

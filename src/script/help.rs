@@ -736,6 +736,12 @@ pub const ENTRIES: &[Entry] = &[
         ELSE,
     ),
     f(
+        "exit",
+        &["exit(n)"],
+        "end the script now with exit status n (0 to 255); the changes made so far stay",
+        ELSE,
+    ),
+    f(
         "error_kind",
         &["error_kind(e)"],
         "the kind of a caught error; \"script\" for Rhai's own errors",

@@ -68,7 +68,8 @@ pub fn run_source(
     ctx.start_clock();
     match ctx.finish(engine.run_ast_with_scope(&mut scope, &ast)) {
         Ok(()) => RunOutcome {
-            status: 0,
+            // `exit(n)` ends the run as a success with its status.
+            status: ctx.exit_status(),
             error: None,
         },
         Err(e) => RunOutcome {

@@ -111,3 +111,44 @@ fn inventory_comes_from_config_then_the_environment_then_the_default() {
         .code(2)
         .stderr(predicate::str::contains("broken.toml"));
 }
+
+#[test]
+fn exit_n_ends_the_run_with_status_n_and_a_dash_reads_the_script_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::support::script(
+        dir.path(),
+        "e.rhai",
+        "print(\"a\");\nexit(3);\nprint(\"b\");\n",
+    );
+    keascript()
+        .args(["run"])
+        .arg(&s)
+        .assert()
+        .code(3)
+        .stdout("a\n");
+    let s = crate::support::script(
+        dir.path(),
+        "f.rhai",
+        "fn f() { exit(4); }\nf();\nprint(\"b\");\n",
+    );
+    keascript().arg("run").arg(&s).assert().code(4).stdout("");
+    let s = crate::support::script(dir.path(), "g.rhai", "exit(256);\n");
+    keascript()
+        .arg("run")
+        .arg(&s)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("0 to 255"));
+    keascript()
+        .args(["run", "-", "--", "x"])
+        .write_stdin("print(`args ${args}`);\nexit(2);\n")
+        .assert()
+        .code(2)
+        .stdout("args [\"x\"]\n");
+    keascript()
+        .args(["run", "-"])
+        .write_stdin("let x = ;\n")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("stdin:1:"));
+}

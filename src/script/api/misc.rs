@@ -29,6 +29,23 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     engine.register_fn("sleep", move |d: &str| -> Result<(), Box<EvalAltResult>> {
         c.sleep(parse_duration(d)?)
     });
+    // `exit(n)` ends the script with exit status n (Rhai's own `exit` drops the value).
+    let c = ctx.clone();
+    engine.register_fn(
+        "exit",
+        move |n: rhai::INT| -> Result<(), Box<EvalAltResult>> {
+            if !(0..=255).contains(&n) {
+                return Err(invalid(format!(
+                    "exit({n}): an exit status is a number from 0 to 255"
+                )));
+            }
+            c.set_exit_status(n as u8);
+            Err(Box::new(EvalAltResult::Exit(
+                Dynamic::from(n),
+                rhai::Position::NONE,
+            )))
+        },
+    );
     let c = ctx;
     engine.register_fn(
         "sleep",
