@@ -210,14 +210,11 @@ fn hooks_dir_of(cfg: &Value, service: &str) -> Option<PathBuf> {
 type Report<'a> = dyn FnMut(&'static str, Status, String, Option<String>) + 'a;
 
 fn ha_findings(name: &str, service: &str, cfg: &Value, inventory: &Inventory, f: &mut Report) {
-    let Some(topo) = super::ha::topology(
-        &crate::kea::config::ConfigDoc::new(
-            crate::kea::config::Family::of_service(service),
-            cfg.clone(),
-        )
-        .ok()
-        .unwrap_or_else(|| unreachable_doc(service)),
-    ) else {
+    let family = crate::kea::config::Family::of_service(service);
+    let Ok(doc) = crate::kea::config::ConfigDoc::new(family, cfg.clone()) else {
+        return;
+    };
+    let Some(topo) = super::ha::topology(&doc) else {
         return;
     };
     let in_pair_entry = |peer: &str| {
@@ -264,15 +261,6 @@ fn ha_findings(name: &str, service: &str, cfg: &Value, inventory: &Inventory, f:
     }
 }
 
-fn unreachable_doc(service: &str) -> crate::kea::config::ConfigDoc {
-    let root = if service == "dhcp6" { "Dhcp6" } else { "Dhcp4" };
-    crate::kea::config::ConfigDoc::new(
-        crate::kea::config::Family::of_service(service),
-        serde_json::json!({ root: {} }),
-    )
-    .expect("an empty document")
-}
-
 fn same_endpoint(a: &str, b: &str) -> bool {
     let norm = |u: &str| {
         u.trim_end_matches('/')
@@ -282,14 +270,36 @@ fn same_endpoint(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// Whether `url` reaches a daemon on this machine (a UNIX socket or a loopback address).
+fn is_local(url: &str) -> bool {
+    url.starts_with("unix:")
+        || url.contains("//127.")
+        || url.contains("//localhost")
+        || url.contains("//[::1]")
+}
+
+/// A daemon on this machine: its pid (`status-get`), and its startup file and effective
+/// user and groups when `/proc` tells them.
+struct LocalDaemon {
+    pid: u32,
+    file: Option<PathBuf>,
+    ids: Option<(u32, Vec<u32>)>,
+}
+
+async fn local_daemon(svc: &Service) -> Option<LocalDaemon> {
+    let status = svc.status().await.ok()?;
+    let pid = status.get("pid").and_then(Value::as_u64)? as u32;
+    Some(LocalDaemon {
+        pid,
+        file: startup_file(pid),
+        ids: ids_of(pid),
+    })
+}
+
 /// Whether the daemon can write its startup file: only when it runs on this machine.
 async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
     let url = svc.server.service_url(service);
-    let local = url.starts_with("unix:")
-        || url.contains("//127.")
-        || url.contains("//localhost")
-        || url.contains("//[::1]");
-    if !local {
+    if !is_local(&url) {
         f(
             "persist",
             Status::Warning,
@@ -300,15 +310,10 @@ async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
         );
         return;
     }
-    let Some(pid) = svc
-        .status()
-        .await
-        .ok()
-        .and_then(|s| s.get("pid").and_then(Value::as_u64))
-    else {
+    let Some(LocalDaemon { pid, file, ids }) = local_daemon(svc).await else {
         return;
     };
-    let Some(file) = startup_file(pid as u32) else {
+    let Some(file) = file else {
         f(
             "persist",
             Status::Warning,
@@ -317,7 +322,7 @@ async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
         );
         return;
     };
-    let Some((uid, gids)) = ids_of(pid as u32) else {
+    let Some((uid, gids)) = ids else {
         return;
     };
     match writable_by(&file, uid, &gids) {
@@ -376,43 +381,28 @@ async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
 /// able to write is not asked again in this process.
 pub async fn check_persistable(svc: &Service) -> Result<(), super::KeaError> {
     use std::collections::HashSet;
-    use std::sync::Mutex;
-    static FINE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    use std::sync::{LazyLock, Mutex};
+    static FINE: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
     let url = svc.server.service_url(&svc.name);
     let key = format!("{url}-{}", svc.name);
-    if FINE
-        .lock()
-        .expect("cache")
-        .get_or_insert_with(HashSet::new)
-        .contains(&key)
-    {
+    if FINE.lock().expect("cache").contains(&key) {
         return Ok(());
     }
     persistable(svc, &url).await?;
-    FINE.lock()
-        .expect("cache")
-        .get_or_insert_with(HashSet::new)
-        .insert(key);
+    FINE.lock().expect("cache").insert(key);
     Ok(())
 }
 
 async fn persistable(svc: &Service, url: &str) -> Result<(), super::KeaError> {
-    let local = url.starts_with("unix:")
-        || url.contains("//127.")
-        || url.contains("//localhost")
-        || url.contains("//[::1]");
-    if !local {
+    if !is_local(url) {
         return Ok(());
     }
-    let Some(pid) = svc
-        .status()
-        .await
-        .ok()
-        .and_then(|s| s.get("pid").and_then(Value::as_u64))
+    let Some(LocalDaemon {
+        file: Some(file),
+        ids: Some((uid, gids)),
+        ..
+    }) = local_daemon(svc).await
     else {
-        return Ok(());
-    };
-    let (Some(file), Some((uid, gids))) = (startup_file(pid as u32), ids_of(pid as u32)) else {
         return Ok(());
     };
     if writable_by(&file, uid, &gids).unwrap_or(true) {

@@ -8,8 +8,6 @@
 //! CI runs one case of each fault at each mutating step; `KEASCRIPT_FAULT_MATRIX=1` runs every
 //! mutator kind × fault × step.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,12 +18,8 @@ use crate::support::{keascript, lab, script};
 
 /// `config-get` over the daemon's own UNIX socket.
 fn running(socket: &Path) -> Value {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    s.write_all(br#"{"command": "config-get"}"#).unwrap();
-    let mut t = String::new();
-    s.read_to_string(&mut t).unwrap();
-    let v: Value = serde_json::from_str(&t).unwrap();
+    let v = crate::support::kea_raw(socket, &serde_json::json!({"command": "config-get"}))
+        .expect("the daemon answers");
     v["arguments"]["Dhcp4"].clone()
 }
 
