@@ -11,6 +11,7 @@ pub mod kea;
 pub mod lab;
 pub mod repl;
 pub mod script;
+pub mod term;
 pub mod transport;
 
 /// The unit tests count the heap as the `keascript` binary does (`script::memory`).
