@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::identity::is_local;
 use super::{ErrorKind, Inventory, KeaVersion, Server, Service};
 
 /// How a finding looks.
@@ -271,12 +272,6 @@ fn same_endpoint(a: &str, b: &str) -> bool {
 }
 
 /// Whether `url` reaches a daemon on this machine (a UNIX socket or a loopback address).
-fn is_local(url: &str) -> bool {
-    url.starts_with("unix:")
-        || url.contains("//127.")
-        || url.contains("//localhost")
-        || url.contains("//[::1]")
-}
 
 /// A daemon on this machine: its pid (`status-get`), and its startup file and effective
 /// user and groups when `/proc` tells them.

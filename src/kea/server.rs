@@ -31,6 +31,8 @@ pub struct Server {
     versions: Mutex<HashMap<String, KeaVersion>>,
     /// The folder each service's configuration file is in, as its `config-write` said.
     config_folders: Mutex<HashMap<String, std::path::PathBuf>>,
+    /// Each service's daemon identity, once known (see [`super::identity`]).
+    identities: Mutex<HashMap<String, super::identity::DaemonId>>,
 }
 
 /// The transports of a server: its Control Agent, and one per daemon endpoint.
@@ -66,6 +68,7 @@ impl Server {
             ha: Mutex::default(),
             versions: Mutex::default(),
             config_folders: Mutex::default(),
+            identities: Mutex::default(),
         }
     }
 
@@ -127,6 +130,23 @@ impl Server {
         }
         *s.connected.lock().expect("connections lock") = Some(Arc::new(c));
         Ok(s)
+    }
+
+    /// A service's daemon identity, when [`super::identity::daemon_id`] found it.
+    pub fn remembered_identity(&self, service: &str) -> Option<super::identity::DaemonId> {
+        self.identities
+            .lock()
+            .expect("identities lock")
+            .get(service)
+            .cloned()
+    }
+
+    /// Remembers a service's daemon identity.
+    pub fn remember_identity(&self, service: &str, id: super::identity::DaemonId) {
+        self.identities
+            .lock()
+            .expect("identities lock")
+            .insert(service.to_string(), id);
     }
 
     pub fn name(&self) -> &str {
