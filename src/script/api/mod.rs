@@ -10,6 +10,7 @@ mod reading;
 mod server;
 mod service;
 mod triggers;
+pub mod undo;
 mod views;
 
 use std::sync::Arc;
@@ -31,5 +32,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());
+    undo::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }
