@@ -142,6 +142,52 @@ impl Store {
         Ok((hash, stored))
     }
 
+    /// Stores a configuration, redacted, compressed, named by the SHA-256 of its
+    /// canonical JSON (serde_json's maps are sorted by key), streamed: neither the redacted
+    /// copy nor its text is held whole. Returns (hash, JSON size, stored size).
+    fn put_config(&self, config: &Value) -> Result<(String, u64, u64), KeaError> {
+        let dir = self.objects();
+        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+        let tmp = dir.join(format!(
+            ".config.{}.{}.tmp",
+            std::process::id(),
+            crate::kea::edit::journal::new_id()
+        ));
+        let file = File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Tee {
+                hasher: Sha256::new(),
+                size: 0,
+                inner: flate2::write::GzEncoder::new(file, flate2::Compression::fast()),
+            },
+        );
+        let written = serde_json::to_writer(&mut out, &redact::serializable(config))
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.flush());
+        let result = written.and_then(|()| {
+            let tee = out.into_inner().map_err(|e| e.into_error())?;
+            let f = tee.inner.finish()?;
+            f.sync_all()?;
+            let stored = f.metadata()?.len();
+            Ok((hex(&tee.hasher.finalize()), tee.size, stored))
+        });
+        let (hash, size, stored) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io_err("write", &tmp, e));
+            }
+        };
+        let path = dir.join(format!("{hash}.gz"));
+        if path.exists() {
+            let _ = std::fs::remove_file(&tmp);
+        } else {
+            std::fs::rename(&tmp, &path).map_err(|e| io_err("write", &path, e))?;
+        }
+        Ok((hash, size, stored))
+    }
+
     /// The bytes of an object.
     fn get(&self, hash: &str) -> Result<Vec<u8>, KeaError> {
         let path = self.objects().join(format!("{hash}.gz"));
@@ -165,9 +211,7 @@ impl Store {
         config: &Value,
         startup: Option<&Path>,
     ) -> Result<Snapshot, KeaError> {
-        // Canonical: serde_json's maps are sorted by key.
-        let json = serde_json::to_vec(&redact::value(config)).expect("JSON");
-        let (id, stored) = self.put(&json)?;
+        let (id, size, stored) = self.put_config(config)?;
         let file = match startup.and_then(|p| std::fs::read(p).ok().map(|t| (p, t))) {
             Some((p, text)) => {
                 let (object, _) = self.put(&text)?;
@@ -186,7 +230,7 @@ impl Store {
             service: service.to_string(),
             daemon: daemon.to_string(),
             change: change.map(str::to_string),
-            size: json.len() as u64,
+            size,
             stored,
             file,
         };
@@ -355,6 +399,26 @@ impl Store {
     }
 }
 
+/// Hashes and counts what goes through on its way to `inner`.
+struct Tee<W> {
+    hasher: Sha256,
+    size: u64,
+    inner: W,
+}
+
+impl<W: Write> Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -370,15 +434,26 @@ pub async fn take(svc: &Service, config: &Value, change: &str) -> Option<String>
         .and_then(|rest| rest.split_once(':'))
         .map(|(_, file)| PathBuf::from(file))
         .filter(|f| f.is_absolute());
-    match Store::default_store().take(
+    let started = std::time::Instant::now();
+    let taken = Store::default_store().take(
         svc.server.name(),
         &svc.name,
         daemon.as_str(),
         Some(change),
         config,
         startup.as_deref(),
-    ) {
-        Ok(s) => Some(s.id),
+    );
+    match taken {
+        Ok(s) => {
+            tracing::debug!(
+                snapshot = s.short_id(),
+                bytes = s.size,
+                stored = s.stored,
+                ms = started.elapsed().as_millis() as u64,
+                "snapshot kept before change {change}"
+            );
+            Some(s.id)
+        }
         Err(e) => {
             tracing::warn!("no snapshot was kept before change {change}: {}", e.message);
             None

@@ -49,7 +49,7 @@ pub fn check_undoable(e: &AuditEntry) -> Result<(), KeaError> {
 }
 
 /// The identity of the object in the entry (from its `after`, else its `before`).
-fn object<'a>(e: &'a AuditEntry) -> &'a Value {
+fn object(e: &AuditEntry) -> &Value {
     if e.after.is_null() {
         &e.before
     } else {
