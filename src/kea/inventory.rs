@@ -396,6 +396,17 @@ fn strip_kind(e: &TransportError) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn snapshot_retention_is_read_and_checked() {
+        let base = "[servers.a]\nurl = \"http://127.0.0.1:8000\"\n";
+        let i = Inventory::parse(&format!("{base}[snapshots]\nkeep = 7\n"), None).unwrap();
+        assert_eq!(i.snapshots.keep, Some(7));
+        assert_eq!(Inventory::parse(base, None).unwrap().snapshots.keep, None);
+        let e = Inventory::parse(&format!("{base}[snapshots]\nkeep = 0\n"), None).unwrap_err();
+        assert!(e.message.contains("keep = 0"), "{}", e.message);
+        assert!(Inventory::parse(&format!("{base}[snapshots]\nkept = 3\n"), None).is_err());
+    }
+
     const EXAMPLE: &str = r#"
 default = "edge-1"
 

@@ -107,6 +107,18 @@ fn confirm_stops_the_revert() {
     assert_eq!(p.len(), 1);
     let pid = p[0].pid.expect("the waiter's pid");
     assert!(alive(pid));
+    // The terminal closing (SIGHUP) does not stop it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let out = ks(&lab, &state).arg("snapshots").assert().success();
+    assert!(
+        !String::from_utf8_lossy(&out.get_output().stderr).contains("no revert timer"),
+        "the waiter survived SIGHUP"
+    );
+    assert!(alive(pid), "the waiter survived SIGHUP");
     let out = ks(&lab, &state).arg("confirm").assert().success();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("confirmed"));
     wait_for("the waiter to stop", PATIENCE, || !alive(pid));
