@@ -66,8 +66,9 @@ fn run_confirm(lab: &Lab, state: &Path, extra: &[&str]) -> Vec<String> {
         .success();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("pending confirmation"), "{err}");
-    assert!(changed(lab), "the change is made at once");
-    run_changes(state)
+    let changes = run_changes(state);
+    assert_eq!(changes.len(), 2, "both changes were made and recorded");
+    changes
 }
 
 #[test]
@@ -75,8 +76,9 @@ fn an_unconfirmed_change_is_reverted_when_the_window_ends() {
     let Some(lab) = lab() else { return };
     let state = state(&lab);
     let original = running(&lab, 0);
+    // A 3 s window: by the time this looks, it may have ended; the audit trail shows the
+    // changes were made (and, below, undone).
     let changes = run_confirm(&lab, &state, &["--confirm", "3s"]);
-    assert_eq!(changes.len(), 2);
     wait_for("the revert's audit entries", PATIENCE, || {
         reverted_in_audit(&state, &changes)
     });
@@ -103,6 +105,7 @@ fn confirm_stops_the_revert() {
     let Some(lab) = lab() else { return };
     let state = state(&lab);
     run_confirm(&lab, &state, &["--confirm", "20s"]);
+    assert!(changed(&lab), "the change is made at once");
     let p = pending(&state);
     assert_eq!(p.len(), 1);
     let pid = p[0].pid.expect("the waiter's pid");
@@ -180,6 +183,7 @@ fn a_killed_waiter_leaves_the_change_pending_and_rollback_reverts_it() {
     let state = state(&lab);
     let original = running(&lab, 0);
     let changes = run_confirm(&lab, &state, &["--confirm", "30m"]);
+    assert!(changed(&lab), "the change is made at once");
     let pid = pending(&state)[0].pid.expect("pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
