@@ -167,7 +167,7 @@ pub fn restore_snapshot(
                     .with_service(Some(&svc.name)),
             )
         })?;
-        planned.push((s.clone(), svc, filled));
+        planned.push((s.clone(), svc, filled, live));
     }
     let opts = CommitOptions {
         dry_run: ctx.is_dry_run(),
@@ -175,14 +175,23 @@ pub fn restore_snapshot(
     };
     let names: Vec<String> = snaps.iter().map(|s| s.server.clone()).collect();
     let mut lines = Vec::new();
-    for (s, svc, config) in planned {
+    // The servers restored so far, with the configuration each ran before.
+    let mut done: Vec<(Service, Value)> = Vec::new();
+    for (s, svc, config, live) in planned {
         let label = format!("{}/{}", s.server, s.service);
         let svc2 = svc.clone();
         let edits = vec![Edit::Apply {
             config,
             allow_paths: true,
         }];
-        let mut report = ctx.block(async move { commit(&svc2, &edits, &opts).await })?;
+        let mut report = match ctx.block_raw(async move { commit(&svc2, &edits, &opts).await })? {
+            Ok(r) => r,
+            // Every peer or none: the peers restored already are put back.
+            Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e))),
+        };
+        if report.changed && !opts.dry_run {
+            done.push((svc.clone(), live));
+        }
         if opts.dry_run {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -224,4 +233,66 @@ pub fn restore_snapshot(
         }
     }
     Ok(lines)
+}
+
+/// After the restore of `failed` failed with `cause`: each server already restored gets
+/// the configuration it ran before again; the error says what happened to each.
+fn put_back(
+    ctx: &RunContext,
+    done: &[(Service, Value)],
+    failed: &str,
+    cause: KeaError,
+) -> KeaError {
+    if done.is_empty() {
+        return cause;
+    }
+    let mut lines = Vec::new();
+    let mut all_back = true;
+    for (svc, before) in done {
+        let svc2 = svc.clone();
+        let edits = vec![Edit::Apply {
+            config: before.clone(),
+            allow_paths: true,
+        }];
+        let r =
+            ctx.block_raw(async move { commit(&svc2, &edits, &CommitOptions::default()).await });
+        match r {
+            Ok(Ok(_)) => lines.push(format!("{} put back", svc.server.name())),
+            Ok(Err(e)) => {
+                all_back = false;
+                lines.push(format!(
+                    "{} could NOT be put back: {}",
+                    svc.server.name(),
+                    e.message
+                ));
+            }
+            Err(_) => {
+                all_back = false;
+                lines.push(format!(
+                    "{} could NOT be put back: stopped",
+                    svc.server.name()
+                ));
+            }
+        }
+    }
+    KeaError {
+        kind: if all_back {
+            cause.kind
+        } else {
+            ErrorKind::Partial
+        },
+        message: format!(
+            "restoring {failed} failed ({}); {}",
+            cause.message,
+            if all_back {
+                format!(
+                    "the servers restored before it run their previous configuration again ({})",
+                    lines.join(", ")
+                )
+            } else {
+                format!("the peers differ now: {}", lines.join(", "))
+            }
+        ),
+        ..cause
+    }
 }
