@@ -27,6 +27,7 @@ mod non_ascii;
 mod outside_writer;
 mod packaged;
 mod repl;
+mod reservations;
 mod scripts;
 mod secrets;
 mod soak;

@@ -39,6 +39,12 @@ fn subnet_by_id(doc: &ConfigDoc, id: &Value) -> Option<Map<String, Value>> {
     id.as_u64().and_then(|i| subnet_in(doc, &SubnetKey::Id(i)))
 }
 
+/// The name of the shared network a subnet is in.
+fn network_of(doc: &ConfigDoc, key: &SubnetKey) -> Option<String> {
+    let loc = doc.find_subnet(key).ok()?;
+    doc.network_of(loc)?.get("name")?.as_str().map(String::from)
+}
+
 fn class_in(doc: &ConfigDoc, name: &str) -> Option<Value> {
     classes::find_class(doc, name).map(|i| doc.root_array("client-classes")[i].clone())
 }
@@ -165,6 +171,45 @@ pub fn plan(
         Edit::DeleteClass(name) if class_cmds => {
             Some(vec![cmd("class-del".into(), json!({ "name": name }))])
         }
+        // Shared networks (subnet_cmds has the network commands): a new network is sent
+        // empty, subnets move with network-subnet-del (back to the top level) and -add.
+        Edit::AddSharedNetwork(_) if subnet_cmds => {
+            let mut net = result.as_object()?.clone();
+            if net
+                .get(sk)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            {
+                return None;
+            }
+            net.remove(sk);
+            Some(vec![cmd(
+                format!("network{n}-add"),
+                json!({ "shared-networks": [net] }),
+            )])
+        }
+        Edit::DeleteSharedNetwork(name) if subnet_cmds => Some(vec![cmd(
+            format!("network{n}-del"),
+            json!({ "name": name }),
+        )]),
+        Edit::MoveSubnet(key, to) if subnet_cmds => {
+            let id = subnet_in(base, key)?.get("id")?.clone();
+            let from = network_of(base, key);
+            let mut out = Vec::new();
+            if let Some(f) = &from {
+                out.push(cmd(
+                    format!("network{n}-subnet-del"),
+                    json!({ "name": f, "id": id }),
+                ));
+            }
+            if let Some(t) = to {
+                out.push(cmd(
+                    format!("network{n}-subnet-add"),
+                    json!({ "name": t, "id": id }),
+                ));
+            }
+            Some(out)
+        }
         _ => None,
     }
 }
@@ -259,6 +304,33 @@ mod tests {
         let p = plan(&e, &caps(), &b, &n, &r).unwrap();
         assert_eq!(p[0].command, "subnet4-add");
         assert_eq!(p[0].arguments["subnet4"][0]["id"], 2);
+        let e = Edit::AddSharedNetwork(m(json!({"name": "office", "valid-lifetime": 600})));
+        let (b, n, r) = docs(&e);
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p[0].command, "network4-add");
+        assert_eq!(p[0].arguments["shared-networks"][0]["name"], "office");
+        assert!(
+            p[0].arguments["shared-networks"][0]
+                .get("subnet4")
+                .is_none()
+        );
+        let e = Edit::MoveSubnet(SubnetKey::Id(1), Some("office".into()));
+        let (mut b, _, _) = docs(&Edit::AddSharedNetwork(m(json!({"name": "office"}))));
+        b = {
+            let mut x = b.clone();
+            Edit::AddSharedNetwork(m(json!({"name": "office"})))
+                .apply_to(&mut x, &b, KeaVersion::new(3, 0, 4), 0, false)
+                .unwrap();
+            x
+        };
+        let mut n = b.clone();
+        let r = e
+            .apply_to(&mut n, &b, KeaVersion::new(3, 0, 4), 0, false)
+            .unwrap();
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].command, "network4-subnet-add");
+        assert_eq!(p[0].arguments, json!({"name": "office", "id": 1}));
         let e = Edit::DeleteClass("voip".into());
         let (b, n, r) = docs(&e);
         assert_eq!(
