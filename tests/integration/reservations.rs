@@ -434,3 +434,62 @@ fn importing_ten_thousand_reservations_is_one_change_or_none() {
     assert_eq!(r.stdout.trim(), "0 0 10000");
     assert!(b.mutations_since("dhcp4", mark).is_empty());
 }
+
+#[test]
+fn a_real_dhcp_client_gets_its_reserved_address() {
+    use crate::support::netns::{NetnsKea, root_or_skip};
+    if !root_or_skip("the perfdhcp reservation test") {
+        return;
+    }
+    let mut kea = NetnsKea::start(serde_json::json!([{
+        "id": 1, "subnet": "192.0.2.0/24",
+        "pools": [{ "pool": "192.0.2.10 - 192.0.2.200" }]
+    }]));
+    let mac = "02:42:ac:11:00:07";
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = kea.inventory();
+    let run = |text: &str| {
+        let path = script(tmp.path(), "s.rhai", text);
+        keascript()
+            .arg("--config")
+            .arg(&inventory)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("keascript")
+    };
+    // Idempotent: check before adding.
+    let out = run(&format!(
+        r#"let d = kea().dhcp4;
+           if d.reservation(#{{ hw_address: "{mac}" }}) == () {{
+               d.add_reservation(#{{ subnet: 1, hw_address: "{mac}", ip_address: "192.0.2.222", hostname: "probe" }});
+           }}"#
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(kea.config_file()).unwrap()).unwrap();
+    assert_eq!(
+        by_mac(&reservations_of(&file["Dhcp4"], 1), mac).expect("in the file")["ip-address"],
+        "192.0.2.222"
+    );
+    let report = kea.perfdhcp4(mac);
+    let line = kea.wait_lease_line(mac);
+    assert!(
+        line.starts_with("192.0.2.222,"),
+        "the client got {line:?}, not its reserved address\n{report}"
+    );
+    // And through keascript (lease4-get).
+    let out = run(r#"let l = kea().dhcp4.lease("192.0.2.222"); print(l.hw_address);"#);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mac);
+}

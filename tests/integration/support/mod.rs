@@ -4,6 +4,7 @@
 
 pub mod fault_proxy;
 pub mod kea3;
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
