@@ -493,3 +493,130 @@ fn a_real_dhcp_client_gets_its_reserved_address() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mac);
 }
+
+/// Kea 3.0's lab with a hosts database in a real PostgreSQL: reservations change through
+/// host_cmds (`reservation-add`/`-update`/`-del`), land in PostgreSQL's `hosts` table, and
+/// never in the configuration file.
+#[test]
+fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
+    use crate::support::kea_raw;
+    use crate::support::postgres::Postgres;
+    let Some(b) = Bench::new() else { return };
+    let svc = b.service("dhcp4");
+    let caps = rt().block_on(svc.capabilities()).expect("list-commands");
+    if !caps.host_cmds {
+        eprintln!(
+            "skipping the hosts-database test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            b.lab.version
+        );
+        return;
+    }
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    // Kea ≥ 2.7: the PostgreSQL backend is a hook library beside the others.
+    let mut cfg = rt().block_on(svc.config()).expect("config-get");
+    cfg.as_object_mut().unwrap().remove("hash");
+    let root = &mut cfg["Dhcp4"];
+    let lease_cmds = root["hooks-libraries"][0]["library"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pgsql = Path::new(&lease_cmds).with_file_name("libdhcp_pgsql.so");
+    root["hooks-libraries"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, serde_json::json!({ "library": pgsql }));
+    root["hosts-database"] = pg.hosts_database();
+    let sock = b.lab.socket("dhcp4");
+    for (cmd, args) in [("config-set", Some(cfg.clone())), ("config-write", None)] {
+        let mut body = serde_json::json!({ "command": cmd });
+        if let Some(a) = args {
+            body["arguments"] = a;
+        }
+        let answer = kea_raw(&sock, &body).expect("answer");
+        assert_eq!(answer["result"], 0, "{cmd}: {answer}");
+    }
+    let r = b.ok(
+        r#"let c = kea("lab").dhcp4.capabilities(); print(`${c.host_cmds} ${c.reservations}`);"#,
+    );
+    assert_eq!(r.stdout.trim(), "true database");
+    let mac = "02:42:ac:11:00:99";
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"let d = kea("lab").dhcp4;
+           if d.reservation(1, #{{ hw_address: "{mac}" }}) == () {{
+               d.add_reservation(#{{ subnet: 1, hw_address: "{mac}", ip_address: "192.0.2.240", hostname: "db-host" }});
+           }}
+           print(d.reservation(#{{ hw_address: "{mac}" }}).hostname);
+           print(d.reservations(1).len());"#
+    ));
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), ["db-host", "1"]);
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(sent.iter().any(|c| c == "reservation-add"), "{sent:?}");
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c == "config-set" || c == "config-write"),
+        "host_cmds only: {sent:?}"
+    );
+    let rows = |sql: &str| pg.psql("kea", sql).expect("psql");
+    assert_eq!(
+        rows("SELECT encode(dhcp_identifier, 'hex'), ipv4_address, hostname, dhcp4_subnet_id FROM hosts").trim(),
+        format!("0242ac110099|{}|db-host|1", u32::from(std::net::Ipv4Addr::new(192, 0, 2, 240)))
+    );
+    assert!(
+        !b.file("dhcp4").to_string().contains(mac),
+        "not in the file"
+    );
+    let answer = kea_raw(
+        &sock,
+        &serde_json::json!({ "command": "reservation-get", "arguments":
+            { "subnet-id": 1, "identifier-type": "hw-address", "identifier": mac } }),
+    )
+    .unwrap();
+    assert_eq!(answer["arguments"]["ip-address"], "192.0.2.240", "{answer}");
+    // The rules hold against the database: nothing sent.
+    let mark = b.mark("dhcp4");
+    let err = b.fails(&format!(
+        r#"kea("lab").dhcp4.add_reservation(#{{ subnet: 1, hw_address: "02:42:ac:11:00:98", ip_address: "192.0.2.240" }});"#
+    ));
+    assert!(
+        err.contains("address 192.0.2.240 is already reserved in subnet 1"),
+        "{err}"
+    );
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c.starts_with("reservation-add") || c == "config-set"),
+        "{sent:?}"
+    );
+    b.ok(&format!(
+        r#"kea("lab").dhcp4.update_reservation(#{{ hw_address: "{mac}" }}, #{{ hostname: "renamed" }});"#
+    ));
+    assert_eq!(rows("SELECT hostname FROM hosts").trim(), "renamed");
+    b.ok(r#"kea("lab").dhcp4.delete_reservation("192.0.2.240");"#);
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "0");
+    let actions: Vec<String> = b
+        .audit()
+        .iter()
+        .filter(|e| e["kind"] == "reservation")
+        .filter_map(|e| e["action"].as_str().map(String::from))
+        .collect();
+    assert_eq!(actions, ["add", "update", "delete"]);
+    assert!(
+        !std::fs::read_to_string(b.audit_file())
+            .unwrap()
+            .contains(crate::support::postgres::PASSWORD),
+        "no password in the audit trail"
+    );
+}

@@ -10,9 +10,11 @@ use super::ServiceHandle;
 use super::args::{kea_map, string, subnet_key};
 use super::editing::{Target, TxHandle};
 use super::views;
+use crate::kea::audit::AuditEntry;
 use crate::kea::config::reservations::{self as rv, ResvKey, ResvScope};
 use crate::kea::config::{ConfigDoc, Family, networks, reservations_csv, to_script_keys};
 use crate::kea::edit::{Edit, read_config};
+use crate::kea::hosts;
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
 use crate::script::errors::{invalid, kea_error};
@@ -155,6 +157,75 @@ fn import_edit(path: &str, opts: Option<&RMap>, family: Family) -> R<Edit> {
     })
 }
 
+/// A reservation change on a server that keeps its reservations in a hosts database:
+/// checked, then sent as `reservation-add`/`-update`/`-del` (host_cmds) instead of a
+/// configuration change, and recorded in the audit trail. With HA peers, it is sent once
+/// per distinct database. `None` when the server keeps them in its configuration (or for
+/// a staged transaction, which is one configuration change).
+fn via_database<T: Target>(ctx: &RunContext, t: &T, edit: &Edit) -> R<Option<Dynamic>> {
+    if !(t as &dyn std::any::Any).is::<ServiceHandle>() {
+        return Ok(None);
+    }
+    let svc = t.service().clone();
+    let s2 = svc.clone();
+    let (caps, doc) = ctx.block(async move {
+        let caps = s2.capabilities_cached().await?;
+        let doc = read_config(&s2).await?;
+        Ok::<_, crate::kea::KeaError>((caps, doc))
+    })?;
+    if hosts::target(&doc, &caps) != "database" {
+        return Ok(None);
+    }
+    let (s2, d2, e2) = (svc.clone(), doc.clone(), edit.clone());
+    let change = ctx
+        .block(async move { hosts::plan(&s2, &d2, &e2).await })?
+        .ok_or_else(|| invalid("not a reservation change"))?;
+    let label = format!("{}/{}", svc.server.name(), svc.name);
+    if ctx.is_dry_run() {
+        println!(
+            "[dry run] {label}: would send {} {}",
+            change.command,
+            crate::kea::redact::value(&change.arguments)
+        );
+        return to_dynamic(&to_script_keys(&change.after)).map(Some);
+    }
+    // The HA peers whose hosts database is not this server's get the change too.
+    let mut targets = vec![svc.clone()];
+    if let Some(topo) = crate::kea::ha::topology(&doc).filter(|t| t.partners().count() > 0) {
+        let mine = hosts::database_identity(&doc);
+        for p in super::editing::peer_targets(ctx, &svc, &topo)? {
+            let Some(peer) = p.service else { continue };
+            let p2 = peer.clone();
+            let theirs = ctx.block(async move { read_config(&p2).await })?;
+            if hosts::database_identity(&theirs) != mine {
+                targets.push(peer);
+            }
+        }
+    }
+    let t = edit.target();
+    for target in targets {
+        let (tg, ch) = (target.clone(), change.arguments.clone());
+        let cmd = change.command;
+        let sent = ctx.block(async move { tg.command(cmd, Some(ch)).await.map(|_| ()) });
+        let mut a = AuditEntry::new(
+            target.server.name(),
+            Some(&target.name),
+            t.kind,
+            &t.key,
+            t.action,
+        );
+        a.before = change.before.clone();
+        a.after = change.after.clone();
+        if let Err(e) = &sent {
+            a.outcome = "error".into();
+            a.error = Some(crate::script::errors::message_of_error(e));
+        }
+        ctx.audit(a);
+        sent?;
+    }
+    to_dynamic(&to_script_keys(&change.after)).map(Some)
+}
+
 fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
     macro_rules! reg {
         ($name:expr, |$t:ident, $c:ident $(, $a:ident : $ty:ty)*| $body:expr) => {{
@@ -170,11 +241,17 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         let e = Edit::AddReservation(scope.clone(), map.clone());
         e.precheck(t.family()).map_err(|e| kea_error(&e))?;
         warn(c, t.service(), &scope, &map);
+        if let Some(v) = via_database(c, t, &e)? {
+            return Ok(v);
+        }
         t.submit(c, e)
     });
     reg!("update_reservation", |t, c, k: Dynamic, m: RMap| {
         let e =
             Edit::UpdateReservation(None, resv_key(&k, t.family())?, kea_map(&m, "the change")?);
+        if let Some(v) = via_database(c, t, &e)? {
+            return Ok(v);
+        }
         t.submit(c, e)
     });
     reg!(
@@ -185,16 +262,25 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
                 resv_key(&k, t.family())?,
                 kea_map(&m, "the change")?,
             );
+            if let Some(v) = via_database(c, t, &e)? {
+                return Ok(v);
+            }
             t.submit(c, e)
         }
     );
     reg!("delete_reservation", |t, c, k: Dynamic| {
         let e = Edit::DeleteReservation(None, resv_key(&k, t.family())?);
+        if let Some(v) = via_database(c, t, &e)? {
+            return Ok(v);
+        }
         t.submit(c, e)
     });
     reg!("delete_reservation", |t, c, s: Dynamic, k: Dynamic| {
         let e =
             Edit::DeleteReservation(Some(resv_scope(&s, t.family())?), resv_key(&k, t.family())?);
+        if let Some(v) = via_database(c, t, &e)? {
+            return Ok(v);
+        }
         t.submit(c, e)
     });
     reg!("import_reservations", |t, c, p: Dynamic| {
@@ -240,48 +326,106 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
     });
 }
 
+/// The configuration and where its reservations are (`"config"` or `"database"`).
+fn doc_and_target(ctx: &RunContext, svc: &crate::kea::Service) -> R<(ConfigDoc, &'static str)> {
+    let s2 = svc.clone();
+    let (caps, doc) = ctx.block(async move {
+        let caps = s2.capabilities_cached().await?;
+        let doc = read_config(&s2).await?;
+        Ok::<_, crate::kea::KeaError>((caps, doc))
+    })?;
+    let t = hosts::target(&doc, &caps);
+    Ok((doc, t))
+}
+
+/// Every reservation of a scope (all when `None`): from the configuration, or, with a
+/// hosts database, as host_cmds answers (the database's and the file's).
+fn list_reservations(
+    ctx: &RunContext,
+    svc: &crate::kea::Service,
+    scope: Option<ResvScope>,
+) -> R<Array> {
+    let (d, target) = doc_and_target(ctx, svc)?;
+    if target == "database" {
+        let ids: Vec<u64> = match &scope {
+            Some(ResvScope::Global) => vec![0],
+            Some(ResvScope::Subnet(k)) => {
+                let loc = d.find_subnet(k).map_err(|e| kea_error(&e))?;
+                vec![d.subnet(loc).get("id").and_then(Value::as_u64).unwrap_or(0)]
+            }
+            None => std::iter::once(0)
+                .chain(
+                    d.subnet_locs()
+                        .into_iter()
+                        .filter_map(|l| d.subnet(l).get("id").and_then(Value::as_u64)),
+                )
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            let s2 = svc.clone();
+            let hosts = ctx.block(async move { hosts::all(&s2, id).await })?;
+            out.extend(hosts.iter().map(|h| to_script_keys(&hosts::view(id, h))));
+        }
+        return array(out);
+    }
+    let all = rv::all(&d, scope.as_ref()).map_err(|e| kea_error(&e))?;
+    array(all.into_iter().map(|at| to_script_keys(&rv::view(&d, at))))
+}
+
+/// The one reservation a key names, or `()`.
+fn one_reservation(
+    ctx: &RunContext,
+    svc: &crate::kea::Service,
+    scope: Option<ResvScope>,
+    key: ResvKey,
+) -> R<Dynamic> {
+    let (d, target) = doc_and_target(ctx, svc)?;
+    if target == "database" {
+        let s2 = svc.clone();
+        let found = ctx.block(async move { hosts::find(&s2, &d, scope.as_ref(), &key).await })?;
+        return match found {
+            Some((id, h)) => to_dynamic(&to_script_keys(&hosts::view(id, &h))),
+            None => Ok(Dynamic::UNIT),
+        };
+    }
+    match rv::find(&d, scope.as_ref(), &key).map_err(|e| kea_error(&e))? {
+        Some(at) => to_dynamic(&to_script_keys(&rv::view(&d, at))),
+        None => Ok(Dynamic::UNIT),
+    }
+}
+
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     register_mutators::<ServiceHandle>(engine, ctx.clone());
     register_mutators::<TxHandle>(engine, ctx.clone());
     let c = ctx.clone();
     engine.register_fn("reservations", move |s: &mut ServiceHandle| -> R<Array> {
-        let d = doc(&c, &s.0)?;
-        let all = rv::all(&d, None).map_err(|e| kea_error(&e))?;
-        array(all.into_iter().map(|at| to_script_keys(&rv::view(&d, at))))
+        list_reservations(&c, &s.0, None)
     });
     let c = ctx.clone();
     engine.register_fn(
         "reservations",
         move |s: &mut ServiceHandle, sc: Dynamic| -> R<Array> {
-            let d = doc(&c, &s.0)?;
-            let scope = resv_scope(&sc, d.family)?;
-            let all = rv::all(&d, Some(&scope)).map_err(|e| kea_error(&e))?;
-            array(all.into_iter().map(|at| to_script_keys(&rv::view(&d, at))))
+            let scope = resv_scope(&sc, Family::of_service(&s.0.name))?;
+            list_reservations(&c, &s.0, Some(scope))
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "reservation",
         move |s: &mut ServiceHandle, k: Dynamic| -> R<Dynamic> {
-            let d = doc(&c, &s.0)?;
-            let key = resv_key(&k, d.family)?;
-            match rv::find(&d, None, &key).map_err(|e| kea_error(&e))? {
-                Some(at) => to_dynamic(&to_script_keys(&rv::view(&d, at))),
-                None => Ok(Dynamic::UNIT),
-            }
+            let key = resv_key(&k, Family::of_service(&s.0.name))?;
+            one_reservation(&c, &s.0, None, key)
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "reservation",
         move |s: &mut ServiceHandle, sc: Dynamic, k: Dynamic| -> R<Dynamic> {
-            let d = doc(&c, &s.0)?;
-            let scope = resv_scope(&sc, d.family)?;
-            let key = resv_key(&k, d.family)?;
-            match rv::find(&d, Some(&scope), &key).map_err(|e| kea_error(&e))? {
-                Some(at) => to_dynamic(&to_script_keys(&rv::view(&d, at))),
-                None => Ok(Dynamic::UNIT),
-            }
+            let family = Family::of_service(&s.0.name);
+            let scope = resv_scope(&sc, family)?;
+            let key = resv_key(&k, family)?;
+            one_reservation(&c, &s.0, Some(scope), key)
         },
     );
     let c = ctx.clone();
