@@ -492,6 +492,24 @@ fn a_real_dhcp_client_gets_its_reserved_address() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mac);
+    // A client without a reservation gets a pool address; reserving that address for
+    // another device is allowed, with warnings naming the lease and the pool.
+    let other = "02:42:ac:11:00:08";
+    kea.perfdhcp4(other);
+    let line = kea.wait_lease_line(other);
+    let leased = line.split(',').next().unwrap().to_string();
+    let out = run(&format!(
+        r#"kea().dhcp4.add_reservation(#{{ subnet: 1, hw_address: "02:42:ac:11:00:09", ip_address: "{leased}" }});"#
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: reserved address {leased} is leased to another client (hw_address {other}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("inside the dynamic pool 192.0.2.10-192.0.2.200"), "{err}");
 }
 
 /// Kea 3.0's lab with a hosts database in a real PostgreSQL: reservations change through
