@@ -341,8 +341,7 @@ fn reservations_on_the_configuration_path_v4_and_v6() {
                     .as_str()
                     .unwrap_or("")
                     .replace(':', "")
-                    .to_ascii_lowercase()
-                    == "00030001aabbcc000006"
+                    .eq_ignore_ascii_case("00030001aabbcc000006")
             })
             .expect("v6 reservation");
         assert_eq!(r["ip-addresses"][0], "2001:db8:1::5");
@@ -509,7 +508,10 @@ fn a_real_dhcp_client_gets_its_reserved_address() {
         )),
         "{err}"
     );
-    assert!(err.contains("inside the dynamic pool 192.0.2.10-192.0.2.200"), "{err}");
+    assert!(
+        err.contains("inside the dynamic pool 192.0.2.10-192.0.2.200"),
+        "{err}"
+    );
 }
 
 /// Kea 3.0's lab with a hosts database in a real PostgreSQL: reservations change through
@@ -601,9 +603,7 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     assert_eq!(answer["arguments"]["ip-address"], "192.0.2.240", "{answer}");
     // The rules hold against the database: nothing sent.
     let mark = b.mark("dhcp4");
-    let err = b.fails(&format!(
-        r#"kea("lab").dhcp4.add_reservation(#{{ subnet: 1, hw_address: "02:42:ac:11:00:98", ip_address: "192.0.2.240" }});"#
-    ));
+    let err = b.fails(r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:98", ip_address: "192.0.2.240" });"#);
     assert!(
         err.contains("address 192.0.2.240 is already reserved in subnet 1"),
         "{err}"

@@ -178,7 +178,7 @@ pub fn normalize_identifier(kind: &str, value: &str) -> Result<String, KeaError>
                 _ => Err(bad("each byte is one or two hex digits (aa:bb:cc)")),
             })
             .collect::<Result<_, _>>()?
-    } else if t.len() % 2 == 0 {
+    } else if t.len().is_multiple_of(2) {
         (0..t.len() / 2)
             .map(|i| t[2 * i..2 * i + 2].to_string())
             .collect()

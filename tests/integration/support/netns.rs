@@ -194,8 +194,7 @@ impl NetnsKea {
                 found = std::fs::read_to_string(&file)
                     .unwrap_or_default()
                     .lines()
-                    .filter(|l| l.contains(mac))
-                    .last()
+                    .rfind(|l| l.contains(mac))
                     .unwrap_or_default()
                     .to_string();
                 !found.is_empty()
