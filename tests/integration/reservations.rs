@@ -622,6 +622,13 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         r#"kea("lab").dhcp4.update_reservation(#{{ hw_address: "{mac}" }}, #{{ hostname: "renamed" }});"#
     ));
     assert_eq!(rows("SELECT hostname FROM hosts").trim(), "renamed");
+    let err = b.fails(
+        r#"let tx = kea("lab").dhcp4.begin(); tx.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:97", hostname: "x" }); tx.commit();"#,
+    );
+    assert!(
+        err.contains("keeps its reservations in a hosts database"),
+        "{err}"
+    );
     b.ok(r#"kea("lab").dhcp4.delete_reservation("192.0.2.240");"#);
     assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "0");
     let actions: Vec<String> = b

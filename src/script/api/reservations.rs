@@ -160,12 +160,10 @@ fn import_edit(path: &str, opts: Option<&RMap>, family: Family) -> R<Edit> {
 /// A reservation change on a server that keeps its reservations in a hosts database:
 /// checked, then sent as `reservation-add`/`-update`/`-del` (host_cmds) instead of a
 /// configuration change, and recorded in the audit trail. With HA peers, it is sent once
-/// per distinct database. `None` when the server keeps them in its configuration (or for
-/// a staged transaction, which is one configuration change).
+/// per distinct database. `None` when the server keeps them in its configuration; refused
+/// in a transaction (one configuration change) when they are in a database.
 fn via_database<T: Target>(ctx: &RunContext, t: &T, edit: &Edit) -> R<Option<Dynamic>> {
-    if !(t as &dyn std::any::Any).is::<ServiceHandle>() {
-        return Ok(None);
-    }
+    let staged = !(t as &dyn std::any::Any).is::<ServiceHandle>();
     let svc = t.service().clone();
     let s2 = svc.clone();
     let (caps, doc) = ctx.block(async move {
@@ -175,6 +173,14 @@ fn via_database<T: Target>(ctx: &RunContext, t: &T, edit: &Edit) -> R<Option<Dyn
     })?;
     if hosts::target(&doc, &caps) != "database" {
         return Ok(None);
+    }
+    if staged {
+        // A transaction is one configuration change; these go to the database.
+        return Err(invalid(format!(
+            "{}/{} keeps its reservations in a hosts database: change them on the service, not in a transaction",
+            svc.server.name(),
+            svc.name
+        )));
     }
     let (s2, d2, e2) = (svc.clone(), doc.clone(), edit.clone());
     let change = ctx
