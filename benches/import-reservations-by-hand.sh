@@ -11,12 +11,14 @@ csv=$2
 id=$3
 post() { curl -sS --fail -X POST -H 'Content-Type: application/json' --data-binary @- "$url"; }
 
-rows=$(jq -R -s -c 'split("\n")[1:] | map(select(length > 0) | split(",")
-        | {"hw-address": .[0], "ip-address": .[1], hostname: .[2]})' "$csv")
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+jq -R -s -c 'split("\n")[1:] | map(select(length > 0) | split(",")
+        | {"hw-address": .[0], "ip-address": .[1], hostname: .[2]})' "$csv" > "$rows"
 echo '{"command": "config-get", "service": ["dhcp4"]}' | post \
-  | jq -c --argjson rows "$rows" --argjson id "$id" '
+  | jq -c --slurpfile rows "$rows" --argjson id "$id" '
       .[0].arguments | del(.hash)
-      | (.Dhcp4.subnet4[] | select(.id == $id) | .reservations) += $rows
+      | (.Dhcp4.subnet4[] | select(.id == $id) | .reservations) += $rows[0]
       | {command: "config-set", service: ["dhcp4"], arguments: .}' \
   | post | jq -e '.[0].result == 0' >/dev/null
 echo '{"command": "config-write", "service": ["dhcp4"]}' | post | jq -e '.[0].result == 0' >/dev/null
