@@ -15,6 +15,11 @@ fn pd_pools(root: &Value) -> Vec<Value> {
 #[test]
 fn pd_pools_are_added_checked_and_deleted() {
     let Some(b) = Bench::new() else { return };
+    let hooks = crate::support::rt()
+        .block_on(b.service("dhcp6").capabilities())
+        .expect("list-commands")
+        .subnet_cmds;
+    let first = b.mark("dhcp6");
     let r = b.ok(r#"
         let d = kea("lab").dhcp6;
         d.add_pd_pool(1, #{ prefix: "2001:db8:8::", prefix_len: 56, delegated_len: 64,
@@ -23,6 +28,13 @@ fn pd_pools_are_added_checked_and_deleted() {
         print(p.len() + " " + p[0].prefix + " " + p[0].delegated_len);
     "#);
     assert_eq!(r.stdout.trim(), "1 2001:db8:8:: 64");
+    // Kea ≥ 2.7 with subnet_cmds: the narrowest command; else config-set.
+    let want = if hooks {
+        "subnet6-delta-add"
+    } else {
+        "config-set"
+    };
+    assert_eq!(b.mutations_since("dhcp6", first), [want, "config-write"]);
     for root in b.both("dhcp6") {
         let p = pd_pools(&root);
         assert_eq!(p.len(), 1);
@@ -57,11 +69,18 @@ fn pd_pools_are_added_checked_and_deleted() {
     let err = b.fails(r#"kea("lab").dhcp4.add_pd_pool(1, #{ prefix: "2001:db8:9::", prefix_len: 56, delegated_len: 64 });"#);
     assert!(err.contains("DHCPv6 only"), "{err}");
     assert!(b.mutations_since("dhcp6", mark).is_empty(), "nothing sent");
+    let mark = b.mark("dhcp6");
     b.ok(r#"
         let d = kea("lab").dhcp6;
         let gone = d.delete_pd_pool(1, "2001:db8:8::/56");
         if d.pd_pools(1).len() != 0 { throw "still there"; }
     "#);
+    let want = if hooks {
+        "subnet6-delta-del"
+    } else {
+        "config-set"
+    };
+    assert_eq!(b.mutations_since("dhcp6", mark), [want, "config-write"]);
     for root in b.both("dhcp6") {
         assert!(pd_pools(&root).is_empty());
     }

@@ -79,6 +79,8 @@ pub fn plan(
         | Edit::UnassignClass(k, _)
         | Edit::AddPool(k, ..)
         | Edit::DeletePool(k, _)
+        | Edit::AddPdPool(k, _)
+        | Edit::DeletePdPool(k, _)
         | Edit::SetOption(OptionScope::Subnet(k) | OptionScope::Pool(k, _), _)
         | Edit::DeleteOption(OptionScope::Subnet(k) | OptionScope::Pool(k, _), ..) => Some(k),
         _ => None,
@@ -132,6 +134,24 @@ pub fn plan(
             Some(vec![cmd(
                 format!("subnet{n}-delta-del"),
                 json!({ sk: [delta(&s, "pools", vec![pool])] }),
+            )])
+        }
+        Edit::AddPdPool(key, _) if subnet_cmds => {
+            let s = subnet_in(new, key)?;
+            Some(vec![cmd(
+                format!("subnet{n}-delta-add"),
+                json!({ sk: [delta(&s, "pd-pools", vec![result.clone()])] }),
+            )])
+        }
+        Edit::DeletePdPool(key, _) if subnet_cmds => {
+            let s = subnet_in(base, key)?;
+            // Kea 3.0.4 names a PD pool by all three ("missing parameter 'delegated-len'").
+            let pool = json!({ "prefix": result.get("prefix")?,
+                               "prefix-len": result.get("prefix-len")?,
+                               "delegated-len": result.get("delegated-len")? });
+            Some(vec![cmd(
+                format!("subnet{n}-delta-del"),
+                json!({ sk: [delta(&s, "pd-pools", vec![pool])] }),
             )])
         }
         Edit::SetOption(OptionScope::Subnet(key), _) if subnet_cmds => {
