@@ -99,18 +99,42 @@ pub async fn get(svc: &Service, subnet_id: u64, key: &ResvKey) -> Result<Option<
         .await
 }
 
-/// Every host of a subnet (0: global), the database's and the file's.
+/// How many hosts one `reservation-get-page` asks for.
+const PAGE: u64 = 500;
+
+/// Every host of a subnet (0: global), the file's and the database's, read a page at a
+/// time (`reservation-get-page`, which Kea pages source by source).
 pub async fn all(svc: &Service, subnet_id: u64) -> Result<Vec<Value>, KeaError> {
-    let v = svc
-        .command(
-            "reservation-get-all",
-            Some(json!({ "subnet-id": subnet_id })),
-        )
-        .await?;
-    Ok(
-        v.and_then(|v| v.get("hosts").and_then(Value::as_array).cloned())
-            .unwrap_or_default(),
-    )
+    let mut out = Vec::new();
+    let mut next: Option<Value> = None;
+    loop {
+        let mut args = json!({ "subnet-id": subnet_id, "limit": PAGE });
+        if let Some(n) = &next {
+            for k in ["from", "source-index"] {
+                if let Some(v) = n.get(k) {
+                    args[k] = v.clone();
+                }
+            }
+        }
+        // Result 3 (nothing more) comes back as `None`.
+        let Some(page) = svc.command("reservation-get-page", Some(args)).await? else {
+            break;
+        };
+        let hosts = page
+            .get("hosts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if hosts.is_empty() {
+            break;
+        }
+        out.extend(hosts);
+        match page.get("next") {
+            Some(n) if n.is_object() && Some(n) != next.as_ref() => next = Some(n.clone()),
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 /// The scopes to search for a key without a scope: global, then every subnet.
@@ -334,4 +358,47 @@ pub async fn plan(
         Edit::DeleteReservation(scope, k) => plan_delete(svc, doc, scope.as_ref(), k).await?,
         _ => return Ok(None),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::config::Family;
+
+    fn doc(hosts: Value) -> ConfigDoc {
+        let mut v = json!({"Dhcp4": {"subnet4": []}});
+        if !hosts.is_null() {
+            v["Dhcp4"]["hosts-database"] = hosts;
+        }
+        ConfigDoc::new(Family::V4, v).unwrap()
+    }
+
+    #[test]
+    fn the_target_and_the_database_identity() {
+        let with_cmds = Capabilities {
+            host_cmds: true,
+            ..Default::default()
+        };
+        let pg = json!({"type": "postgresql", "name": "kea", "host": "10.0.0.5", "port": 5432,
+                        "user": "kea", "password": "s3cret"});
+        assert_eq!(target(&doc(Value::Null), &with_cmds), "config");
+        assert_eq!(target(&doc(pg.clone()), &Capabilities::default()), "config");
+        assert_eq!(target(&doc(pg.clone()), &with_cmds), "database");
+        // Two peers with the same database share it, whatever their credentials; another
+        // host is another database.
+        let mut other_user = pg.clone();
+        other_user["user"] = json!("kea2");
+        other_user["password"] = json!("other");
+        assert_eq!(
+            database_identity(&doc(pg.clone())),
+            database_identity(&doc(other_user))
+        );
+        let mut elsewhere = pg.clone();
+        elsewhere["host"] = json!("10.0.0.6");
+        assert_ne!(
+            database_identity(&doc(pg.clone())),
+            database_identity(&doc(elsewhere))
+        );
+        assert!(!database_identity(&doc(pg)).concat().contains("s3cret"));
+    }
 }
