@@ -115,6 +115,17 @@ fn place(e: &AuditEntry, family: Family) -> Result<Place, KeaError> {
                 .collect(),
         ),
         "config" => Place::Whole,
+        kind if super::audit::KINDS.contains(&kind) => {
+            return Err(KeaError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "change {}: undo does not put back {kind} changes yet ({} {}); `keascript restore` puts back the whole configuration kept before it",
+                    e.id.as_deref().unwrap_or("?"),
+                    e.action,
+                    e.key
+                ),
+            ));
+        }
         _ => return Err(bad()),
     })
 }
