@@ -366,6 +366,8 @@ fn a_single_add_subnet_goes_as_subnet4_add_then_config_write() {
     assert_eq!(
         double.commands(),
         [
+            // Which daemon it is (asked once per handle): its lock and journal records.
+            "status-get",
             "config-get",
             // The server's Kea version (asked once per handle): it decides how class keys
             // are spelled and which path rules apply.
@@ -1032,7 +1034,14 @@ fn a_dry_run_sends_only_reads() {
     );
     for c in double.commands() {
         assert!(
-            ["config-get", "version-get", "list-commands", "config-test"].contains(&c.as_str()),
+            [
+                "status-get",
+                "config-get",
+                "version-get",
+                "list-commands",
+                "config-test"
+            ]
+            .contains(&c.as_str()),
             "a dry run sent {c}"
         );
     }
@@ -1217,9 +1226,27 @@ print(`dry=${is_dry_run()}`);
             "no {c} planned:\n{stdout}"
         );
     }
+    // One plan at the end: each step saw the ones before it (the transaction's pool and
+    // class land on the staged configuration).
+    assert_eq!(
+        stdout.matches("Plan: ").count(),
+        1,
+        "one plan for k3/dhcp4:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("Plan: 5 to add, 2 to change, 0 to delete on k3/dhcp4."),
+        "{stdout}"
+    );
     for c in double.commands() {
         assert!(
-            ["config-get", "version-get", "list-commands", "config-test"].contains(&c.as_str()),
+            [
+                "status-get",
+                "config-get",
+                "version-get",
+                "list-commands",
+                "config-test"
+            ]
+            .contains(&c.as_str()),
             "a dry run sent {c}"
         );
     }

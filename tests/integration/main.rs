@@ -26,6 +26,7 @@ mod limits;
 mod non_ascii;
 mod outside_writer;
 mod packaged;
+mod pipeline;
 mod repl;
 mod scripts;
 mod secrets;
