@@ -18,12 +18,15 @@ pub struct Prepared {
     pub new: ConfigDoc,
     /// One result per edit.
     pub results: Vec<Value>,
+    /// Whether the edits change anything (compared once: a large configuration is
+    /// megabytes).
+    changed: bool,
 }
 
 impl Prepared {
     /// Whether the edits change anything.
     pub fn changed(&self) -> bool {
-        self.base.value != self.new.value
+        self.changed
     }
 }
 
@@ -76,7 +79,13 @@ pub fn prepare(
     // Kea 3's path rules: a path Kea refuses wherever it runs is refused before sending.
     paths::check(&base, &new, version)?;
     validate(&base, &new)?;
-    Ok(Prepared { base, new, results })
+    let changed = base.value != new.value;
+    Ok(Prepared {
+        base,
+        new,
+        results,
+        changed,
+    })
 }
 
 #[cfg(test)]
