@@ -383,11 +383,13 @@ async fn run(
     let time = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     // The record, with (`sent`) or without (`written`) the configurations: borrowed, never
     // copied, and never read back.
+    // Step "snapshot", before any target's configuration is replaced: a snapshot of every
+    // changed target's `prepared.base` is kept here, and its name goes in the record.
+    let snapshot_name: Option<&str> = None;
     let entry = |phase: Phase| EntryRef {
         id: &id,
         time: &time,
-        // Snapshots (taken before a target's configuration is replaced) are named here.
-        snapshot: None,
+        snapshot: snapshot_name,
         phase,
         targets: changed
             .iter()
