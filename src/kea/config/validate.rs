@@ -329,8 +329,7 @@ fn cross_problems(doc: &ConfigDoc) -> BTreeSet<Problem> {
             prefixes.push(p);
         }
     }
-    prefixes
-        .sort_by(|a, b| (a.0.network(), a.0.prefix_len()).cmp(&(b.0.network(), b.0.prefix_len())));
+    prefixes.sort_by_key(|p| (p.0.network(), p.0.prefix_len()));
     let mut open: Option<Prefix> = None;
     for p in &prefixes {
         if let Some(o) = &open
