@@ -55,7 +55,7 @@ pub fn arm(
         pid: None,
         health: health.map(abs),
         health_interval_ms: health_interval.as_millis().max(100) as u64,
-        inventory: ctx.inventory.path.as_deref().map(abs),
+        inventory: ctx.inventory().path.as_deref().map(abs),
     };
     let store = PendingStore::default_store();
     if let Err(e) = store.save(&p) {

@@ -71,7 +71,20 @@ pub enum Command {
 /// The command runs on a thread with [`crate::script::SCRIPT_STACK_SIZE`] of stack: scripts
 /// run there (`run`, the REPL), and Rhai recurses on nested values.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Under `run --detailed-exitcode`, 2 means "changes pending": a usage error is 1.
+            let detailed = std::env::args_os()
+                .take_while(|a| a != "--")
+                .any(|a| a == "--detailed-exitcode");
+            return ExitCode::from(match e.exit_code() {
+                2 if detailed => 1,
+                code => u8::try_from(code).unwrap_or(2),
+            });
+        }
+    };
     if let Some(filter) = &cli.log
         && let Err(e) = check_log_filter(filter)
     {

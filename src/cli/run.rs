@@ -26,9 +26,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::common::parse_timeout)]
     pub timeout: Duration,
 
-    /// Change nothing: every mutation prints its diff and the commands it would send
+    /// Change nothing: mutations are staged (later steps see earlier ones) and one plan per
+    /// server/service is printed at the end (steps, diff, `N to add, N to change, N to delete`)
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Exit 0 when nothing is left to change, 2 when changes are pending (a dry run's plan
+    /// is not empty, or a real run changed something); errors keep their status (1, 3–6)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 
     /// While an HA peer is down, let changes go to the reachable peers only (with a warning)
     #[arg(long)]
@@ -61,14 +67,19 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
+/// The status of a usage error (one `--detailed-exitcode` turns into 1: there, 2 means
+/// "changes pending" and nothing else).
+const USAGE: u8 = 2;
+
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
+    let usage = if args.detailed_exitcode { 1 } else { USAGE };
     // `-`: the script comes from standard input (read now, before anything starts).
     let from_stdin = args.script.as_os_str() == "-";
     let stdin_source = if from_stdin {
         let mut text = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
             eprintln!("error: cannot read the script from standard input: {e}");
-            return 2;
+            return usage;
         }
         Some(text)
     } else {
@@ -76,7 +87,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     };
     if let (false, Err(e)) = (from_stdin, super::common::check_script(&args.script)) {
         eprintln!("error: {e}");
-        return 2;
+        return usage;
     }
     if let Some(Err(e)) = args.health.as_deref().map(super::common::check_script) {
         eprintln!("error: --health: {e}");
@@ -96,12 +107,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {}", e.message);
-            return 2;
+            return usage;
         }
     };
     if let Err(e) = super::common::select_server(&mut inventory, args.server.as_deref()) {
         eprintln!("error: {e}");
-        return 2;
+        return usage;
     }
     let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     let ctx = Arc::new(
@@ -125,14 +136,30 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     });
     let outcome = match &stdin_source {
         // Imports of plain files resolve from the working directory.
-        Some(text) => crate::script::run_source(text, "stdin", None, ctx, &limits),
-        None => run_file(&args.script, ctx, &limits),
+        Some(text) => crate::script::run_source(text, "stdin", None, ctx.clone(), &limits),
+        None => run_file(&args.script, ctx.clone(), &limits),
     };
     watcher.abort();
+    // A dry run's plan, once, at the end (also when the script failed: what it planned
+    // until then).
+    let plan = ctx.take_plan();
+    if !plan.is_empty() {
+        print!(
+            "{}",
+            crate::script::render_plan(&plan, crate::term::colour_stdout())
+        );
+    }
     if let Some(msg) = &outcome.error {
         eprintln!("{msg}");
     }
     drop(lab);
+    let pending = crate::kea::edit::plan::pending(&plan) || ctx.changes_made() > 0;
+    let status = match outcome.status {
+        0 if args.detailed_exitcode && pending => 2,
+        // 2 means "pending" under --detailed-exitcode, and nothing else.
+        USAGE if args.detailed_exitcode => 1,
+        status => status,
+    };
     if let Some(window) = args.confirm {
         let armed = super::confirm::arm(
             &ctx_for_confirm,
@@ -141,7 +168,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
             args.health.as_deref(),
             args.health_interval,
         );
-        return outcome.status.max(armed);
+        return status.max(armed);
     }
-    outcome.status
+    status
 }

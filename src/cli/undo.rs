@@ -66,7 +66,16 @@ pub fn undo(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: Undo
         Err(s) => return s,
     };
     ctx.set_dry_run(args.dry_run);
-    match crate::script::undo_change(&ctx, &args.id) {
+    let undone = crate::script::undo_change(&ctx, &args.id);
+    // A dry run's plan: the diff and the commands the undo would send.
+    let plan = ctx.take_plan();
+    if !plan.is_empty() {
+        print!(
+            "{}",
+            crate::script::render_plan(&plan, crate::term::colour_stdout())
+        );
+    }
+    match undone {
         Ok(v) => {
             if !args.dry_run {
                 eprintln!(
@@ -88,7 +97,7 @@ pub fn restore(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: R
         Ok(c) => c,
         Err(s) => return s,
     };
-    if let Err(e) = ctx.inventory.get(&args.server) {
+    if let Err(e) = ctx.inventory().get(&args.server) {
         eprintln!("error: {}", e.message);
         return 2;
     }

@@ -148,6 +148,13 @@ impl Executor {
                             }
                         }
                     };
+                    // A dry run's plan goes to the log, once per run.
+                    let plan = thread_ctx.take_plan();
+                    if !plan.is_empty() {
+                        for line in crate::script::render_plan(&plan, false).lines() {
+                            tracing::info!(target: "script", trigger = %label, "{line}");
+                        }
+                    }
                     let _ = req.reply.send(Report {
                         outcome,
                         elapsed: started.elapsed(),

@@ -237,7 +237,11 @@ impl AuditRead {
     }
 }
 
-/// The kinds of change the audit trail records (`history(kind, key)`, `history --kind`).
+/// The kinds of change the audit trail records: the one table `history --kind` and
+/// `history(kind, key)` are checked against ([`check_kind`]). Every kind an edit is audited
+/// under ([`Edit::target`]) is here — a test holds them together — and `config` also marks
+/// the entry that settles a change in flight; `lease`, `ha` and `command` are the other
+/// commands a script sends. A new kind of object adds its kind here.
 pub const KINDS: &[&str] = &[
     "subnet",
     "reservation",

@@ -207,6 +207,7 @@ mod tests {
             result,
             text: Some(text.into()),
             arguments: None,
+            digest: 0,
         }
     }
 

@@ -1,7 +1,8 @@
 //! High availability: the relationship a server is part of, read from the `libdhcp_ha.so`
 //! parameters of its configuration, its peers mapped to inventory servers, and the HA
 //! commands. HA replicates leases, never configuration (`reference/kea-api.md` §0.10):
-//! keeping the peers' configurations in step is keascript's job (see `edit::relationship`).
+//! keeping the peers' configurations in step is keascript's job (see `edit`: one change
+//! reaches every peer, and `estate`: where the peers are found).
 
 use serde_json::Value;
 

@@ -19,6 +19,11 @@ impl DaemonId {
         &self.0
     }
 
+    /// An identity as it was written down (a journal record).
+    pub fn from_text(text: &str) -> Self {
+        DaemonId(text.to_string())
+    }
+
     /// The identity of a service whose daemon could not be asked: its URL and service.
     pub fn by_url(svc: &Service) -> Self {
         DaemonId(format!(

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod drift;
 pub mod edit;
 mod error;
+pub mod estate;
 pub mod ha;
 pub mod hosts;
 pub mod identity;
@@ -25,7 +26,7 @@ mod version;
 pub use capabilities::Capabilities;
 pub use error::{ErrorKind, KeaError};
 pub use inventory::{Inventory, ServerEntry};
-pub use server::{Server, Service};
+pub use server::{ConfigRead, Server, Service};
 pub use version::KeaVersion;
 
 /// The DHCP services keascript manages.

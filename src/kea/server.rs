@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{Capabilities, ErrorKind, KeaError, KeaVersion, SERVICES, ServerEntry};
-use crate::transport::{Answer, Endpoint, Request, Transport, TransportOptions};
+use crate::transport::{Answer, Endpoint, RequestRef, Transport, TransportOptions};
 
 /// One server: how to reach its Control Agent and/or each of its daemons.
 ///
@@ -248,13 +248,23 @@ impl Server {
         service: Option<&str>,
         arguments: Option<Value>,
     ) -> Result<Answer, KeaError> {
+        self.answer_ref(command, service, arguments.as_ref()).await
+    }
+
+    /// [`Server::answer`] with borrowed arguments (a whole configuration is not copied).
+    pub async fn answer_ref(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<&Value>,
+    ) -> Result<Answer, KeaError> {
         let ctx = |e: KeaError| {
             e.with_server(&self.name)
                 .with_service(service)
                 .with_command(command)
         };
         if command == "config-write" {
-            self.check_config_write(service, arguments.as_ref())
+            self.check_config_write(service, arguments)
                 .await
                 .map_err(ctx)?;
         }
@@ -265,12 +275,41 @@ impl Server {
         Ok(answer)
     }
 
+    /// Sends a read-only command and returns the digest of its answer's bytes, without
+    /// reading the answer (see [`Transport::digest`]); a Kea error is an error.
+    pub async fn digest(&self, command: &str, service: Option<&str>) -> Result<u64, KeaError> {
+        let ctx = |e: KeaError| {
+            e.with_server(&self.name)
+                .with_service(service)
+                .with_command(command)
+        };
+        if let Some(s) = service {
+            check_service(s).map_err(ctx)?;
+        }
+        let transport = self.route(service).map_err(ctx)?;
+        let request = RequestRef {
+            command,
+            service,
+            arguments: None,
+        };
+        match transport
+            .digest(request)
+            .await
+            .map_err(|e| ctx(KeaError::from_transport(&e)))?
+        {
+            Ok(d) => Ok(d),
+            Err(answer) => Err(ctx(KeaError::from_answer(&answer).unwrap_or_else(|| {
+                KeaError::new(ErrorKind::Kea, "an HTTP error without a Kea error")
+            }))),
+        }
+    }
+
     /// Sends one command, nothing checked but the service name.
     async fn send(
         &self,
         command: &str,
         service: Option<&str>,
-        arguments: Option<Value>,
+        arguments: Option<&Value>,
     ) -> Result<Answer, KeaError> {
         let ctx = |e: KeaError| {
             e.with_server(&self.name)
@@ -281,10 +320,14 @@ impl Server {
             check_service(s).map_err(ctx)?;
         }
         let transport = self.route(service).map_err(ctx)?;
-        let request = Request::new(command).service(service).arguments(arguments);
+        let request = RequestRef {
+            command,
+            service,
+            arguments,
+        };
         tracing::debug!(server = %self.name, service, command, "sending");
         let answer = transport
-            .send(&request)
+            .send_ref(request)
             .await
             .map_err(|e| ctx(KeaError::from_transport(&e)))?;
         tracing::debug!(server = %self.name, service, command, result = answer.result, "answered");
@@ -415,6 +458,23 @@ impl Server {
         }
     }
 
+    /// [`Server::command_answer`] with borrowed arguments.
+    pub async fn command_answer_ref(
+        &self,
+        command: &str,
+        service: Option<&str>,
+        arguments: Option<&Value>,
+    ) -> Result<Answer, KeaError> {
+        let answer = self.answer_ref(command, service, arguments).await?;
+        match KeaError::from_answer(&answer) {
+            None => Ok(answer),
+            Some(e) => Err(name_the_hook(e, command)
+                .with_server(&self.name)
+                .with_service(service)
+                .with_command(command)),
+        }
+    }
+
     /// Where `service` is reached: the Control Agent's URL, or the service's own endpoint.
     pub fn service_url(&self, service: &str) -> String {
         self.agent
@@ -473,6 +533,17 @@ fn check_service(s: &str) -> Result<(), KeaError> {
             "service \"{s}\" is not one of dhcp4, dhcp6, d2"
         )))
     }
+}
+
+/// A configuration as `config-get` answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigRead {
+    /// The configuration, without `hash`.
+    pub config: Value,
+    /// Kea's hash of it (Kea ≥ 2.4).
+    pub hash: Option<String>,
+    /// The digest of the answer's bytes.
+    pub digest: u64,
 }
 
 /// One DHCP service of a server (`dhcp4` or `dhcp6`).
@@ -581,7 +652,19 @@ impl Service {
 
     /// The running configuration and, from Kea 2.4 on, its hash.
     pub async fn config_and_hash(&self) -> Result<(Value, Option<String>), KeaError> {
-        let mut cfg = self.command("config-get", None).await?.ok_or_else(|| {
+        let read = self.config_read().await?;
+        Ok((read.config, read.hash))
+    }
+
+    /// The running configuration (without `hash`), its hash (Kea ≥ 2.4) and the digest of
+    /// the answer's bytes (to tell later whether it is still the same without reading it).
+    pub async fn config_read(&self) -> Result<ConfigRead, KeaError> {
+        let answer = self
+            .server
+            .command_answer("config-get", Some(&self.name), None)
+            .await?;
+        let digest = answer.digest;
+        let mut cfg = answer.arguments.ok_or_else(|| {
             KeaError::new(ErrorKind::Kea, "config-get answered no configuration")
                 .with_server(self.server.name())
                 .with_service(Some(&self.name))
@@ -591,7 +674,17 @@ impl Service {
             .as_object_mut()
             .and_then(|m| m.remove("hash"))
             .and_then(|h| h.as_str().map(String::from));
-        Ok((cfg, hash))
+        Ok(ConfigRead {
+            config: cfg,
+            hash,
+            digest,
+        })
+    }
+
+    /// The digest of `config-get`'s answer, the configuration not read (see
+    /// [`Service::config_read`]).
+    pub async fn config_digest(&self) -> Result<u64, KeaError> {
+        self.server.digest("config-get", Some(&self.name)).await
     }
 
     /// `config-hash-get`: the hash of the running configuration (Kea ≥ 2.4).
@@ -605,27 +698,32 @@ impl Service {
     /// `config-test`: Kea's verdict on a configuration, without applying it. Returns Kea's
     /// text on success; a rejection is a `kea` error with Kea's own text.
     pub async fn test(&self, config: &Value) -> Result<String, KeaError> {
-        let mut config = config.clone();
-        if let Some(m) = config.as_object_mut() {
-            m.remove("hash");
-        }
-        let a = self
-            .server
-            .command_answer("config-test", Some(&self.name), Some(config))
-            .await?;
-        Ok(a.text.unwrap_or_default())
+        self.send_config("config-test", config).await
     }
 
     /// `config-set`: replaces the running configuration. Kea keeps the old one when it
     /// rejects the new one; a rejection is a `kea` error with Kea's own text.
     pub async fn set(&self, config: &Value) -> Result<String, KeaError> {
-        let mut config = config.clone();
-        if let Some(m) = config.as_object_mut() {
-            m.remove("hash");
-        }
+        self.send_config("config-set", config).await
+    }
+
+    /// Sends a whole configuration as it is (without a `hash`, which Kea refuses), and
+    /// returns Kea's text.
+    async fn send_config(&self, command: &str, config: &Value) -> Result<String, KeaError> {
+        let unhashed;
+        let config = if config.get("hash").is_some() {
+            let mut c = config.clone();
+            if let Some(m) = c.as_object_mut() {
+                m.remove("hash");
+            }
+            unhashed = c;
+            &unhashed
+        } else {
+            config
+        };
         let a = self
             .server
-            .command_answer("config-set", Some(&self.name), Some(config))
+            .command_answer_ref(command, Some(&self.name), Some(config))
             .await?;
         Ok(a.text.unwrap_or_default())
     }

@@ -25,7 +25,7 @@ REPL commands:
   :help [NAME]       this list, or the signatures and description of NAME
                      (a function, a method such as Service.add_pool, or a type)
   :servers           the servers of the inventory
-  :dry-run on|off    dry-run mode: mutations print their diff and change nothing (off at start)
+  :dry-run on|off    dry-run mode: mutations are staged and change nothing; off prints the plan
   :load FILE         run a script file in this session (its variables and functions stay)
   :quit              leave (also Ctrl-D)
 Keys: Tab completes, Ctrl-R searches the history, Ctrl-C cancels the running statement

@@ -165,7 +165,14 @@ impl Repl {
                 return 1;
             }
         };
-        let servers: Vec<String> = self.session.ctx.inventory.servers.keys().cloned().collect();
+        let servers: Vec<String> = self
+            .session
+            .ctx
+            .inventory()
+            .servers
+            .keys()
+            .cloned()
+            .collect();
         let color = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
             && std::env::var("TERM").map_or(true, |t| t != "dumb");
@@ -232,7 +239,7 @@ impl Repl {
     }
 
     fn banner(&self) {
-        let inv = &self.session.ctx.inventory;
+        let inv = self.session.ctx.inventory();
         let at = inv
             .servers
             .get(&inv.default)
@@ -367,7 +374,7 @@ impl Repl {
                 }
             }
             Command::Servers => {
-                let inv = &self.session.ctx.inventory;
+                let inv = self.session.ctx.inventory();
                 let width = inv.servers.keys().map(|k| k.len()).max().unwrap_or(0);
                 for (name, entry) in &inv.servers {
                     let mark = if *name == inv.default { "*" } else { " " };
@@ -389,10 +396,22 @@ impl Repl {
             }
             Command::DryRun(Some(on)) => {
                 self.session.ctx.set_dry_run(on);
+                // Off: the plan of what was staged since it went on, once.
+                let plan = if on {
+                    Vec::new()
+                } else {
+                    self.session.ctx.take_plan()
+                };
+                if !plan.is_empty() {
+                    print!(
+                        "{}",
+                        crate::script::render_plan(&plan, crate::term::colour_stdout())
+                    );
+                }
                 println!(
                     "dry-run {}",
                     if on {
-                        "on: mutations print their diff and the commands they would send, and change nothing"
+                        "on: mutations are staged and change nothing; `:dry-run off` prints their plan"
                     } else {
                         "off: mutations change the servers"
                     }

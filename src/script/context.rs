@@ -1,7 +1,7 @@
-//! What one script run shares with its host functions: the tokio runtime, the inventory,
-//! the arguments, the deadline and the cancel switch, and the servers already connected.
+//! What one script run shares with its host functions: the tokio runtime, the estate (the
+//! inventory and the servers already connected), the arguments, the deadline and the cancel
+//! switch, and a dry run's staged configurations (its plan).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,8 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::errors::kea_error;
 use super::memory::heap_in_use;
 use crate::kea::audit::{AuditEntry, AuditLog};
+use crate::kea::config::ConfigDoc;
 use crate::kea::edit::journal::changes_in_flight;
-use crate::kea::{Inventory, KeaError, Server};
+use crate::kea::edit::{self, Auditor, Change, Edit, Options, Outcome, ServicePlan, Stage};
+use crate::kea::estate::Estate;
+use crate::kea::{Inventory, KeaError, Server, Service};
 
 /// How long a stop (Ctrl-C, SIGTERM, the deadline) waits for a change in flight.
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(30);
@@ -28,14 +31,19 @@ pub const STOP_CANCELLED: &str = "cancelled";
 /// Shared state of one run (or one REPL session).
 pub struct RunContext {
     handle: Handle,
-    pub inventory: Inventory,
+    /// The inventory and the servers connected so far (shared by every change: HA peers and
+    /// `global` classes are found there).
+    pub estate: Arc<Estate>,
     pub args: Vec<String>,
     /// The run's time budget, counted from [`RunContext::start_clock`].
     pub timeout: Option<Duration>,
     deadline: Mutex<Option<Instant>>,
     cancel: Mutex<CancellationToken>,
-    servers: Mutex<HashMap<String, Arc<Server>>>,
     dry_run: AtomicBool,
+    /// A dry run's staged configurations and plan.
+    stage: Stage,
+    /// Changes made (not planned) since the run started.
+    changes: AtomicUsize,
     single_peer: AtomicBool,
     /// A stop came while a change was in flight: it takes effect at the very next
     /// operation once the change is written or undone.
@@ -51,7 +59,7 @@ pub struct RunContext {
     /// While an undo runs: the change it undoes (its audit entries say so).
     pub undoing: Mutex<Option<String>>,
     /// The ids of the changes this run recorded, in order (for `run --confirm`).
-    pub recorded: Mutex<Vec<String>>,
+    pub recorded: Arc<Mutex<Vec<String>>>,
     /// The process's heap when the clock started: a run's memory is what it grew by since.
     heap_at_start: AtomicUsize,
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
@@ -61,15 +69,21 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(handle: Handle, inventory: Inventory, args: Vec<String>) -> Self {
+        Self::with_estate(handle, Arc::new(Estate::new(inventory)), args)
+    }
+
+    /// A context on an estate another context shares (its connections are reused).
+    pub fn with_estate(handle: Handle, estate: Arc<Estate>, args: Vec<String>) -> Self {
         Self {
             handle,
-            inventory,
+            estate,
             args,
             timeout: None,
             deadline: Mutex::new(None),
             cancel: Mutex::new(CancellationToken::new()),
-            servers: Mutex::new(HashMap::new()),
             dry_run: AtomicBool::new(false),
+            stage: Stage::new(),
+            changes: AtomicUsize::new(0),
             single_peer: AtomicBool::new(false),
             stop_after_change: AtomicBool::new(false),
             exit_status: std::sync::atomic::AtomicU8::new(0),
@@ -78,16 +92,26 @@ impl RunContext {
             script_name: Mutex::new(None),
             trigger_name: Mutex::new(None),
             undoing: Mutex::new(None),
-            recorded: Mutex::new(Vec::new()),
+            recorded: Arc::new(Mutex::new(Vec::new())),
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
         }
     }
 
-    /// Dry-run mode: mutations print their diff and commands and change nothing.
+    /// The servers keascript knows.
+    pub fn inventory(&self) -> &Inventory {
+        &self.estate.inventory
+    }
+
+    /// Dry-run mode: mutations are staged (later reads and mutations see them) and planned,
+    /// and change nothing. Switched off, the staged configurations are dropped (the plan
+    /// stays for [`RunContext::take_plan`]).
     pub fn set_dry_run(&self, on: bool) {
-        self.dry_run.store(on, Ordering::SeqCst);
+        if !self.dry_run.swap(on, Ordering::SeqCst) || on {
+            return;
+        }
+        self.stage.close();
     }
 
     pub fn is_dry_run(&self) -> bool {
@@ -146,12 +170,71 @@ impl RunContext {
 
     /// The inventory name of a connected server (by identity), if it came from there.
     pub fn inventory_name_of(&self, server: &Arc<Server>) -> Option<String> {
-        self.servers
-            .lock()
-            .expect("servers lock")
-            .iter()
-            .find(|(_, s)| Arc::ptr_eq(s, server))
-            .map(|(n, _)| n.clone())
+        self.estate.name_of(server)
+    }
+
+    /// Runs one change through the pipeline (`preview`: only its diff, for `tx.diff()`):
+    /// audited under this run's script and trigger, staged in a dry run. Warnings go to
+    /// stderr, and each change made to stderr as one line (`term::note`: `-q` silences it).
+    pub fn execute(
+        &self,
+        svc: &Service,
+        edits: &[Edit],
+        preview: bool,
+    ) -> Result<Outcome, Box<EvalAltResult>> {
+        let dry_run = self.is_dry_run();
+        let auditor = (!dry_run && !preview).then(|| self.auditor());
+        let change = Change {
+            origin: svc.clone(),
+            edits,
+            options: Options {
+                dry_run,
+                single_peer: self.is_single_peer(),
+                preview,
+            },
+            stage: dry_run.then_some(&self.stage),
+            auditor: auditor.as_ref(),
+        };
+        let out = self.block(edit::execute(&self.estate, change))?;
+        for w in &out.warnings {
+            eprintln!("warning: {w}");
+        }
+        for line in &out.lines {
+            crate::term::note(line);
+        }
+        if out.changed && !out.dry_run {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(out)
+    }
+
+    /// Where this run's changes are audited, and under which names.
+    fn auditor(&self) -> Auditor {
+        Auditor {
+            log: self.audit.clone(),
+            script: self.script_name.lock().expect("script lock").clone(),
+            trigger: self.trigger_name.lock().expect("trigger lock").clone(),
+            undoes: self.undoing.lock().expect("undo lock").clone(),
+            recorded: Some(self.recorded.clone()),
+        }
+    }
+
+    /// The configuration a script's readers see: in a dry run, the staged one when the
+    /// service has one; else the running one.
+    pub fn config_doc(&self, svc: &Service) -> Result<ConfigDoc, Box<EvalAltResult>> {
+        let stage = self.is_dry_run().then_some(&self.stage);
+        self.block(edit::read_staged(svc, stage))
+    }
+
+    /// The plan of the dry run so far (every server/service it staged a change on), taken:
+    /// the staging starts again empty. Empty when nothing was planned.
+    pub fn take_plan(&self) -> Vec<ServicePlan> {
+        self.stage.take()
+    }
+
+    /// How many changes the run made (real ones, not planned).
+    pub fn changes_made(&self) -> usize {
+        self.changes.load(Ordering::SeqCst)
     }
 
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -317,24 +400,25 @@ impl RunContext {
         })
     }
 
-    /// The connected server of that inventory name, connecting on first use.
+    /// The connected server of that inventory name, connecting on first use (a change left
+    /// in flight on it is mentioned then: reads go on, the next change settles it).
     pub fn server(&self, name: Option<&str>) -> Result<Arc<Server>, Box<EvalAltResult>> {
-        let name = name.unwrap_or(&self.inventory.default).to_string();
-        let mut servers = self.servers.lock().expect("servers lock");
-        if let Some(s) = servers.get(&name) {
-            return Ok(s.clone());
+        let (server, new) = self.estate.server_new(name).map_err(|e| kea_error(&e))?;
+        if new {
+            let urls: Vec<String> = server
+                .configured_services()
+                .iter()
+                .map(|s| server.service_url(s))
+                .collect();
+            for p in crate::kea::edit::journal::pending_at(&urls) {
+                eprintln!(
+                    "warning: a change to {} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
+                    p.names(),
+                    p.id,
+                    p.time
+                );
+            }
         }
-        let entry = self.inventory.get(&name).map_err(|e| kea_error(&e))?;
-        let server = self.enter(|| Server::from_entry(&name, entry));
-        let server = Arc::new(server.map_err(|e| kea_error(&e))?);
-        // Reads go on; the next change against that daemon settles what was left.
-        for p in crate::kea::edit::journal::pending_for(&server) {
-            eprintln!(
-                "warning: a change to {name}/{} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
-                p.service, p.id, p.time
-            );
-        }
-        servers.insert(name, server.clone());
         Ok(server)
     }
 
@@ -351,4 +435,10 @@ pub fn terminated(reason: &str) -> Box<EvalAltResult> {
         Dynamic::from(reason.to_string()),
         Position::NONE,
     ))
+}
+
+/// The plan as text: each server/service's steps, its diff and its summary; the diff
+/// painted when `colour` (a terminal).
+pub fn render_plan(plans: &[ServicePlan], colour: bool) -> String {
+    crate::term::paint_diff(&edit::plan::render(plans), colour)
 }

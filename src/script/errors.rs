@@ -41,14 +41,6 @@ pub fn kind_of_value(v: &Dynamic) -> String {
         .unwrap_or_else(|| "script".to_string())
 }
 
-/// The kind of an error raised by a host function (`"script"` for Rhai's own).
-pub fn kind_of_error(err: &EvalAltResult) -> String {
-    match innermost(err).0 {
-        EvalAltResult::ErrorRuntime(v, _) => kind_of_value(v),
-        _ => "script".to_string(),
-    }
-}
-
 /// The message of an error raised by a host function.
 pub fn message_of_error(err: &EvalAltResult) -> String {
     match innermost(err).0 {

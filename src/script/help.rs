@@ -596,7 +596,7 @@ pub const ENTRIES: &[Entry] = &[
     f(
         "dry_run",
         &["dry_run(bool)"],
-        "dry-run mode on or off: mutations print their diff and change nothing",
+        "dry-run mode on or off: mutations are staged (later reads see them) and change nothing; a plan is printed at the end",
         TXS,
     ),
     f(

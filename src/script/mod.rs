@@ -15,7 +15,7 @@ pub mod triggers;
 
 pub use api::undo::{restore_snapshot, undo_change};
 pub use bounds::{OVERRIDES, nested_deeper_than};
-pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE};
+pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE, render_plan};
 pub use engine::{Limits, SCRIPT_STACK_SIZE, build_engine};
 pub use errors::{describe_error, exit_status_of};
 pub use resolver::STDLIB;

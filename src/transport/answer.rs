@@ -36,13 +36,7 @@ impl Request {
     /// The bytes to send, as Kea reads them ([`wire::encode`]); refused when Kea could not
     /// give its arguments back ([`wire::check_sendable`]), so nothing is sent.
     pub fn encode(&self, with_service: bool) -> Result<Vec<u8>, TransportError> {
-        if let Some(a) = &self.arguments {
-            wire::check_sendable(a).map_err(|u| TransportError::Unsendable {
-                command: self.command.clone(),
-                what: u.to_string(),
-            })?;
-        }
-        Ok(wire::encode(&self.to_json(with_service)))
+        self.as_ref().encode(with_service)
     }
 
     /// The JSON body; `service` is included only when `with_service` is set.
@@ -60,6 +54,56 @@ impl Request {
         }
         Value::Object(m)
     }
+
+    /// The same command, borrowed.
+    pub fn as_ref(&self) -> RequestRef<'_> {
+        RequestRef {
+            command: &self.command,
+            service: self.service.as_deref(),
+            arguments: self.arguments.as_ref(),
+        }
+    }
+}
+
+/// One command whose parts are borrowed: a whole configuration is sent as it is, never
+/// copied into an envelope first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRef<'a> {
+    pub command: &'a str,
+    pub service: Option<&'a str>,
+    pub arguments: Option<&'a Value>,
+}
+
+/// The envelope as it is written: keys in the order serde_json writes a map's.
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a Value>,
+    command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<[&'a str; 1]>,
+}
+
+impl RequestRef<'_> {
+    /// The bytes to send (see [`Request::encode`]), serialised from the borrowed parts.
+    pub fn encode(&self, with_service: bool) -> Result<Vec<u8>, TransportError> {
+        if let Some(a) = self.arguments {
+            wire::check_sendable(a).map_err(|u| TransportError::Unsendable {
+                command: self.command.to_string(),
+                what: u.to_string(),
+            })?;
+        }
+        let envelope = Envelope {
+            arguments: self.arguments,
+            command: self.command,
+            service: if with_service {
+                self.service.map(|s| [s])
+            } else {
+                None
+            },
+        };
+        Ok(wire::encode(&envelope))
+    }
 }
 
 /// Kea's answer to one command, normalised across endpoints.
@@ -69,6 +113,9 @@ pub struct Answer {
     pub result: i64,
     pub text: Option<String>,
     pub arguments: Option<Value>,
+    /// A digest of the answer's bytes as they came ([`wire::digest`]): two answers with the
+    /// same digest said the same thing, byte for byte.
+    pub digest: u64,
 }
 
 impl Answer {
@@ -95,6 +142,7 @@ impl Answer {
             result,
             text,
             arguments: m.remove("arguments"),
+            digest: 0,
         })
     }
 
@@ -170,5 +218,20 @@ mod tests {
             json!({"command": "config-get", "service": ["dhcp4"]})
         );
         assert_eq!(r.to_json(false), json!({"command": "config-get"}));
+    }
+
+    #[test]
+    fn the_borrowed_envelope_writes_the_same_bytes() {
+        let r = Request::new("config-set")
+            .service(Some("dhcp4"))
+            .arguments(Some(json!({"Dhcp4": {"x": "Büro"}})));
+        for with_service in [true, false] {
+            assert_eq!(
+                r.encode(with_service).unwrap(),
+                wire::encode(&r.to_json(with_service))
+            );
+        }
+        let bare = Request::new("config-get");
+        assert_eq!(bare.encode(true).unwrap(), br#"{"command":"config-get"}"#);
     }
 }

@@ -1,6 +1,8 @@
 //! HTTP(S) to a Control Agent or to a Kea ≥ 2.7 daemon's own HTTP control socket.
 
-use super::{Answer, Endpoint, EndpointKind, Request, TransportError, TransportOptions, tls, wire};
+use super::{
+    Answer, Endpoint, EndpointKind, RequestRef, TransportError, TransportOptions, tls, wire,
+};
 
 pub(super) struct HttpTransport {
     endpoint: Endpoint,
@@ -54,7 +56,26 @@ impl HttpTransport {
         &self.endpoint
     }
 
-    pub(super) async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
+    pub(super) async fn send(&self, request: RequestRef<'_>) -> Result<Answer, TransportError> {
+        let (status, bytes) = self.exchange(request).await?;
+        self.answer(status, &bytes)
+    }
+
+    /// The digest of the answer's bytes, not read any further (see
+    /// [`super::Transport::digest`]); an HTTP-level error is read as an answer.
+    pub(super) async fn digest(
+        &self,
+        request: RequestRef<'_>,
+    ) -> Result<Result<u64, Answer>, TransportError> {
+        let (status, bytes) = self.exchange(request).await?;
+        if status == 200 {
+            return Ok(Ok(wire::digest(&bytes)));
+        }
+        self.answer(status, &bytes).map(Err)
+    }
+
+    /// Sends one request; the HTTP status and the body.
+    async fn exchange(&self, request: RequestRef<'_>) -> Result<(u16, Vec<u8>), TransportError> {
         let with_service = self.endpoint.kind == EndpointKind::ControlAgent;
         let body = request.encode(with_service)?;
         let url = self
@@ -83,13 +104,19 @@ impl HttpTransport {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let parsed = wire::parse(&bytes);
-        match (status, parsed) {
+        Ok((status, bytes))
+    }
+
+    /// Reads a body as Kea's answer.
+    fn answer(&self, status: u16, bytes: &[u8]) -> Result<Answer, TransportError> {
+        let digest = wire::digest(bytes);
+        let parsed = wire::parse(bytes);
+        let answer = match (status, parsed) {
             (200, Ok(v)) => Answer::from_http_body(v),
             (200, Err(e)) => Err(TransportError::BadAnswer(format!(
                 "{} sent a body that is not JSON ({e}): {}",
                 self.endpoint,
-                snippet(&bytes)
+                snippet(bytes)
             ))),
             // Kea's own HTTP-level errors: a bare map whose `result` is the status.
             (400 | 401 | 403, parsed) => Ok(parsed
@@ -97,15 +124,17 @@ impl HttpTransport {
                 .and_then(|v| Answer::from_http_body(v).ok())
                 .unwrap_or_else(|| Answer {
                     result: i64::from(status),
-                    text: Some(snippet(&bytes)),
+                    text: Some(snippet(bytes)),
                     arguments: None,
+                    digest: 0,
                 })),
             (status, _) => Err(TransportError::HttpStatus {
                 endpoint: self.endpoint.to_string(),
                 status,
-                body: snippet(&bytes),
+                body: snippet(bytes),
             }),
-        }
+        };
+        answer.map(|a| Answer { digest, ..a })
     }
 
     fn too_large(&self) -> TransportError {

@@ -20,7 +20,7 @@ mod tls;
 mod unix;
 pub mod wire;
 
-pub use answer::{Answer, Request};
+pub use answer::{Answer, Request, RequestRef};
 pub use endpoint::{Endpoint, EndpointKind};
 pub use error::TransportError;
 pub use options::TransportOptions;
@@ -76,9 +76,29 @@ impl Transport {
     /// With a Control Agent endpoint, `request.service` routes the command to a daemon (no
     /// service: the agent answers itself). Daemon endpoints ignore `request.service`.
     pub async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
+        self.send_ref(request.as_ref()).await
+    }
+
+    /// [`Transport::send`] for a command whose parts are borrowed (a whole configuration is
+    /// not copied to be sent).
+    pub async fn send_ref(&self, request: RequestRef<'_>) -> Result<Answer, TransportError> {
         match &*self.inner {
             Inner::Http(h) => h.send(request).await,
             Inner::Unix(u) => u.send(request).await,
+        }
+    }
+
+    /// Sends one command and returns only the digest of the answer's bytes
+    /// ([`wire::digest`]), without reading the answer: for telling whether a large answer
+    /// (a whole configuration) is the same as before without holding it. An HTTP-level
+    /// error (400/401/403) comes back read, as `Err(answer)`.
+    pub async fn digest(
+        &self,
+        request: RequestRef<'_>,
+    ) -> Result<Result<u64, Answer>, TransportError> {
+        match &*self.inner {
+            Inner::Http(h) => h.digest(request).await,
+            Inner::Unix(u) => u.digest(request).await.map(Ok),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Answer, Endpoint, Request, TransportError, TransportOptions, wire};
+use super::{Answer, Endpoint, RequestRef, TransportError, TransportOptions, wire};
 
 /// The longest one wait for the socket on the calling thread.
 const SLICE: Duration = Duration::from_millis(2);
@@ -51,7 +51,26 @@ impl UnixTransport {
         &self.endpoint
     }
 
-    pub(super) async fn send(&self, request: &Request) -> Result<Answer, TransportError> {
+    pub(super) async fn send(&self, request: RequestRef<'_>) -> Result<Answer, TransportError> {
+        let bytes = self.bounded(request).await?;
+        let v = wire::parse(&bytes).map_err(|e| {
+            TransportError::BadAnswer(format!(
+                "{} sent an answer that is not JSON: {e}",
+                self.endpoint
+            ))
+        })?;
+        let digest = wire::digest(&bytes);
+        drop(bytes);
+        Answer::from_object(v).map(|a| Answer { digest, ..a })
+    }
+
+    /// The digest of the answer's bytes, not read any further.
+    pub(super) async fn digest(&self, request: RequestRef<'_>) -> Result<u64, TransportError> {
+        Ok(wire::digest(&self.bounded(request).await?))
+    }
+
+    /// One exchange within the total timeout.
+    async fn bounded(&self, request: RequestRef<'_>) -> Result<Vec<u8>, TransportError> {
         match tokio::time::timeout(self.options.timeout, self.exchange(request)).await {
             Ok(r) => r,
             Err(_) => Err(TransportError::Timeout {
@@ -75,7 +94,7 @@ impl UnixTransport {
         }
     }
 
-    async fn exchange(&self, request: &Request) -> Result<Answer, TransportError> {
+    async fn exchange(&self, request: RequestRef<'_>) -> Result<Vec<u8>, TransportError> {
         // The daemon ignores `service`; it is left out.
         let body = request.encode(false)?;
         let stream = self.connect().await?;
@@ -93,13 +112,7 @@ impl UnixTransport {
                 self.endpoint
             )));
         }
-        let v = wire::parse(&buf).map_err(|e| {
-            TransportError::BadAnswer(format!(
-                "{} sent an answer that is not JSON: {e}",
-                self.endpoint
-            ))
-        })?;
-        Answer::from_object(v)
+        Ok(buf)
     }
 
     /// Connects without blocking the thread: a UNIX socket connects at once or fails at

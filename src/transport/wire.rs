@@ -80,11 +80,22 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ReadError> {
 }
 
 /// Writes `value` as Kea reads it: UTF-8 text raw, stand-ins for raw bytes as `\u00XX`.
-pub fn encode(value: &Value) -> Vec<u8> {
+pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, KeaFormatter);
     serde::Serialize::serialize(value, &mut ser).expect("writing JSON to memory");
     out
+}
+
+/// A digest of bytes (64-bit FNV-1a): cheap, stable across runs and builds, for telling
+/// whether two answers are the same bytes without keeping either (not for secrets).
+pub fn digest(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Drops a value without recursing on the thread's stack (a deep answer would overflow it).

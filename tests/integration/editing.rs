@@ -2064,14 +2064,14 @@ print(`subnet after=${v4.subnet("10.60.0.0/24")}`);
         // lab); a transaction and a server setting are one config-set everywhere.
         let hooks = b.has_hooks("dhcp4");
         let add4 = if hooks {
-            r#"[dry run] lab/dhcp4: would send subnet4-add (dhcp4) {"subnet4":[{"id":2,"pools":[{"pool":"10.60.0.10-10.60.0.20"}],"subnet":"10.60.0.0/24"}]}, then config-write (dhcp4)"#
+            r#"[dry run] lab/dhcp4: add subnet 10.60.0.0/24: would send subnet4-add (dhcp4) {"subnet4":[{"id":2,"pools":[{"pool":"10.60.0.10-10.60.0.20"}],"subnet":"10.60.0.0/24"}]}, then config-write (dhcp4)"#
         } else {
-            "[dry run] lab/dhcp4: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)"
+            "[dry run] lab/dhcp4: add subnet 10.60.0.0/24: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)"
         };
         let add6 = if hooks {
-            r#"[dry run] lab/dhcp6: would send subnet6-add (dhcp6) {"subnet6":[{"id":2,"subnet":"2001:db8:60::/64"}]}, then config-write (dhcp6)"#
+            r#"[dry run] lab/dhcp6: add subnet 2001:db8:60::/64: would send subnet6-add (dhcp6) {"subnet6":[{"id":2,"subnet":"2001:db8:60::/64"}]}, then config-write (dhcp6)"#
         } else {
-            "would send config-set (dhcp6, whole configuration), then config-write (dhcp6)"
+            "[dry run] lab/dhcp6: add subnet 2001:db8:60::/64: would send config-set (dhcp6, whole configuration), then config-write (dhcp6)"
         };
         // The class limit in the diff, in the spelling the server's Kea reads.
         let limit = if b.lab.kea_version().class_lists() {
@@ -2081,28 +2081,46 @@ print(`subnet after=${v4.subnet("10.60.0.0/24")}`);
         };
         for want in [
             "dry=true",
-            "[dry run] lab/dhcp4: add subnet 10.60.0.0/24",
+            add4,
             "--- lab/dhcp4 (running)",
             "+++ lab/dhcp4 (changed)",
             "+        \"subnet\": \"10.60.0.0/24\"",
             "+            \"pool\": \"10.60.0.10-10.60.0.20\"",
-            add4,
-            "[dry run] lab/dhcp4: set settings valid_lifetime",
+            "[dry run] lab/dhcp4: set settings valid_lifetime: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)",
             "-    \"valid-lifetime\": 4000",
             "+    \"valid-lifetime\": 7200",
-            "[dry run] lab/dhcp4: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)",
-            "[dry run] lab/dhcp6: add subnet 2001:db8:60::/64",
+            add6,
             "--- lab/dhcp6 (running)",
             "+        \"subnet\": \"2001:db8:60::/64\"",
-            add6,
-            "[dry run] lab/dhcp4: add class voip; assign class voip on 192.0.2.0/24",
+            "[dry run] lab/dhcp4: add class voip; assign class voip on 192.0.2.0/24: would send config-set (dhcp4, whole configuration), then config-write (dhcp4)",
             "+        \"name\": \"voip\"",
             limit,
             "returned id=2",
-            "subnet after=\n",
+            "[dry run] lab/dhcp4: Kea's config-test says: ",
+            // One plan per service at the end: the steps add up.
+            "Plan: 2 to add, 2 to change, 0 to delete on lab/dhcp4.",
+            "Plan: 1 to add, 0 to change, 0 to delete on lab/dhcp6.",
         ] {
             assert!(out.contains(want), "{how}: {want:?} missing in:\n{out}");
         }
+        // Later reads see the staged change, as a real run would; the plan comes at the end.
+        let after = out
+            .find("subnet after=#{")
+            .expect("the staged subnet is read back");
+        assert!(
+            out[after..]
+                .lines()
+                .next()
+                .unwrap()
+                .contains("10.60.0.0/24"),
+            "{out}"
+        );
+        assert!(after < out.find("Plan: ").unwrap(), "{out}");
+        assert_eq!(
+            out.matches("--- lab/dhcp4 (running)").count(),
+            1,
+            "one diff: {out}"
+        );
         assert!(
             b.mutations_since("dhcp4", m4).is_empty(),
             "{how}: {:?}",
@@ -2119,8 +2137,15 @@ print(`subnet after=${v4.subnet("10.60.0.0/24")}`);
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
+        r.stdout.contains(
+            "[dry run] lab/dhcp4: set settings valid_lifetime: changes nothing; nothing would be sent"
+        ),
+        "{}",
         r.stdout
-            .contains("[dry run] lab/dhcp4: changes nothing; nothing would be sent"),
+    );
+    assert!(
+        r.stdout
+            .contains("Plan: 0 to add, 0 to change, 0 to delete on lab/dhcp4."),
         "{}",
         r.stdout
     );
@@ -2328,7 +2353,7 @@ fn a_global_class_is_made_on_every_server_or_on_none() {
         out.contains("the change could not be made on every server, so it was made on none"),
         "{out}"
     );
-    assert!(out.contains("a: changed, then put back"), "{out}");
+    // Every server is read before any is changed: nothing was sent to a.
     assert!(
         out.contains("b: failed: unable to forward command to the dhcp4 service"),
         "{out}"

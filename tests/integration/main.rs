@@ -29,6 +29,7 @@ mod non_ascii;
 mod outside_writer;
 mod packaged;
 mod pd_pools;
+mod pipeline;
 mod repl;
 mod reservations;
 mod scripts;

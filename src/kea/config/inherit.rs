@@ -222,16 +222,16 @@ pub fn mark_own(scope: &mut Map<String, Value>, set: &[String], unset: &[String]
 pub fn normalize_inherited(doc: &mut ConfigDoc) {
     let family = doc.family;
     let echoes = echoed(family, doc.version);
-    let global: Map<String, Value> = doc.root().clone();
+    // What the scopes inherit, not the whole root (its subnets are most of a large one).
+    let global = inherited_from(doc.root(), family);
     let sk = family.subnet_key();
     // Shared networks: their subnets inherit from them as they were sent by Kea.
     let nets = doc.root_array("shared-networks").len();
     for n in 0..nets {
-        let original = doc.root()["shared-networks"][n]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let effective = overlay(&global, &original, family);
+        let effective = match doc.root()["shared-networks"][n].as_object() {
+            Some(net) => overlay(&global, net, family),
+            None => global.clone(),
+        };
         if let Some(net) = doc.root_mut()["shared-networks"][n].as_object_mut() {
             strip(net, &global, echoes);
         }
@@ -256,7 +256,7 @@ pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
     let family = new.family;
     let echoes = echoed(family, new.version);
     let sk = family.subnet_key();
-    let live_global = live.root().clone();
+    let live_global = inherited_from(live.root(), family);
     // What each live scope inherited: by subnet id, and by shared network name.
     let mut subnet_parents = std::collections::HashMap::new();
     for n in 0..live.root_array("shared-networks").len() {
@@ -296,6 +296,79 @@ pub fn normalize_against(new: &mut ConfigDoc, live: &ConfigDoc) {
         let id = new.subnet(loc).get("id").and_then(Value::as_u64);
         if let Some(parent) = id.and_then(|id| subnet_parents.get(&id)) {
             strip(new.subnet_mut(loc), parent, echoes);
+        }
+    }
+}
+
+/// The inheritable values of the global level.
+fn inherited_from(root: &Map<String, Value>, family: Family) -> Map<String, Value> {
+    inheritable(family)
+        .filter_map(|k| root.get(k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+/// Puts back what Kea echoes into every shared network and subnet from its parents (the
+/// opposite of [`normalize_inherited`]): a configuration as keascript sends it, shown as
+/// Kea would answer `config-get` for it (a dry run's staged configuration, for its readers).
+pub fn echo_inherited(doc: &mut ConfigDoc) {
+    let family = doc.family;
+    let echoes = echoed(family, doc.version);
+    let global = inherited_from(doc.root(), family);
+    let sk = family.subnet_key();
+    for n in 0..doc.root_array("shared-networks").len() {
+        // The network as Kea answers it is what its subnets inherit from.
+        if let Some(net) = doc.root_mut()["shared-networks"][n].as_object_mut() {
+            fill(net, &global, echoes);
+        }
+        let effective = match doc.root()["shared-networks"][n].as_object() {
+            Some(net) => overlay(&global, net, family),
+            None => global.clone(),
+        };
+        let count = doc.root()["shared-networks"][n]
+            .get(sk)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        for i in 0..count {
+            fill(doc.subnet_mut(SubnetLoc::Network(n, i)), &effective, echoes);
+        }
+    }
+    for i in 0..doc.root_array(sk).len() {
+        fill(doc.subnet_mut(SubnetLoc::Top(i)), &global, echoes);
+    }
+}
+
+/// The echoed keys a scope lacks, from its parent. Lifetime bounds the parent only derives
+/// from its own default are derived from the scope's effective default instead, as Kea does.
+fn fill(scope: &mut Map<String, Value>, parent: &Map<String, Value>, echoes: &[&str]) {
+    let bounds = [
+        "min-valid-lifetime",
+        "max-valid-lifetime",
+        "min-preferred-lifetime",
+        "max-preferred-lifetime",
+    ];
+    for k in echoes.iter().copied().filter(|k| !bounds.contains(k)) {
+        if !scope.contains_key(k)
+            && let Some(v) = parent.get(k)
+        {
+            scope.insert(k.to_string(), v.clone());
+        }
+    }
+    for base in ["valid-lifetime", "preferred-lifetime"] {
+        for bound in [format!("min-{base}"), format!("max-{base}")] {
+            if !echoes.contains(&bound.as_str()) || scope.contains_key(&bound) {
+                continue;
+            }
+            let derived = parent
+                .get(&bound)
+                .is_none_or(|b| Some(b) == parent.get(base));
+            let value = if derived {
+                scope.get(base).or_else(|| parent.get(base))
+            } else {
+                parent.get(&bound)
+            };
+            if let Some(v) = value.cloned() {
+                scope.insert(bound, v);
+            }
         }
     }
 }
@@ -401,6 +474,25 @@ mod tests {
         assert!(net.get("min-valid-lifetime").is_none());
         // The global level is untouched.
         assert_eq!(d.root()["renew-timer"], 1000);
+    }
+
+    #[test]
+    fn echoing_puts_back_what_kea_answers() {
+        let read = echoed();
+        let mut d = read.clone();
+        normalize_inherited(&mut d);
+        echo_inherited(&mut d);
+        assert_eq!(d.subnet(SubnetLoc::Top(0)), read.subnet(SubnetLoc::Top(0)));
+        for loc in [SubnetLoc::Top(2), SubnetLoc::Network(0, 0)] {
+            for (k, v) in read.subnet(loc) {
+                assert_eq!(d.subnet(loc).get(k), Some(v), "{loc:?} {k}");
+            }
+        }
+        assert_eq!(
+            d.root()["shared-networks"][0]["min-valid-lifetime"],
+            5000,
+            "a bound derived from the network's own lifetime"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod validate;
 
 pub use diff::unified_diff;
 pub use doc::{ConfigDoc, SubnetKey, SubnetLoc, merge};
-pub use inherit::{OWN_KEY, normalize_inherited};
+pub use inherit::{OWN_KEY, echo_inherited, normalize_inherited};
 pub use keys::{to_kea_keys, to_script_keys};
 pub use options::{NameOrCode, OptionScope};
 pub use protect::{PROTECTED, protected_changes, restore_protected};

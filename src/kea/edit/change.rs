@@ -419,7 +419,40 @@ impl Edit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kea::audit::KINDS;
     use serde_json::json;
+
+    #[test]
+    fn every_kind_an_edit_is_audited_under_is_in_the_one_table() {
+        let m = Map::new;
+        let k = || SubnetKey::Id(1);
+        let edits = [
+            Edit::Apply {
+                config: json!({}),
+                allow_paths: false,
+            },
+            Edit::AddSubnet(m()),
+            Edit::UpdateSubnet(k(), m()),
+            Edit::DeleteSubnet(k()),
+            Edit::AddPool(k(), "r".into(), m()),
+            Edit::DeletePool(k(), "r".into()),
+            Edit::AddClass(m()),
+            Edit::UpdateClass("c".into(), m()),
+            Edit::DeleteClass("c".into()),
+            Edit::AssignClass(k(), None, "c".into()),
+            Edit::UnassignClass(k(), None),
+            Edit::SetOption(OptionScope::Global, m()),
+            Edit::DeleteOption(OptionScope::Global, NameOrCode::Code(3), None),
+            Edit::DefineOption(m()),
+            Edit::UpdateOptionDef(1, "s".into(), m()),
+            Edit::DeleteOptionDef(1, "s".into()),
+            Edit::Set(m()),
+        ];
+        for e in &edits {
+            let kind = e.target().kind;
+            assert!(KINDS.contains(&kind), "{kind} is not in audit::KINDS");
+        }
+    }
 
     #[test]
     fn a_redacted_value_is_never_sent_back() {

@@ -1,12 +1,23 @@
-//! Changes in flight: a record in the state folder for every change from the moment its
-//! first mutating command is sent until its configuration is written (or undone), so that a
-//! change whose answer was lost — a timeout, a dropped connection, keascript killed — is
-//! finished or reverted by the next change against the same server.
+//! The journal: one record per change in the state folder (`journal/<id>.json`, written
+//! atomically: temporary file, fsync, rename), from the moment its first mutating command is
+//! sent.
 //!
-//! One file per daemon (`journal/<key>.json`, written atomically: temporary file, fsync,
-//! rename), holding the configuration before (as Kea answered it) and the one sent. A
-//! counter of changes in flight in this process lets a cancelled script wait until its
-//! change is written or undone instead of leaving it half-made.
+//! A record names the change (its audit `id`, the snapshot taken before it, when there is
+//! one) and every daemon it changes — by [`DaemonId`], so the two inventory names of one
+//! daemon (`lab` over its agent, `lab-unix` over its socket) find the same records — with the
+//! URL and inventory name it was reached by. Its phase says how far it got:
+//!
+//! - `sent`: a mutating command is on its way (or its answer was lost). The record holds each
+//!   target's configuration before and after the change, so that the next change against any
+//!   of its daemons can finish it (every target runs the new configuration: write it) or put
+//!   it back (see [`super::outcome`]).
+//! - `written`: every target runs the change and has written it to its file. The
+//!   configurations are dropped; the record stays (what the change reached, its snapshot).
+//! - `confirmed`: reserved for commit-confirmed changes.
+//!
+//! A change that was refused before anything was sent, or undone, leaves no record. A counter
+//! of changes in flight in this process lets a cancelled script wait until its change is
+//! written or undone instead of leaving it half-made.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,25 +27,101 @@ use serde_json::Value;
 
 use super::state_dir;
 use crate::kea::KeaError;
+use crate::kea::identity::DaemonId;
 
-/// A change whose first mutating command has been sent.
+/// How far a change got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// A mutating command was sent; the outcome is not known yet (or was lost).
+    Sent,
+    /// Running and written on every target.
+    Written,
+    /// Confirmed by the admin (commit-confirmed).
+    Confirmed,
+}
+
+/// One daemon a change reaches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InFlight {
-    /// Unique id of the change (also in its audit entries).
-    pub id: String,
-    pub time: String,
+pub struct Target {
+    /// The daemon ([`DaemonId`]).
+    pub daemon: String,
+    /// Where it was reached (its Control Agent, or its own endpoint).
+    pub url: String,
+    /// The inventory (or connection) name it was reached by.
     pub server: String,
     pub service: String,
-    /// `sent` (config-set or hook commands on their way), `written` (persisted; only the
-    /// record was left behind).
-    pub phase: String,
-    /// The running configuration before the change, as `config-get` answered it.
-    pub before: Value,
-    /// The configuration sent.
-    pub after: Value,
-    /// The snapshot kept of `before` (see [`crate::kea::snapshots`]).
+    /// While `sent`: its configuration before the change, as keascript read it (inherited
+    /// values left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// While `sent`: the configuration sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Unique, sortable id of the change (also in its audit entries).
+    pub id: String,
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    /// The snapshot taken before the change (`None` until snapshots are kept).
+    #[serde(default)]
     pub snapshot: Option<String>,
+    pub phase: Phase,
+    pub targets: Vec<Target>,
+}
+
+impl Entry {
+    /// A new record in phase `sent`, stamped now.
+    pub fn new(targets: Vec<Target>) -> Self {
+        Self {
+            id: new_id(),
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            snapshot: None,
+            phase: Phase::Sent,
+            targets,
+        }
+    }
+
+    /// Whether the change reaches `daemon`.
+    pub fn reaches(&self, daemon: &DaemonId) -> bool {
+        self.targets.iter().any(|t| t.daemon == daemon.as_str())
+    }
+
+    /// The targets, named `server/service` and joined for messages.
+    pub fn names(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| format!("{}/{}", t.server, t.service))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A record being written: the configurations are borrowed, not copied (a configuration of
+/// 10,000 subnets is megabytes).
+#[derive(Serialize)]
+pub struct EntryRef<'a> {
+    pub id: &'a str,
+    pub time: &'a str,
+    pub snapshot: Option<&'a str>,
+    pub phase: Phase,
+    pub targets: Vec<TargetRef<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct TargetRef<'a> {
+    pub daemon: &'a str,
+    pub url: &'a str,
+    pub server: &'a str,
+    pub service: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a Value>,
 }
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -81,32 +168,38 @@ pub fn new_id() -> String {
     )
 }
 
-fn dir_in(state: &Path) -> PathBuf {
+/// The journal's folder in the state folder `state`.
+pub fn dir_in(state: &Path) -> PathBuf {
     state.join("journal")
 }
 
-fn file_name(key: &str) -> String {
-    format!("{}.json", super::lock::safe_name(key))
+fn file_in(state: &Path, id: &str) -> PathBuf {
+    dir_in(state).join(format!("{}.json", super::lock::safe_name(id)))
 }
 
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> KeaError {
     KeaError::invalid(format!("cannot {what} {}: {e}", p.display()))
 }
 
-/// Records `entry` for the daemon `key`, durably, before its command is sent.
-pub fn record(key: &str, entry: &InFlight) -> Result<(), KeaError> {
-    record_in(&state_dir(), key, entry)
+/// Writes a record, durably, before its first command is sent (or when its phase moves).
+pub fn record(entry: &EntryRef<'_>) -> Result<(), KeaError> {
+    record_in(&state_dir(), entry)
 }
 
-pub fn record_in(state: &Path, key: &str, entry: &InFlight) -> Result<(), KeaError> {
+pub fn record_in(state: &Path, entry: &EntryRef<'_>) -> Result<(), KeaError> {
     use std::io::Write;
     let dir = dir_in(state);
     std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
-    let path = dir.join(file_name(key));
-    let tmp = dir.join(format!(".{}.tmp", file_name(key)));
-    let text = serde_json::to_vec(entry).expect("JSON");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;
-    f.write_all(&text).map_err(|e| io_err("write", &tmp, e))?;
+    let path = file_in(state, entry.id);
+    let tmp = dir.join(format!(".{}.tmp", super::lock::safe_name(entry.id)));
+    let f = std::fs::File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+    serde_json::to_writer(&mut w, entry)
+        .map_err(|e| io_err("write", &tmp, std::io::Error::other(e)))?;
+    w.flush().map_err(|e| io_err("write", &tmp, e))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| io_err("write", &tmp, e.into_error()))?;
     f.sync_all().map_err(|e| io_err("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io_err("write", &path, e))?;
     if let Ok(d) = std::fs::File::open(&dir) {
@@ -115,32 +208,111 @@ pub fn record_in(state: &Path, key: &str, entry: &InFlight) -> Result<(), KeaErr
     Ok(())
 }
 
-/// The change left in flight for the daemon `key`, if any.
-pub fn pending(key: &str) -> Option<InFlight> {
-    pending_in(&state_dir(), key)
+/// Writes an owned record (see [`record`]).
+pub fn save_in(state: &Path, entry: &Entry) -> Result<(), KeaError> {
+    record_in(state, &borrow(entry))
 }
 
-pub fn pending_in(state: &Path, key: &str) -> Option<InFlight> {
-    let path = dir_in(state).join(file_name(key));
-    let text = std::fs::read(&path).ok()?;
+pub fn save(entry: &Entry) -> Result<(), KeaError> {
+    save_in(&state_dir(), entry)
+}
+
+/// An owned record, borrowed for writing.
+pub fn borrow(entry: &Entry) -> EntryRef<'_> {
+    EntryRef {
+        id: &entry.id,
+        time: &entry.time,
+        snapshot: entry.snapshot.as_deref(),
+        phase: entry.phase,
+        targets: entry
+            .targets
+            .iter()
+            .map(|t| TargetRef {
+                daemon: &t.daemon,
+                url: &t.url,
+                server: &t.server,
+                service: &t.service,
+                before: t.before.as_ref(),
+                after: t.after.as_ref(),
+            })
+            .collect(),
+    }
+}
+
+/// Moves a record to `written`: its configurations are no longer needed and are dropped.
+pub fn written(id: &str) -> Result<(), KeaError> {
+    written_in(&state_dir(), id)
+}
+
+pub fn written_in(state: &Path, id: &str) -> Result<(), KeaError> {
+    let Some(mut e) = read_in(state, id) else {
+        return Ok(());
+    };
+    e.phase = Phase::Written;
+    for t in &mut e.targets {
+        t.before = None;
+        t.after = None;
+    }
+    save_in(state, &e)
+}
+
+/// Removes the record of a change that was not made (refused before sending, or undone).
+pub fn forget(id: &str) {
+    forget_in(&state_dir(), id);
+}
+
+pub fn forget_in(state: &Path, id: &str) {
+    let _ = std::fs::remove_file(file_in(state, id));
+}
+
+/// One record.
+pub fn read_in(state: &Path, id: &str) -> Option<Entry> {
+    let text = std::fs::read(file_in(state, id)).ok()?;
     serde_json::from_slice(&text).ok()
 }
 
-/// The changes left in flight on any service of `server` (for a warning on reads).
-pub fn pending_for(server: &crate::kea::Server) -> Vec<InFlight> {
-    crate::kea::SERVICES
+/// Every readable record, oldest first (records of an older format are skipped).
+pub fn entries_in(state: &Path) -> Vec<Entry> {
+    let Ok(dir) = std::fs::read_dir(dir_in(state)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = dir
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    names.sort();
+    names
         .iter()
-        .filter_map(|s| pending(&format!("{}-{s}", server.url())))
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|t| serde_json::from_slice::<Entry>(&t).ok())
         .collect()
 }
 
-/// Removes the record of the daemon `key` (the change is written, undone or resolved).
-pub fn clear(key: &str) {
-    clear_in(&state_dir(), key);
+/// The changes left in flight (phase `sent`) that reach `daemon`, oldest first.
+pub fn pending(daemon: &DaemonId) -> Vec<Entry> {
+    pending_in(&state_dir(), daemon)
 }
 
-pub fn clear_in(state: &Path, key: &str) {
-    let _ = std::fs::remove_file(dir_in(state).join(file_name(key)));
+pub fn pending_in(state: &Path, daemon: &DaemonId) -> Vec<Entry> {
+    entries_in(state)
+        .into_iter()
+        .filter(|e| e.phase == Phase::Sent && e.reaches(daemon))
+        .collect()
+}
+
+/// The changes left in flight that reached one of `urls` (for a warning when a server is
+/// first used, before its daemon is asked who it is).
+pub fn pending_at(urls: &[String]) -> Vec<Entry> {
+    entries_in(&state_dir())
+        .into_iter()
+        .filter(|e| e.phase == Phase::Sent && e.targets.iter().any(|t| urls.contains(&t.url)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,24 +320,50 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn records_survive_and_clear() {
-        let d = tempfile::tempdir().unwrap();
-        let e = InFlight {
-            id: new_id(),
-            time: "t".into(),
+    fn target(daemon: &str) -> Target {
+        Target {
+            daemon: daemon.into(),
+            url: "http://127.0.0.1:8000/".into(),
             server: "lab".into(),
             service: "dhcp4".into(),
-            phase: "sent".into(),
-            before: json!({"Dhcp4": {}}),
-            after: json!({"Dhcp4": {"valid-lifetime": 5}}),
-            snapshot: None,
-        };
-        assert_eq!(pending_in(d.path(), "http://x:1/-dhcp4"), None);
-        record_in(d.path(), "http://x:1/-dhcp4", &e).unwrap();
-        assert_eq!(pending_in(d.path(), "http://x:1/-dhcp4"), Some(e));
-        clear_in(d.path(), "http://x:1/-dhcp4");
-        assert_eq!(pending_in(d.path(), "http://x:1/-dhcp4"), None);
+            before: Some(json!({"Dhcp4": {}})),
+            after: Some(json!({"Dhcp4": {"valid-lifetime": 5}})),
+        }
+    }
+
+    #[test]
+    fn records_are_found_by_daemon_and_move_to_written() {
+        let d = tempfile::tempdir().unwrap();
+        let a = DaemonId::from_text("local:dhcp4:/a.json");
+        let b = DaemonId::from_text("local:dhcp4:/b.json");
+        let e = Entry::new(vec![target(a.as_str()), target(b.as_str())]);
+        assert!(pending_in(d.path(), &a).is_empty());
+        save_in(d.path(), &e).unwrap();
+        assert_eq!(pending_in(d.path(), &a), vec![e.clone()]);
+        assert_eq!(pending_in(d.path(), &b), vec![e.clone()]);
+        assert!(pending_in(d.path(), &DaemonId::from_text("other")).is_empty());
+        written_in(d.path(), &e.id).unwrap();
+        assert!(
+            pending_in(d.path(), &a).is_empty(),
+            "written is no longer pending"
+        );
+        let w = read_in(d.path(), &e.id).unwrap();
+        assert_eq!(w.phase, Phase::Written);
+        assert!(
+            w.targets
+                .iter()
+                .all(|t| t.before.is_none() && t.after.is_none())
+        );
+        assert_eq!(w.targets.len(), 2);
+        forget_in(d.path(), &e.id);
+        assert!(read_in(d.path(), &e.id).is_none());
         assert_ne!(new_id(), new_id());
+        // A record of the first format (keyed by URL) is not read as a change.
+        std::fs::write(
+            dir_in(d.path()).join("http___x_1_-dhcp4.json"),
+            r#"{"id":"x","time":"t","server":"lab","service":"dhcp4","phase":"sent","before":{},"after":{}}"#,
+        )
+        .unwrap();
+        assert!(entries_in(d.path()).is_empty());
     }
 }

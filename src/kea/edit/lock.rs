@@ -1,8 +1,11 @@
-//! One editor per server on a host: a lock file per server in the state directory, so two
-//! keascript processes never interleave their read-check-write of the same configuration.
+//! One editor per daemon on a host: a lock file per daemon ([`DaemonId`]) in the state
+//! directory, so two keascript processes — or two inventory names of one daemon — never
+//! interleave their read-check-write of the same configuration.
+//!
+//! [`DaemonId`]: crate::kea::identity::DaemonId
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::kea::{ErrorKind, KeaError};
@@ -19,30 +22,53 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/lib/keascript"))
 }
 
-/// An exclusive lock on one server (named by its management address and service, so two
-/// inventories that call different servers by the same name do not wait on each other);
-/// released when dropped.
+/// The lock file of the daemon `key` in the state folder `state`.
+pub fn lock_file(state: &Path, key: &str) -> PathBuf {
+    state.join("locks").join(format!("{}.lock", safe_name(key)))
+}
+
+/// An exclusive lock on one daemon (named by its identity, so two inventory entries of one
+/// daemon wait on each other and two inventories that call different servers by the same
+/// name do not); released when dropped.
 pub struct ServerLock {
     file: File,
 }
 
 impl ServerLock {
-    /// Waits (up to `wait`) for the lock of `server`.
-    pub async fn acquire(server: &str, wait: Duration) -> Result<Self, KeaError> {
-        let dir = state_dir().join("locks");
+    fn open(server: &str) -> Result<(File, PathBuf), KeaError> {
+        let path = lock_file(&state_dir(), server);
+        let dir = path.parent().expect("a folder").to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| {
             KeaError::invalid(format!(
                 "cannot create the lock directory {}: {e}",
                 dir.display()
             ))
         })?;
-        let path = dir.join(format!("{}.lock", safe_name(server)));
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .map_err(|e| KeaError::invalid(format!("cannot open {}: {e}", path.display())))?;
+        Ok((file, path))
+    }
+
+    /// The lock of `server` if nobody holds it now; `None` when somebody does.
+    pub fn try_acquire(server: &str) -> Result<Option<Self>, KeaError> {
+        let (file, path) = Self::open(server)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(KeaError::invalid(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Waits (up to `wait`) for the lock of `server`.
+    pub async fn acquire(server: &str, wait: Duration) -> Result<Self, KeaError> {
+        let (file, path) = Self::open(server)?;
         let until = tokio::time::Instant::now() + wait;
         loop {
             match file.try_lock() {

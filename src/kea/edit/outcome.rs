@@ -2,20 +2,25 @@
 //! configuration and the file agree again (`spec/design.md` › the edit pipeline; the
 //! journal of [`super::journal`]).
 //!
-//! The server is read again when it answers: if it runs the configuration from before the
-//! change, that is written to the file (a lost `config-write` of the undo may have left the
-//! new one there); if it runs the configuration sent, that is written (a lost `config-write`
-//! of the change is done again — writing is idempotent); if it runs neither, someone else
-//! changed it meanwhile and nothing more is touched.
+//! A target is read again when it answers, and what it runs is compared with its record: the
+//! configuration from before the change (compared the way keascript read it, inherited values
+//! left out), or the one sent (Kea adds its defaults, so "carries everything that was sent").
+//!
+//! Within a change ([`resolve`]), the target that did not answer is settled on its own and
+//! the pipeline decides about the others. A change left in flight by an earlier keascript
+//! ([`settle`]) is settled over all its targets, as one: if every target runs the new
+//! configuration, each writes it to its file; else every target is put back to the old one
+//! (and writes it); if a target runs neither, someone else changed it and nothing is touched.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::journal::{self, InFlight};
-use crate::kea::config::Family;
+use super::journal::{self, Entry, Target};
 use crate::kea::config::net::Range;
-use crate::kea::{ErrorKind, KeaError, Service};
+use crate::kea::config::{ConfigDoc, Family, normalize_inherited};
+use crate::kea::estate::Estate;
+use crate::kea::{ErrorKind, KeaError, KeaVersion, Service};
 
 /// What the server was found running, and what was done about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +52,15 @@ impl Resolution {
     }
 }
 
-fn without_hash(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("hash");
-    }
-    v
+/// What one target runs, against its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The configuration sent.
+    New,
+    /// The configuration from before.
+    Old,
+    /// Something else.
+    Neither,
 }
 
 /// Whether `running` carries everything `sent` says (Kea adds its defaults and echoes
@@ -118,51 +126,149 @@ fn same_text(r: &str, s: &str) -> bool {
         && range(r).is_some_and(|a| range(s) == Some(a))
 }
 
-/// What the running configuration is, against a change's record.
-pub fn classify(running: &Value, entry: &InFlight) -> Resolution {
-    let running = without_hash(running);
-    if running == without_hash(&entry.before) {
-        Resolution::Reverted
-    } else if carries(&running, &entry.after) {
-        Resolution::Completed
+/// What `running` (a configuration as `config-get` answers it, on Kea `version`) is against
+/// a target's `before` (as keascript read it, inherited values left out) and `after` (sent).
+pub fn classify(
+    running: Value,
+    version: KeaVersion,
+    family: Family,
+    before: &Value,
+    after: &Value,
+) -> Found {
+    let Ok(doc) = ConfigDoc::new(family, running) else {
+        return Found::Neither;
+    };
+    // Kea echoes inherited values and adds its defaults: the new configuration is carried,
+    // the old one is equal once read the way keascript reads it.
+    let carries_new = carries(&doc.value, after);
+    let mut norm = doc.with_version(version);
+    normalize_inherited(&mut norm);
+    if norm.value == *before {
+        Found::Old
+    } else if carries_new || norm.value == *after {
+        Found::New
     } else {
         tracing::debug!(
-            difference = ?first_difference(&running, &entry.after, ""),
+            difference = ?first_difference(&norm.value, after, ""),
             "the running configuration carries neither the old nor the new one"
         );
-        Resolution::Neither
+        Found::Neither
     }
 }
 
-/// Reads the server again (a few times, for at most about `patience`), makes its file
-/// agree with what it runs, and clears the record unless the server stayed silent.
-pub async fn resolve(svc: &Service, key: &str, entry: &InFlight, patience: Duration) -> Resolution {
+/// Reads a service again, retrying for at most about `patience`.
+async fn read_again(svc: &Service, patience: Duration) -> Result<Value, String> {
     let started = std::time::Instant::now();
     let mut wait = Duration::from_millis(200);
-    let running = loop {
+    loop {
         match svc.config().await {
-            Ok(v) => break v,
+            Ok(v) => return Ok(v),
             Err(e) => {
                 if started.elapsed() + wait > patience {
-                    return Resolution::Unreachable(e.message);
+                    return Err(e.message);
                 }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
         }
-    };
-    let found = classify(&running, entry);
-    match found {
-        Resolution::Completed | Resolution::Reverted => {
+    }
+}
+
+/// What one target runs now (read again with `patience`), or why it could not be read.
+async fn found_on(
+    svc: &Service,
+    before: &Value,
+    after: &Value,
+    patience: Duration,
+) -> Result<Found, String> {
+    let running = read_again(svc, patience).await?;
+    let version = svc
+        .kea_version_cached()
+        .await
+        .map_err(|e| format!("version-get: {}", e.message))?;
+    Ok(classify(
+        running,
+        version,
+        Family::of_service(&svc.name),
+        before,
+        after,
+    ))
+}
+
+/// After a command of a change went unanswered on one target: reads it again, and makes its
+/// file agree with what it runs (writing is idempotent).
+pub async fn resolve(
+    svc: &Service,
+    before: &Value,
+    after: &Value,
+    patience: Duration,
+) -> Resolution {
+    match found_on(svc, before, after, patience).await {
+        Err(e) => Resolution::Unreachable(e),
+        Ok(Found::Neither) => Resolution::Neither,
+        Ok(found) => {
             if let Err(e) = svc.write().await {
                 return Resolution::Unreachable(format!("config-write: {}", e.message));
             }
-            journal::clear(key);
+            if found == Found::New {
+                Resolution::Completed
+            } else {
+                Resolution::Reverted
+            }
         }
-        Resolution::Neither => journal::clear(key),
-        Resolution::Unreachable(_) => {}
     }
-    found
+}
+
+/// Settles a change an earlier keascript left in flight, over all its targets (issue 11's
+/// rule): every target runs the new configuration → each writes it (`Completed`, the record
+/// moves to `written`); else every target is put back to the old one and writes it
+/// (`Reverted`, the record goes); a target running neither → nothing is touched (`Neither`,
+/// the record goes: someone else has changed the server since); a target that does not
+/// answer → nothing is touched and the record stays (`Unreachable`).
+pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resolution {
+    let mut found = Vec::with_capacity(entry.targets.len());
+    for t in &entry.targets {
+        let Some(svc) = estate.find(&t.server, &t.service, &t.url) else {
+            return Resolution::Unreachable(format!(
+                "{}/{} at {} is not in the inventory",
+                t.server, t.service, t.url
+            ));
+        };
+        let (Some(before), Some(after)) = (&t.before, &t.after) else {
+            return Resolution::Unreachable(format!(
+                "the record of {}/{} has no configurations",
+                t.server, t.service
+            ));
+        };
+        match found_on(&svc, before, after, patience).await {
+            Ok(f) => found.push((svc, t, f)),
+            Err(e) => return Resolution::Unreachable(format!("{}: {e}", t.server)),
+        }
+    }
+    if found.iter().any(|(_, _, f)| *f == Found::Neither) {
+        journal::forget(&entry.id);
+        return Resolution::Neither;
+    }
+    let all_new = found.iter().all(|(_, _, f)| *f == Found::New);
+    for (svc, t, f) in &found {
+        let r = async {
+            if !all_new && *f == Found::New {
+                svc.set(t.before.as_ref().expect("checked")).await?;
+            }
+            svc.write().await
+        }
+        .await;
+        if let Err(e) = r {
+            return Resolution::Unreachable(format!("{}: {}", t.server, e.message));
+        }
+    }
+    if all_new {
+        let _ = journal::written(&entry.id);
+        Resolution::Completed
+    } else {
+        journal::forget(&entry.id);
+        Resolution::Reverted
+    }
 }
 
 /// The error for a change whose outcome stayed unknown or went wrong on the way.
@@ -191,42 +297,47 @@ pub fn unknown_error(
     .with_service(Some(&svc.name))
 }
 
+/// A record's target for messages.
+pub fn target_name(t: &Target) -> String {
+    format!("{}/{}", t.server, t.service)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn entry(before: Value, after: Value) -> InFlight {
-        InFlight {
-            id: "x".into(),
-            time: "t".into(),
-            server: "s".into(),
-            service: "dhcp4".into(),
-            phase: "sent".into(),
-            before,
-            after,
-            snapshot: None,
-        }
+    const KEA2: KeaVersion = KeaVersion::new(2, 2, 0);
+
+    fn norm(v: Value) -> Value {
+        let mut d = ConfigDoc::new(Family::V4, v).unwrap().with_version(KEA2);
+        normalize_inherited(&mut d);
+        d.value
     }
 
     #[test]
     fn the_running_configuration_is_told_apart() {
-        let before = json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "client-class": "a"}]}, "hash": "h1"});
-        let after = json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"},
-            {"id": 2, "subnet": "10.1.0.0/24", "pools": [{"pool": "10.1.0.10 - 10.1.0.20"}]}]}});
-        let e = entry(before.clone(), after);
-        let mut b = before.clone();
-        b["hash"] = json!("h2");
-        assert_eq!(
-            classify(&b, &e),
-            Resolution::Reverted,
-            "the hash does not count"
+        // As Kea answers: the global valid-lifetime echoed into the subnet.
+        let live = json!({"Dhcp4": {"valid-lifetime": 4000, "subnet4": [
+            {"id": 1, "subnet": "10.0.0.0/24", "valid-lifetime": 4000, "client-class": "a"}]}});
+        let before = norm(live.clone());
+        assert!(
+            before["Dhcp4"]["subnet4"][0]
+                .get("valid-lifetime")
+                .is_none()
         );
+        let after = json!({"Dhcp4": {"valid-lifetime": 4000, "subnet4": [{"id": 1, "subnet": "10.0.0.0/24"},
+            {"id": 2, "subnet": "10.1.0.0/24", "pools": [{"pool": "10.1.0.10 - 10.1.0.20"}]}]}});
+        let mut hashed = live.clone();
+        hashed["hash"] = json!("h2");
+        let f = |running: Value| classify(running, KEA2, Family::V4, &before, &after);
+        assert_eq!(f(hashed), Found::Old, "the hash does not count");
+        assert_eq!(f(live.clone()), Found::Old, "echoes do not count");
         // What Kea answers after applying it: defaults added, pools without spaces.
-        let running = json!({"Dhcp4": {"subnet4": [
+        let running = json!({"Dhcp4": {"valid-lifetime": 4000, "subnet4": [
             {"id": 1, "subnet": "10.0.0.0/24", "valid-lifetime": 4000},
             {"id": 2, "subnet": "10.1.0.0/24", "valid-lifetime": 4000, "pools": [{"pool": "10.1.0.10-10.1.0.20", "option-data": []}]}]}});
-        assert_eq!(classify(&running, &e), Resolution::Completed);
+        assert_eq!(f(running), Found::New);
         assert!(carries(
             &json!({"pool": "10.0.0.5/32"}),
             &json!({"pool": "10.0.0.5 - 10.0.0.5"})
@@ -240,6 +351,27 @@ mod tests {
             &json!({"pool": "10.0.0.0-10.0.0.4"})
         ));
         let other = json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24"}]}});
-        assert_eq!(classify(&other, &e), Resolution::Neither);
+        assert_eq!(f(other), Found::Neither);
+        // A change that only removes a subnet's own value: the old configuration still
+        // carries everything the new one says, and is told apart all the same.
+        let before = norm(live.clone());
+        let mut after = before.clone();
+        after["Dhcp4"]["subnet4"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("client-class");
+        assert_eq!(
+            classify(live.clone(), KEA2, Family::V4, &before, &after),
+            Found::Old
+        );
+        let mut new_running = live;
+        new_running["Dhcp4"]["subnet4"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("client-class");
+        assert_eq!(
+            classify(new_running, KEA2, Family::V4, &before, &after),
+            Found::New
+        );
     }
 }

@@ -52,7 +52,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     );
     let c = ctx;
     engine.register_fn("servers", move || -> Result<Array, Box<EvalAltResult>> {
-        let names: Vec<String> = c.inventory.servers.keys().cloned().collect();
+        let names: Vec<String> = c.inventory().servers.keys().cloned().collect();
         names
             .iter()
             .map(|n| Ok(Dynamic::from(ServerHandle(c.server(Some(n))?))))

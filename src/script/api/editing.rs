@@ -1,6 +1,9 @@
 //! The mutators of the script API (scopes, pools, classes, options, definitions, settings,
 //! `apply`), on a Service (committed at once) and on a Transaction (staged), plus
 //! `begin()`, `tx.diff()`, `tx.commit()`, `tx.discard()`, `dry_run()` and `is_dry_run()`.
+//! Bindings only: each turns a Rhai call into an [`Edit`] and hands it to the pipeline
+//! ([`RunContext::execute`]), which finds the HA peers and `global` targets, audits, and
+//! stages dry runs.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,14 +13,9 @@ use serde_json::{Map, Value};
 use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::views;
-use crate::kea::audit::{AuditEntry, snapshot};
-use crate::kea::config::{ConfigDoc, Family, OptionScope, options::spec_of, to_script_keys};
-use crate::kea::edit::{
-    CommitOptions, CommitReport, Edit, PeerTarget, commit, commit_auto, commit_everywhere,
-    read_config,
-};
-use crate::kea::ha::map_peer;
-use crate::kea::{Server, Service};
+use crate::kea::Service;
+use crate::kea::config::{Family, OptionScope, options::spec_of, to_script_keys};
+use crate::kea::edit::Edit;
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
 use crate::script::errors::invalid;
@@ -47,10 +45,9 @@ impl Target for ServiceHandle {
     }
     fn submit(&self, ctx: &RunContext, edit: Edit) -> R<Dynamic> {
         let family = self.family();
-        let shape_as = edit.clone();
-        let report = run_edits(ctx, &self.0, vec![edit])?;
-        let value = report.results.into_iter().next().unwrap_or(Value::Null);
-        to_dynamic(&shape(&shape_as, &value, family))
+        let out = ctx.execute(&self.0, std::slice::from_ref(&edit), false)?;
+        let value = out.results.into_iter().next().unwrap_or(Value::Null);
+        to_dynamic(&shape(&edit, &value, family))
     }
 }
 
@@ -83,290 +80,6 @@ fn shape(edit: &Edit, v: &Value, family: Family) -> Value {
         }
         _ => to_script_keys(v),
     }
-}
-
-/// Is this a change to a class marked `global` (made on every server of the inventory)?
-fn is_global_class_edit(ctx: &RunContext, svc: &Service, edits: &[Edit]) -> R<bool> {
-    let marked = |m: &Map<String, Value>| {
-        m.get("global").and_then(Value::as_bool).unwrap_or(false)
-            || m.get("user-context")
-                .and_then(|c| c.get("global"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-    };
-    let mut existing = Vec::new();
-    for e in edits {
-        match e {
-            Edit::AddClass(m) if marked(m) => return Ok(true),
-            Edit::UpdateClass(n, m) => {
-                if marked(m) {
-                    return Ok(true);
-                }
-                existing.push(n.clone());
-            }
-            Edit::DeleteClass(n) => existing.push(n.clone()),
-            _ => {}
-        }
-    }
-    if existing.is_empty() {
-        return Ok(false);
-    }
-    let svc2 = svc.clone();
-    let doc = ctx.block(async move { read_config(&svc2).await })?;
-    Ok(doc.root_array("client-classes").iter().any(|c| {
-        c.get("name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| existing.iter().any(|e| e == n))
-            && c.get("user-context")
-                .and_then(|u| u.get("global"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-    }))
-}
-
-/// The same service on every server of the inventory (and on this one).
-fn everywhere(ctx: &RunContext, svc: &Service) -> R<Vec<Service>> {
-    let mut out = vec![svc.clone()];
-    let names: Vec<String> = ctx.inventory.servers.keys().cloned().collect();
-    for n in names {
-        let server: Arc<Server> = ctx.server(Some(&n))?;
-        if out.iter().any(|s| s.server.url() == server.url()) {
-            continue;
-        }
-        out.push(
-            Service::new(server, &svc.name).map_err(|e| crate::script::errors::kea_error(&e))?,
-        );
-    }
-    Ok(out)
-}
-
-/// Runs edits through the pipeline and records each change in the audit trail.
-pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitReport> {
-    let mut audits: Vec<AuditEntry> = Vec::new();
-    let r = run_edits_inner(ctx, svc, edits.clone(), &mut audits);
-    match &r {
-        Ok(_) => {}
-        Err(e) => {
-            // Record failures that happened after something may have been sent.
-            let kind = crate::script::errors::kind_of_error(e);
-            if matches!(
-                kind.as_str(),
-                "kea" | "transport" | "auth" | "partial" | "unsupported"
-            ) {
-                for edit in &edits {
-                    let t = edit.target();
-                    let mut a = AuditEntry::new(
-                        svc.server.name(),
-                        Some(&svc.name),
-                        t.kind,
-                        &t.key,
-                        t.action,
-                    );
-                    let message = crate::script::errors::message_of_error(e);
-                    a.outcome = if message.contains("was unknown (") {
-                        "unknown".into()
-                    } else if kind == "partial" {
-                        "partial".into()
-                    } else {
-                        "error".into()
-                    };
-                    a.error = Some(message);
-                    audits.push(a);
-                }
-            }
-        }
-    }
-    for a in audits {
-        ctx.audit(a);
-    }
-    r
-}
-
-/// Audit entries for the edits of a report made on one server. The report's before/after
-/// configurations are moved out, not copied.
-fn entries_for(
-    server: &str,
-    svc: &Service,
-    edits: &[Edit],
-    report: &mut CommitReport,
-) -> Vec<AuditEntry> {
-    let mut out = Vec::new();
-    if let Some((id, found)) = report.settled.take() {
-        // A change an earlier run left with an unknown outcome, settled first.
-        eprintln!("warning: an earlier change (id {id}) had an unknown outcome: {found}");
-        let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
-        a.resolves = Some(id);
-        a.error = Some(found);
-        out.push(a);
-    }
-    if !report.changed || report.dry_run {
-        return out;
-    }
-    let family = Family::of_service(&svc.name);
-    let doc = |v: Option<Value>| v.and_then(|v| ConfigDoc::new(family, v).ok());
-    let (before, after) = (doc(report.before.take()), doc(report.after.take()));
-    let id = report.change_id.clone();
-    let resolution = report.resolution.clone();
-    for (edit, result) in edits
-        .iter()
-        .zip(report.results.iter().chain(std::iter::repeat(&Value::Null)))
-    {
-        let t = edit.target();
-        let mut a = AuditEntry::new(server, Some(&svc.name), t.kind, &t.key, t.action);
-        let (b, af) = snapshot(edit, family, before.as_ref(), after.as_ref(), result);
-        a.before = b;
-        a.after = af;
-        a.id = id.clone();
-        if resolution.is_some() {
-            a.outcome = "unknown".into();
-        }
-        out.push(a);
-    }
-    if let Some(found) = resolution {
-        // The answer was lost, the server was read again: what was found and done.
-        eprintln!("warning: {found}");
-        let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
-        a.resolves = id;
-        a.error = Some(found);
-        out.push(a);
-    }
-    out
-}
-
-/// Runs edits through the pipeline (on every inventory server for global classes, on every
-/// HA peer), and prints what a dry run would do.
-fn run_edits_inner(
-    ctx: &RunContext,
-    svc: &Service,
-    edits: Vec<Edit>,
-    audits: &mut Vec<AuditEntry>,
-) -> R<CommitReport> {
-    let opts = CommitOptions {
-        dry_run: ctx.is_dry_run(),
-        ..Default::default()
-    };
-    let what: Vec<String> = edits
-        .iter()
-        .map(|e| {
-            let t = e.target();
-            format!("{} {} {}", t.action, t.kind, t.key)
-                .trim()
-                .to_string()
-        })
-        .collect();
-    if is_global_class_edit(ctx, svc, &edits)? {
-        let services = everywhere(ctx, svc)?;
-        let edits2 = edits.clone();
-        let outcomes =
-            ctx.block(async move { commit_everywhere(&services, &edits2, &opts).await })?;
-        let mut first = None;
-        for o in outcomes {
-            let mut r = o.result.expect("all succeeded");
-            audits.extend(entries_for(&o.server, svc, &edits, &mut r));
-            if opts.dry_run {
-                print_dry_run(&format!("{}/{}", o.server, svc.name), &what, &r);
-            }
-            first.get_or_insert(r);
-        }
-        return Ok(first.unwrap_or_default());
-    }
-    // One read of the configuration finds the HA relationship, if any: then the change
-    // goes to every peer of it, or to none.
-    let svc2 = svc.clone();
-    let single = ctx.is_single_peer();
-    let edits2 = edits.clone();
-    let resolve = |topo: &crate::kea::ha::HaTopology| peer_targets_lossy(ctx, svc, topo);
-    let mut rel =
-        ctx.block(async move { commit_auto(&svc2, &edits2, &opts, single, &resolve).await })?;
-    for p in &rel.skipped {
-        eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
-    }
-    let mut entries = entries_for(svc.server.name(), svc, &edits, &mut rel.origin);
-    for a in &mut entries {
-        a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
-        a.skipped = rel.skipped.clone();
-    }
-    audits.extend(entries);
-    if opts.dry_run {
-        print_dry_run(
-            &format!("{}/{}", svc.server.name(), svc.name),
-            &what,
-            &rel.origin,
-        );
-        for (peer, r) in &rel.peers {
-            print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
-        }
-    }
-    Ok(rel.origin)
-}
-
-/// [`peer_targets`], with a peer whose inventory entry cannot be used left unmapped (it
-/// then refuses the change, naming the peer).
-fn peer_targets_lossy(
-    ctx: &RunContext,
-    svc: &Service,
-    topo: &crate::kea::ha::HaTopology,
-) -> Vec<PeerTarget> {
-    peer_targets(ctx, svc, topo).unwrap_or_else(|_| {
-        topo.partners()
-            .map(|p| PeerTarget {
-                peer: p.name.clone(),
-                service: None,
-            })
-            .collect()
-    })
-}
-
-/// The other peers of a relationship, each mapped to an inventory server when possible.
-pub fn peer_targets(
-    ctx: &RunContext,
-    svc: &Service,
-    topo: &crate::kea::ha::HaTopology,
-) -> R<Vec<PeerTarget>> {
-    let this_name = ctx
-        .inventory_name_of(&svc.server)
-        .unwrap_or_else(|| svc.server.name().to_string());
-    let mut out = Vec::new();
-    for p in topo.partners() {
-        let service = match map_peer(p, topo, &this_name, &ctx.inventory) {
-            Some(n) if n != this_name => {
-                let server = ctx.server(Some(&n))?;
-                Some(
-                    Service::new(server, &svc.name)
-                        .map_err(|e| crate::script::errors::kea_error(&e))?,
-                )
-            }
-            _ => None,
-        };
-        out.push(PeerTarget {
-            peer: p.name.clone(),
-            service,
-        });
-    }
-    Ok(out)
-}
-
-fn print_dry_run(label: &str, what: &[String], r: &CommitReport) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "[dry run] {label}: {}", what.join("; "));
-    if !r.changed {
-        let _ = writeln!(
-            out,
-            "[dry run] {label}: changes nothing; nothing would be sent"
-        );
-        return;
-    }
-    let _ = write!(out, "{}", r.diff);
-    let _ = writeln!(
-        out,
-        "[dry run] {label}: would send {}",
-        r.commands.join(", then ")
-    );
-    if let Some(v) = &r.verdict {
-        let _ = writeln!(out, "[dry run] {label}: Kea's config-test says: {v}");
-    }
-    let _ = out.flush();
 }
 
 /// Registers every mutator on `T`.
@@ -570,14 +283,13 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     let c = ctx.clone();
     engine.register_fn("diff", move |t: &mut TxHandle| -> R<String> {
         let edits = t.staged.lock().expect("tx lock").clone();
-        let svc = t.svc.clone();
-        let opts = CommitOptions {
-            dry_run: true,
-            skip_test: true,
-            ..Default::default()
-        };
-        let r = c.block(async move { commit(&svc, &edits, &opts).await })?;
-        Ok(r.diff)
+        let out = c.execute(&t.svc, &edits, true)?;
+        Ok(out
+            .targets
+            .into_iter()
+            .next()
+            .map(|r| r.diff)
+            .unwrap_or_default())
     });
     let c = ctx.clone();
     engine.register_fn("commit", move |t: &mut TxHandle| -> R<bool> {
@@ -585,8 +297,8 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         if edits.is_empty() {
             return Ok(false);
         }
-        let r = run_edits(&c, &t.svc, edits)?;
-        Ok(r.changed && !r.dry_run)
+        let out = c.execute(&t.svc, &edits, false)?;
+        Ok(out.changed && !out.dry_run)
     });
     engine.register_fn("discard", |t: &mut TxHandle| {
         t.staged.lock().expect("tx lock").clear();

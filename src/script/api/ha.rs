@@ -7,7 +7,6 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult};
 use serde_json::{Map, Value, json};
 
 use super::ServiceHandle;
-use super::editing::peer_targets;
 use crate::kea::{Service, ha};
 use crate::script::RunContext;
 use crate::script::convert::{to_dynamic, to_json};
@@ -57,7 +56,7 @@ fn peer_services(
     svc: &Service,
     topo: &ha::HaTopology,
 ) -> R<Vec<(ha::HaPeer, Option<Service>)>> {
-    let targets = peer_targets(ctx, svc, topo)?;
+    let targets = ctx.estate.peers(svc, topo);
     Ok(topo
         .peers
         .iter()

@@ -1,5 +1,6 @@
 //! The readers of the script API: subnets, pools, classes, options, definitions, settings.
-//! Each reads the running configuration (`config-get`) at the time of the call.
+//! Each reads the running configuration (`config-get`) at the time of the call — in a dry
+//! run, the configuration staged by the changes planned so far.
 
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use super::ServiceHandle;
 use super::args::{scope, string, subnet_key};
 use super::views;
 use crate::kea::config::{ConfigDoc, OptionScope, classes, options, settings, subnets};
-use crate::kea::edit::read_config;
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
 use crate::script::errors::kea_error;
@@ -18,8 +18,7 @@ use crate::script::errors::kea_error;
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 fn doc(ctx: &RunContext, s: &ServiceHandle) -> R<ConfigDoc> {
-    let svc = s.0.clone();
-    ctx.block(async move { read_config(&svc).await })
+    ctx.config_doc(&s.0)
 }
 
 fn array(values: impl IntoIterator<Item = Value>) -> R<Array> {

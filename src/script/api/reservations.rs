@@ -199,7 +199,7 @@ fn via_database<T: Target>(ctx: &RunContext, t: &T, edit: &Edit) -> R<Option<Dyn
     let mut targets = vec![svc.clone()];
     if let Some(topo) = crate::kea::ha::topology(&doc).filter(|t| t.partners().count() > 0) {
         let mine = hosts::database_identity(&doc);
-        for p in super::editing::peer_targets(ctx, &svc, &topo)? {
+        for p in ctx.estate.peers(&svc, &topo) {
             let Some(peer) = p.service else { continue };
             let p2 = peer.clone();
             let theirs = ctx.block(async move { read_config(&p2).await })?;

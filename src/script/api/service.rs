@@ -54,6 +54,10 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     engine.register_fn(
         "config",
         move |s: &mut ServiceHandle| -> Result<Dynamic, Box<EvalAltResult>> {
+            // A dry run shows what its planned changes staged.
+            if c.is_dry_run() {
+                return to_dynamic(&c.config_doc(&s.0)?.value);
+            }
             let svc = s.0.clone();
             let cfg = c.block(async move { svc.config().await })?;
             to_dynamic(&cfg)

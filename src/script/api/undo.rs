@@ -6,7 +6,6 @@ use std::sync::Arc;
 use rhai::{Dynamic, Engine, EvalAltResult};
 use serde_json::{Value, json};
 
-use super::editing::{peer_targets, run_edits};
 use crate::kea::audit::{AuditEntry, AuditFilter};
 use crate::kea::config::{ConfigDoc, Family, normalize_inherited};
 use crate::kea::edit::{CommitOptions, Edit, commit, read_config};
@@ -102,7 +101,7 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
     if entries.iter().any(|e| !e.peers.is_empty())
         && let Some(topo) = ha::topology(&live).filter(|t| t.partners().count() > 0)
     {
-        for p in peer_targets(ctx, &svc, &topo)? {
+        for p in ctx.estate.peers(&svc, &topo) {
             let Some(psvc) = p.service else { continue };
             let mut pdoc = live_doc(ctx, &psvc)?;
             for e in &entries {
@@ -121,13 +120,13 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         }
     }
     *ctx.undoing.lock().expect("undo lock") = Some(id.to_string());
-    let r = run_edits(
-        ctx,
+    let r = ctx.execute(
         &svc,
-        vec![Edit::Apply {
+        &[Edit::Apply {
             config: doc.value,
             allow_paths: true,
         }],
+        false,
     );
     *ctx.undoing.lock().expect("undo lock") = None;
     let report = r?;
@@ -136,7 +135,7 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         "server": first.server,
         "service": service,
         "changed": report.changed,
-        "id": report.change_id,
+        "id": report.id,
     }))
 }
 
@@ -169,8 +168,10 @@ pub fn restore_snapshot(
         })?;
         planned.push((s.clone(), svc, filled, live));
     }
+    // Each peer from its own snapshot: one service at a time.
     let opts = CommitOptions {
         dry_run: ctx.is_dry_run(),
+        single_peer: true,
         ..Default::default()
     };
     let names: Vec<String> = snaps.iter().map(|s| s.server.clone()).collect();
@@ -180,11 +181,12 @@ pub fn restore_snapshot(
     for (s, svc, config, live) in planned {
         let label = format!("{}/{}", s.server, s.service);
         let svc2 = svc.clone();
+        let restored = config.clone();
         let edits = vec![Edit::Apply {
             config,
             allow_paths: true,
         }];
-        let mut report = match ctx.block_raw(async move { commit(&svc2, &edits, &opts).await })? {
+        let report = match ctx.block_raw(async move { commit(&svc2, &edits, &opts).await })? {
             Ok(r) => r,
             // Every peer or none: the peers restored already are put back.
             Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e))),
@@ -213,8 +215,11 @@ pub fn restore_snapshot(
         }
         if report.changed {
             let mut a = AuditEntry::new(&s.server, Some(&s.service), "config", "", "restore");
-            a.before = report.before.take().unwrap_or(Value::Null);
-            a.after = report.after.take().unwrap_or(Value::Null);
+            a.before = done
+                .last()
+                .map(|(_, before)| before.clone())
+                .unwrap_or(Value::Null);
+            a.after = restored;
             a.id = report.change_id.clone();
             a.undoes = Some(format!("snapshot {}", s.short_id()));
             a.peers = names.iter().filter(|n| **n != s.server).cloned().collect();
