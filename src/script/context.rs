@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
 use super::memory::heap_in_use;
+use super::output::{Console, Line, Sink};
 use crate::kea::audit::{AuditEntry, AuditLog};
 use crate::kea::edit::journal::changes_in_flight;
 use crate::kea::{Inventory, KeaError, Server};
@@ -53,6 +54,12 @@ pub struct RunContext {
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
     stop: Mutex<Option<String>>,
     stop_pending: AtomicBool,
+    /// Where the script's output goes (see [`super::output`]).
+    sink: Mutex<Arc<dyn Sink>>,
+    /// Changes this run made: audit entries written, or planned changes in a dry run.
+    changes: AtomicUsize,
+    /// A fleet run's selected servers (inventory names), for `selection()`.
+    pub selection: Mutex<Vec<String>>,
 }
 
 impl RunContext {
@@ -76,7 +83,37 @@ impl RunContext {
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
+            sink: Mutex::new(Arc::new(Console)),
+            changes: AtomicUsize::new(0),
+            selection: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Sends the script's output to `sink` from now on.
+    pub fn set_sink(&self, sink: Arc<dyn Sink>) {
+        *self.sink.lock().expect("sink lock") = sink;
+    }
+
+    /// Hands one piece of script output to the host's sink.
+    pub fn emit(&self, kind: Line, text: &str) {
+        let sink = self.sink.lock().expect("sink lock").clone();
+        sink.line(kind, text);
+    }
+
+    /// A warning for the host (`warning: ` is added).
+    pub fn warn(&self, text: &str) {
+        self.emit(Line::Warn, &format!("warning: {text}"));
+    }
+
+    /// A dry run's account of what it would do, counted as `planned` changes.
+    pub fn plan(&self, text: &str, planned: usize) {
+        self.changes.fetch_add(planned, Ordering::SeqCst);
+        self.emit(Line::Plan, text);
+    }
+
+    /// Changes made so far: audit entries written (planned changes in a dry run).
+    pub fn changes(&self) -> usize {
+        self.changes.load(Ordering::SeqCst)
     }
 
     /// Dry-run mode: mutations print their diff and commands and change nothing.
@@ -94,10 +131,11 @@ impl RunContext {
         if self.is_dry_run() {
             return;
         }
+        self.changes.fetch_add(1, Ordering::SeqCst);
         entry.script = self.script_name.lock().expect("script lock").clone();
         entry.trigger = self.trigger_name.lock().expect("trigger lock").clone();
         if let Err(e) = self.audit.append(&entry) {
-            eprintln!("warning: {}", e.message);
+            self.warn(&e.message);
         }
     }
 
@@ -239,6 +277,7 @@ impl RunContext {
         let token = self.token();
         let deadline = self.deadline();
         let stop_after = &self.stop_after_change;
+        let sink = self.sink.lock().expect("sink lock").clone();
         let outcome = self.handle.block_on(async move {
             let sleep = async {
                 match deadline {
@@ -265,16 +304,19 @@ impl RunContext {
                     _ = token.cancelled(), if stop.is_none() => STOP_CANCELLED,
                     _ = &mut sleep, if stop.is_none() => STOP_DEADLINE,
                     _ = &mut grace, if stop.is_some() => {
-                        eprintln!("warning: the change in flight did not finish within {}s; stopping anyway (the next change against that server settles it)", IN_FLIGHT_GRACE.as_secs());
+                        sink.line(Line::Warn, &format!("warning: the change in flight did not finish within {}s; stopping anyway (the next change against that server settles it)", IN_FLIGHT_GRACE.as_secs()));
                         return Err(stop.unwrap_or(STOP_CANCELLED));
                     }
                 };
                 if changes_in_flight() == 0 {
                     return Err(why);
                 }
-                eprintln!(
-                    "{why}: waiting up to {}s for the change in flight to be written or undone",
-                    IN_FLIGHT_GRACE.as_secs()
+                sink.line(
+                    Line::Warn,
+                    &format!(
+                        "{why}: waiting up to {}s for the change in flight to be written or undone",
+                        IN_FLIGHT_GRACE.as_secs()
+                    ),
                 );
                 grace
                     .as_mut()
@@ -305,10 +347,10 @@ impl RunContext {
         let server = Arc::new(server.map_err(|e| kea_error(&e))?);
         // Reads go on; the next change against that daemon settles what was left.
         for p in crate::kea::edit::journal::pending_for(&server) {
-            eprintln!(
-                "warning: a change to {name}/{} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
+            self.warn(&format!(
+                "a change to {name}/{} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
                 p.service, p.id, p.time
-            );
+            ));
         }
         servers.insert(name, server.clone());
         Ok(server)

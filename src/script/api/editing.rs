@@ -21,6 +21,7 @@ use crate::kea::{Server, Service};
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
 use crate::script::errors::invalid;
+use crate::script::output::Line;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -185,6 +186,7 @@ pub fn run_edits(ctx: &RunContext, svc: &Service, edits: Vec<Edit>) -> R<CommitR
 /// Audit entries for the edits of a report made on one server. The report's before/after
 /// configurations are moved out, not copied.
 fn entries_for(
+    ctx: &RunContext,
     server: &str,
     svc: &Service,
     edits: &[Edit],
@@ -193,7 +195,9 @@ fn entries_for(
     let mut out = Vec::new();
     if let Some((id, found)) = report.settled.take() {
         // A change an earlier run left with an unknown outcome, settled first.
-        eprintln!("warning: an earlier change (id {id}) had an unknown outcome: {found}");
+        ctx.warn(&format!(
+            "an earlier change (id {id}) had an unknown outcome: {found}"
+        ));
         let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
         a.resolves = Some(id);
         a.error = Some(found);
@@ -224,7 +228,7 @@ fn entries_for(
     }
     if let Some(found) = resolution {
         // The answer was lost, the server was read again: what was found and done.
-        eprintln!("warning: {found}");
+        ctx.warn(&found.to_string());
         let mut a = AuditEntry::new(server, Some(&svc.name), "config", "in-flight", "resolve");
         a.resolves = id;
         a.error = Some(found);
@@ -262,9 +266,15 @@ fn run_edits_inner(
         let mut first = None;
         for o in outcomes {
             let mut r = o.result.expect("all succeeded");
-            audits.extend(entries_for(&o.server, svc, &edits, &mut r));
+            audits.extend(entries_for(ctx, &o.server, svc, &edits, &mut r));
             if opts.dry_run {
-                print_dry_run(&format!("{}/{}", o.server, svc.name), &what, &r);
+                print_dry_run(
+                    ctx,
+                    &format!("{}/{}", o.server, svc.name),
+                    &what,
+                    &r,
+                    what.len(),
+                );
             }
             first.get_or_insert(r);
         }
@@ -279,9 +289,11 @@ fn run_edits_inner(
     let mut rel =
         ctx.block(async move { commit_auto(&svc2, &edits2, &opts, single, &resolve).await })?;
     for p in &rel.skipped {
-        eprintln!("warning: HA peer {p} was skipped (single_peer): it did not get this change");
+        ctx.warn(&format!(
+            "HA peer {p} was skipped (single_peer): it did not get this change"
+        ));
     }
-    let mut entries = entries_for(svc.server.name(), svc, &edits, &mut rel.origin);
+    let mut entries = entries_for(ctx, svc.server.name(), svc, &edits, &mut rel.origin);
     for a in &mut entries {
         a.peers = rel.peers.iter().map(|(p, _)| p.clone()).collect();
         a.skipped = rel.skipped.clone();
@@ -289,12 +301,14 @@ fn run_edits_inner(
     audits.extend(entries);
     if opts.dry_run {
         print_dry_run(
+            ctx,
             &format!("{}/{}", svc.server.name(), svc.name),
             &what,
             &rel.origin,
+            what.len(),
         );
         for (peer, r) in &rel.peers {
-            print_dry_run(&format!("HA peer {peer}/{}", svc.name), &what, r);
+            print_dry_run(ctx, &format!("HA peer {peer}/{}", svc.name), &what, r, 0);
         }
     }
     Ok(rel.origin)
@@ -346,27 +360,26 @@ pub fn peer_targets(
     Ok(out)
 }
 
-fn print_dry_run(label: &str, what: &[String], r: &CommitReport) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "[dry run] {label}: {}", what.join("; "));
+/// What a dry run would do to one target, for the host's sink; `planned` changes are
+/// counted for the origin (an HA peer's copy of the same change is not another change).
+fn print_dry_run(ctx: &RunContext, label: &str, what: &[String], r: &CommitReport, planned: usize) {
+    let mut out = format!("[dry run] {label}: {}\n", what.join("; "));
     if !r.changed {
-        let _ = writeln!(
-            out,
+        out.push_str(&format!(
             "[dry run] {label}: changes nothing; nothing would be sent"
-        );
+        ));
+        ctx.emit(Line::Plan, &out);
         return;
     }
-    let _ = write!(out, "{}", r.diff);
-    let _ = writeln!(
-        out,
+    out.push_str(&r.diff);
+    out.push_str(&format!(
         "[dry run] {label}: would send {}",
         r.commands.join(", then ")
-    );
+    ));
     if let Some(v) = &r.verdict {
-        let _ = writeln!(out, "[dry run] {label}: Kea's config-test says: {v}");
+        out.push_str(&format!("\n[dry run] {label}: Kea's config-test says: {v}"));
     }
-    let _ = out.flush();
+    ctx.plan(&out, planned);
 }
 
 /// Registers every mutator on `T`.

@@ -134,14 +134,17 @@ pub(super) fn command(
     }
     let mutates = !crate::kea::audit::is_read_only(cmd);
     if mutates && ctx.is_dry_run() {
-        println!(
-            "[dry run] {}: would send {cmd}{}{}",
-            s.0.name(),
-            service
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default(),
-            args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+        ctx.plan(
+            &format!(
+                "[dry run] {}: would send {cmd}{}{}",
+                s.0.name(),
+                service
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+                args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+            ),
+            1,
         );
         return Ok(Dynamic::UNIT);
     }
