@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod drift;
 pub mod edit;
 mod error;
+pub mod fleet;
 pub mod ha;
 pub mod identity;
 mod inventory;

@@ -56,7 +56,8 @@ pub struct RunContext {
     stop_pending: AtomicBool,
     /// Where the script's output goes (see [`super::output`]).
     sink: Mutex<Arc<dyn Sink>>,
-    /// Changes this run made: audit entries written, or planned changes in a dry run.
+    /// Changes this run made: audit entries written (not those of a failed attempt), or
+    /// planned changes in a dry run.
     changes: AtomicUsize,
     /// A fleet run's selected servers (inventory names), for `selection()`.
     pub selection: Mutex<Vec<String>>,
@@ -131,7 +132,9 @@ impl RunContext {
         if self.is_dry_run() {
             return;
         }
-        self.changes.fetch_add(1, Ordering::SeqCst);
+        if entry.outcome != "error" {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }
         entry.script = self.script_name.lock().expect("script lock").clone();
         entry.trigger = self.trigger_name.lock().expect("trigger lock").clone();
         if let Err(e) = self.audit.append(&entry) {
@@ -337,6 +340,21 @@ impl RunContext {
 
     /// The connected server of that inventory name, connecting on first use.
     pub fn server(&self, name: Option<&str>) -> Result<Arc<Server>, Box<EvalAltResult>> {
+        self.server_checked(name, true)
+    }
+
+    /// [`RunContext::server`] without the warning about changes left in flight: for a
+    /// fleet run's `selection()`, whose other servers are being changed by their own runs
+    /// at this very moment.
+    pub fn server_unchecked(&self, name: &str) -> Result<Arc<Server>, Box<EvalAltResult>> {
+        self.server_checked(Some(name), false)
+    }
+
+    fn server_checked(
+        &self,
+        name: Option<&str>,
+        check: bool,
+    ) -> Result<Arc<Server>, Box<EvalAltResult>> {
         let name = name.unwrap_or(&self.inventory.default).to_string();
         let mut servers = self.servers.lock().expect("servers lock");
         if let Some(s) = servers.get(&name) {
@@ -346,7 +364,12 @@ impl RunContext {
         let server = self.enter(|| Server::from_entry(&name, entry));
         let server = Arc::new(server.map_err(|e| kea_error(&e))?);
         // Reads go on; the next change against that daemon settles what was left.
-        for p in crate::kea::edit::journal::pending_for(&server) {
+        let pending = if check {
+            crate::kea::edit::journal::pending_for(&server)
+        } else {
+            Vec::new()
+        };
+        for p in pending {
             self.warn(&format!(
                 "a change to {name}/{} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
                 p.service, p.id, p.time

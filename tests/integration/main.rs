@@ -17,6 +17,7 @@ mod editing;
 mod editing_hooks;
 mod faults;
 mod fidelity;
+mod fleet;
 mod ha;
 mod hostile;
 mod kea3_double;
