@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::kea::Inventory;
-use crate::kea::fleet::{self, Selector, Unit};
+use crate::kea::fleet::{self, Resolved, Selector, Unit};
 use crate::script::output::{Buffer, Line};
 use crate::script::{Limits, RunContext, SCRIPT_STACK_SIZE, Script, run_script};
 use crate::term::{self, Paint, Progress};
@@ -71,13 +71,13 @@ pub fn run(
             return 2;
         }
     };
-    let units = {
+    let resolved = {
         let p = Progress::spinner(&format!("asking {} servers who they are", names.len()));
-        let units = runtime.block_on(fleet::resolve(&inventory, &names));
+        let resolved = runtime.block_on(fleet::resolve(&inventory, &names));
         p.finish();
-        units
+        resolved
     };
-    let rows = run_units(runtime, &inventory, &script, &opts, &names, &units);
+    let rows = run_units(runtime, &inventory, &script, &opts, &names, &resolved);
     // Buffered output first (stderr), then the result (stdout).
     let mut err = std::io::stderr().lock();
     for r in &rows {
@@ -117,8 +117,9 @@ fn run_units(
     script: &Script,
     opts: &FleetOptions,
     names: &[String],
-    units: &[Unit],
+    resolved: &Resolved,
 ) -> Vec<Row> {
+    let units = &resolved.units;
     let progress = Progress::bar(units.len() as u64, "running");
     let queue: Mutex<VecDeque<(usize, &Unit)>> = Mutex::new(units.iter().enumerate().collect());
     let results: Mutex<Vec<Option<Row>>> = Mutex::new(vec![None; units.len()]);
@@ -153,6 +154,9 @@ fn run_units(
                             break;
                         };
                         let ctx = context(runtime, inventory, opts, names, &unit.lead);
+                        if let Some(h) = resolved.handles.get(&unit.lead) {
+                            ctx.adopt_server(&unit.lead, h.clone());
+                        }
                         contexts.lock().expect("contexts lock").push(ctx.clone());
                         if stopped.load(std::sync::atomic::Ordering::SeqCst) {
                             ctx.cancel();

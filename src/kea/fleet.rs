@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::identity::{DaemonId, daemon_id};
+use super::identity::{DaemonId, daemon_id_given};
 use super::{Inventory, KeaError, Server, Service};
 
 /// Which servers a fleet run takes.
@@ -95,15 +95,21 @@ fn main_service(server: Arc<Server>) -> Result<Service, KeaError> {
     Service::new(server.clone(), "dhcp4").or_else(|_| Service::new(server, "dhcp6"))
 }
 
-/// Asks one server which daemon it is and which HA partners it has. A server that does not
-/// answer is its own daemon (by URL) with no partners: it will fail alone.
-async fn facts(name: &str, inventory: &Inventory) -> Option<Facts> {
+/// Asks one server which daemon it is and which HA partners it has: one `status-get`
+/// (its pid names the daemon; a `high-availability` part says the HA hook runs), and only
+/// then its configuration, for the peers. A server that does not answer is its own daemon
+/// (by URL) with no partners: it will fail alone.
+async fn facts(name: &str, inventory: &Inventory) -> Option<(Facts, Arc<Server>)> {
     let entry = inventory.get(name).ok()?;
     let server = Arc::new(Server::from_entry(name, entry).ok()?);
-    let svc = main_service(server).ok()?;
-    let daemon = daemon_id(&svc).await;
+    let svc = main_service(server.clone()).ok()?;
+    let status = svc.status().await.ok();
+    let daemon = daemon_id_given(&svc, status.as_ref());
     let mut partners = Vec::new();
-    if let Ok(Some(topo)) = svc.ha_topology_cached().await {
+    let ha = status
+        .as_ref()
+        .is_some_and(|s| s.get("high-availability").is_some());
+    if ha && let Ok(Some(topo)) = svc.ha_topology_cached().await {
         for p in topo.partners() {
             if let Some(n) = super::ha::map_peer(p, &topo, name, inventory)
                 && n != name
@@ -112,17 +118,34 @@ async fn facts(name: &str, inventory: &Inventory) -> Option<Facts> {
             }
         }
     }
-    Some(Facts { daemon, partners })
+    Some((Facts { daemon, partners }, server))
+}
+
+/// The runs of a fleet, and the server handles the selection was resolved with (each
+/// remembers its daemon's identity and HA topology, so a run can go on with it).
+pub struct Resolved {
+    pub units: Vec<Unit>,
+    pub handles: HashMap<String, Arc<Server>>,
 }
 
 /// Folds the selected servers into runs: servers that reach one daemon, or daemons of one
 /// HA relationship, make one run, on the first of them in selection order; the others are
 /// covered by it. Partners outside the selection are asked too, so that `server1` and
 /// `server2-unix` are still seen as one relationship. Servers are asked concurrently.
-pub async fn resolve(inventory: &Inventory, selected: &[String]) -> Vec<Unit> {
+pub async fn resolve(inventory: &Inventory, selected: &[String]) -> Resolved {
     // Each selected server's facts, and those of partners not selected (one level).
     let asked = futures::future::join_all(selected.iter().map(|n| facts(n, inventory))).await;
-    let mut known: HashMap<String, Option<Facts>> = selected.iter().cloned().zip(asked).collect();
+    let mut handles = HashMap::new();
+    let mut known: HashMap<String, Option<Facts>> = HashMap::new();
+    for (name, a) in selected.iter().zip(asked) {
+        known.insert(
+            name.clone(),
+            a.map(|(f, server)| {
+                handles.insert(name.clone(), server);
+                f
+            }),
+        );
+    }
     let extra: Vec<String> = known
         .values()
         .flatten()
@@ -132,7 +155,11 @@ pub async fn resolve(inventory: &Inventory, selected: &[String]) -> Vec<Unit> {
         .into_iter()
         .collect();
     let asked = futures::future::join_all(extra.iter().map(|n| facts(n, inventory))).await;
-    known.extend(extra.into_iter().zip(asked));
+    known.extend(
+        extra
+            .into_iter()
+            .zip(asked.into_iter().map(|a| a.map(|(f, _)| f))),
+    );
 
     // Union-find over daemons: one set per daemon, joined along HA partnerships.
     let mut sets = Sets::default();
@@ -166,7 +193,7 @@ pub async fn resolve(inventory: &Inventory, selected: &[String]) -> Vec<Unit> {
             }
         }
     }
-    units
+    Resolved { units, handles }
 }
 
 /// A small union-find over string keys.
@@ -298,7 +325,7 @@ tags = ["site-a"]
         let names = select(&inv, &Selector::All).unwrap();
         let units = rt.block_on(async {
             let _g = tokio::runtime::Handle::current().enter();
-            resolve(&inv, &names).await
+            resolve(&inv, &names).await.units
         });
         assert_eq!(units.len(), 3, "{units:?}");
         assert!(units.iter().all(|u| u.covered.is_empty()));

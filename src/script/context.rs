@@ -379,6 +379,16 @@ impl RunContext {
         Ok(server)
     }
 
+    /// Makes `server` the connected server of inventory name `name` (a fleet run hands
+    /// over the handle it resolved the selection with: its daemon's identity and HA
+    /// topology are known already).
+    pub fn adopt_server(&self, name: &str, server: Arc<Server>) {
+        self.servers
+            .lock()
+            .expect("servers lock")
+            .insert(name.to_string(), server);
+    }
+
     /// Runs `f` inside the runtime context (reqwest clients must be built inside it).
     pub fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
         let _guard = self.handle.enter();
