@@ -378,3 +378,71 @@ fn both_peers_of_an_ha_pair_selected_change_once_and_both_get_it() {
     assert_eq!(adds.len(), 1, "one change, not two: {audit}");
     assert_eq!(adds[0]["peers"], json!(["server2"]), "{audit}");
 }
+
+/// Script output goes through the host's sink: the daemon's dry-run plan is a log event of
+/// the trigger that made it, and nothing reaches the daemon's stdout.
+#[test]
+fn a_daemons_dry_run_plan_goes_to_its_log() {
+    let Some(lab) = lab() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let s = script(
+        tmp.path(),
+        "plan.rhai",
+        "every(\"200ms\", || { kea().dhcp4.add_class(#{ name: \"planned\" }); });\n",
+    );
+    let (out, log) = (tmp.path().join("stdout"), tmp.path().join("log"));
+    let mut d = std::process::Command::new(assert_cmd::cargo::cargo_bin("keascript"))
+        .env_remove("KEASCRIPT_CONFIG")
+        .env_remove("KEASCRIPT_LOG")
+        .env_remove("JOURNAL_STREAM")
+        .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+        .arg("--config")
+        .arg(lab.inventory())
+        .args(["daemon", "--dry-run", "--log-format", "json"])
+        .arg(&s)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let plan = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(e) = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| {
+                e["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("[dry run] lab/dhcp4: add class planned"))
+            })
+        {
+            break e;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no plan in the log:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    d.wait().unwrap();
+    assert!(
+        plan["fields"]["trigger"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("every(200ms) at ")),
+        "{plan}"
+    );
+    let m = plan["fields"]["message"].as_str().unwrap();
+    assert!(m.contains("would send "), "{m}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "",
+        "nothing on stdout"
+    );
+    assert!(!classes(&lab.socket("dhcp4")).contains(&"planned".to_string()));
+}
