@@ -446,3 +446,47 @@ fn a_daemons_dry_run_plan_goes_to_its_log() {
     );
     assert!(!classes(&lab.socket("dhcp4")).contains(&"planned".to_string()));
 }
+
+/// On a terminal a fleet run shows its progress line (stderr) and paints the outcomes
+/// (stdout); with `NO_COLOR` the table has no colour.
+#[test]
+fn a_fleet_run_on_a_terminal_shows_progress_and_colour() {
+    use rexpect::reader::{Options, ReadUntil};
+    let Some(labs) = dhcp4_labs(2) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = fleet_inventory(tmp.path(), &labs);
+    // Long enough for the progress line's first ticks.
+    let s = script(
+        tmp.path(),
+        "slow.rhai",
+        "sleep(\"400ms\"); kea().dhcp4.status();",
+    );
+    for no_colour in [false, true] {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keascript"));
+        cmd.env_remove("KEASCRIPT_CONFIG")
+            .env_remove("KEASCRIPT_LOG")
+            .env_remove("NO_COLOR")
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .env("TERM", "xterm")
+            .arg("--config")
+            .arg(&inv)
+            .args(["run", "--all", "--parallel", "1"])
+            .arg(&s);
+        if no_colour {
+            cmd.env("NO_COLOR", "1");
+        }
+        let mut p = rexpect::session::spawn_with_options(
+            cmd,
+            Options::new()
+                .timeout_ms(Some(90_000))
+                .strip_ansi_escape_codes(false),
+        )
+        .expect("spawn under a pty");
+        let (before, _) = p
+            .exp_any(vec![ReadUntil::String("2 servers: 0 changed, 2 ok".into())])
+            .expect("the summary");
+        assert!(before.contains("/2]"), "a progress line: {before:?}");
+        let ok_painted = before.contains("\u{1b}[") && before.contains("ok\u{1b}[0m");
+        assert_eq!(ok_painted, !no_colour, "NO_COLOR={no_colour}: {before:?}");
+    }
+}
