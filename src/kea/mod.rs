@@ -11,6 +11,7 @@ pub mod edit;
 mod error;
 pub mod fleet;
 pub mod ha;
+pub mod hosts;
 pub mod identity;
 mod inventory;
 pub mod leases;

@@ -7,6 +7,7 @@ mod ha;
 mod leases;
 mod misc;
 mod reading;
+mod reservations;
 mod server;
 mod service;
 mod triggers;
@@ -28,6 +29,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     service::register(engine, ctx.clone());
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
+    reservations::register(engine, ctx.clone());
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());
