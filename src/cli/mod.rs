@@ -8,6 +8,10 @@ mod history;
 mod lab;
 mod repl;
 mod run;
+// Taking changes back: snapshots, restore, undo, commit-confirmed.
+mod confirm;
+mod snapshots;
+mod undo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +52,19 @@ pub enum Command {
     /// Diagnose servers: reachability, credentials, version, hooks, HA peers, whether a
     /// change can be persisted; each finding with its fix
     Doctor(doctor::DoctorArgs),
+    /// List the configurations kept before keascript replaced them (newest first)
+    Snapshots(snapshots::SnapshotsArgs),
+    /// Put a snapshot back through the edit pipeline (every HA peer from its own snapshot)
+    Restore(undo::RestoreArgs),
+    /// Revert one recorded change (its id from `keascript history`)
+    Undo(undo::UndoArgs),
+    /// Keep the changes of a `run --confirm` (default: every pending change of this user)
+    Confirm(confirm::ConfirmArgs),
+    /// Revert the changes of a `run --confirm` now (default: every pending change of this user)
+    Rollback(confirm::ConfirmArgs),
+    /// The detached process that reverts a `run --confirm` when its window ends (internal)
+    #[command(hide = true)]
+    RevertTimer(confirm::TimerArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -94,6 +111,13 @@ fn command(cli: Cli) -> u8 {
             return 1;
         }
     };
+    // A change whose revert timer died waits for someone to decide: say so.
+    if !matches!(
+        cli.command,
+        Command::Confirm(_) | Command::Rollback(_) | Command::RevertTimer(_)
+    ) {
+        confirm::warn_orphans();
+    }
     match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
@@ -103,6 +127,12 @@ fn command(cli: Cli) -> u8 {
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
         Command::Doctor(args) => doctor::doctor(&runtime, cli.config.as_deref(), args),
+        Command::Snapshots(args) => snapshots::snapshots(args),
+        Command::Restore(args) => undo::restore(&runtime, cli.config.as_deref(), args),
+        Command::Undo(args) => undo::undo(&runtime, cli.config.as_deref(), args),
+        Command::Confirm(args) => confirm::confirm(args),
+        Command::Rollback(args) => confirm::rollback(args),
+        Command::RevertTimer(args) => confirm::revert_timer(&runtime, args),
     }
 }
 

@@ -64,6 +64,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
     pub max_memory: usize,
 
+    /// Commit-confirmed: revert every change of the run when this window ends (e.g. 5m)
+    /// unless `keascript confirm` keeps them
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, conflicts_with_all = ["lab", "dry_run"])]
+    pub confirm: Option<Duration>,
+
+    /// With --confirm: a check script run every --health-interval during the window; the
+    /// changes are reverted at once when it fails
+    #[arg(long, value_name = "CHECK.rhai", requires = "confirm")]
+    pub health: Option<PathBuf>,
+
+    /// How often --health runs
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub health_interval: Duration,
+
     /// Arguments for the script (`args` in the script), after `--`
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -97,6 +111,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         eprintln!("error: {e}");
         return 2;
     }
+    if let Some(Err(e)) = args.health.as_deref().map(super::common::check_script) {
+        eprintln!("error: --health: {e}");
+        return 2;
+    }
     let mut lab = None;
     let inventory = if args.lab {
         let Some((l, inventory)) = super::common::start_lab(runtime, "") else {
@@ -120,6 +138,14 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     }
     let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
     if let Some(selector) = fleet_selector(&args) {
+        // Commit-confirmed arms one revert timer for one run; a fleet has one run per
+        // server (not built: say so rather than ignore it).
+        if args.confirm.is_some() {
+            eprintln!(
+                "error: --confirm cannot be used with --all, --tag or --servers (a fleet run)"
+            );
+            return 2;
+        }
         let script = match &stdin_source {
             Some(text) => Script::from_text(text, "stdin", None),
             None => match Script::from_file(&args.script) {
@@ -152,6 +178,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     // Ctrl-C or SIGTERM stops the script (and a Kea call in flight) so the lab, if any,
     // is torn down properly.
     let on_signal = ctx.clone();
+    let ctx_for_confirm = ctx.clone();
     let watcher = runtime.spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
@@ -171,5 +198,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         eprintln!("{msg}");
     }
     drop(lab);
+    if let Some(window) = args.confirm {
+        let armed = super::confirm::arm(
+            &ctx_for_confirm,
+            &args.script.display().to_string(),
+            window,
+            args.health.as_deref(),
+            args.health_interval,
+        );
+        return outcome.status.max(armed);
+    }
     outcome.status
 }

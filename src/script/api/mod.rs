@@ -11,6 +11,7 @@ mod reservations;
 mod server;
 mod service;
 mod triggers;
+pub mod undo;
 mod views;
 
 use std::sync::Arc;
@@ -33,5 +34,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());
+    undo::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }
