@@ -12,7 +12,9 @@
 //! 5. file saved → `config-reload` received by Kea (`keascript daemon`), minus the debounce;
 //! 6. start-up: `keascript run` of an empty script, `keascript repl` to its first prompt;
 //! 7. (Kea 3.0) the hook path beside the config path;
-//! 8. importing 10,000 reservations from a CSV file vs `config-get | jq | config-set`.
+//! 8. importing 10,000 reservations from a CSV file vs `config-get | jq | config-set`;
+//! 9. a fleet run: `add_class` on 1, 8 and 32 dhcp4-only labs with `--parallel 8`, vs a raw
+//!    parallel client sending the same commands to the same servers.
 //!
 //! Only 127.0.0.1 is used; every process is started here and stopped by its PID.
 
@@ -1685,6 +1687,186 @@ fn rss_wrapper(args: &[String]) -> ! {
     });
 }
 
+const FLEET_CLASS_RHAI: &str = r#"
+kea().dhcp4.add_class(#{ name: args[0], test: "option[60].text == 'bench'" });
+"#;
+
+/// What a raw client sends to add a class to one server over its UNIX socket: config-get,
+/// config-test, config-set, config-write (keascript's commands for `add_class` with a
+/// test expression).
+fn raw_add_class(sock: &Path, name: &str) {
+    let got = unix_cmd(sock, br#"{"command": "config-get"}"#);
+    assert_eq!(result(&got), 0, "config-get: {got}");
+    let mut cfg = got["arguments"].clone();
+    if let Some(o) = cfg["Dhcp4"].as_object_mut() {
+        o.remove("hash");
+    }
+    let classes = cfg["Dhcp4"]
+        .as_object_mut()
+        .expect("Dhcp4")
+        .entry("client-classes")
+        .or_insert(json!([]));
+    classes
+        .as_array_mut()
+        .expect("client-classes")
+        .push(json!({ "name": name, "test": "option[60].text == 'bench'" }));
+    for cmd in ["config-test", "config-set"] {
+        let v = unix_cmd(sock, &body(&json!({"command": cmd, "arguments": cfg})));
+        assert_eq!(result(&v), 0, "{cmd}: {v}");
+    }
+    let v = unix_cmd(sock, br#"{"command": "config-write"}"#);
+    assert_eq!(result(&v), 0, "config-write: {v}");
+}
+
+/// The raw client over `socks`, `parallel` threads taking servers from one queue.
+fn raw_fleet(socks: &[PathBuf], parallel: usize, name: &str) -> f64 {
+    let queue = std::sync::Mutex::new(socks.iter().collect::<Vec<_>>());
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..parallel.min(socks.len()) {
+            s.spawn(|| {
+                loop {
+                    let Some(sock) = queue.lock().expect("queue").pop() else {
+                        break;
+                    };
+                    raw_add_class(sock, name);
+                }
+            });
+        }
+    });
+    t.elapsed().as_secs_f64()
+}
+
+fn case9(b: &mut Bench) {
+    eprintln!("case 9: a fleet run (add_class on 1, 8 and 32 servers, --parallel 8)");
+    let t = Instant::now();
+    let opts = LabOptions {
+        dhcp4_only: true,
+        ..Default::default()
+    };
+    let labs: Vec<Lab> =
+        b.rt.block_on(futures::future::join_all(
+            (0..32).map(|_| Lab::start(opts.clone())),
+        ))
+        .into_iter()
+        .map(|l| l.unwrap_or_else(|e| panic!("cannot start a Kea lab: {e}")))
+        .collect();
+    eprintln!(
+        "  (32 dhcp4-only labs up in {})",
+        dur(t.elapsed().as_secs_f64())
+    );
+    let script = b.script("fleet-class.rhai", FLEET_CLASS_RHAI);
+    for n in [1usize, 8, 32] {
+        let inv = b.dir.path().join(format!("fleet-{n}.toml"));
+        let mut text = String::from("default = \"f1\"\n");
+        for (i, lab) in labs.iter().take(n).enumerate() {
+            text.push_str(&format!(
+                "\n[servers.f{}]\ndhcp4 = \"unix:{}\"\n",
+                i + 1,
+                lab.socket("dhcp4").display()
+            ));
+        }
+        std::fs::write(&inv, text).expect("inventory");
+        let socks: Vec<PathBuf> = labs.iter().take(n).map(|l| l.socket("dhcp4")).collect();
+        let reps = if n == 32 { 3 } else { 5 };
+        let (mut ks_walls, mut raw_walls, mut cpu) = (vec![], vec![], vec![]);
+        // Alternate keascript and the raw client so that both see the same machine.
+        for j in 0..reps {
+            let name = format!("ks-{n}-{j}");
+            let r = run(
+                &mut ks(
+                    b,
+                    &inv,
+                    &[
+                        "run",
+                        "--all",
+                        "--parallel",
+                        "9",
+                        "--output",
+                        "json",
+                        script.to_str().unwrap(),
+                        "--",
+                        &name,
+                    ],
+                ),
+                None,
+                false,
+            );
+            let changed = r
+                .out
+                .lines()
+                .filter(|l| l.contains("\"outcome\":\"changed\""))
+                .count();
+            assert_eq!(changed, n, "every server changed:\n{}\n{}", r.out, r.err);
+            ks_walls.push(r.wall);
+            cpu.push(r.cpu);
+            raw_walls.push(raw_fleet(&socks, 8, &format!("raw-{n}-{j}")));
+        }
+        for sock in &socks {
+            let v = unix_cmd(sock, br#"{"command": "config-get"}"#);
+            let classes = v["arguments"]["Dhcp4"]["client-classes"].to_string();
+            assert!(classes.contains(&format!("ks-{n}-{}", reps - 1)));
+            assert!(classes.contains(&format!("raw-{n}-{}", reps - 1)));
+        }
+        let (k, r) = (stat(&ks_walls), stat(&raw_walls));
+        b.table.row(
+            "9",
+            &format!("keascript run --all --parallel 8, add_class on {n} server(s), wall"),
+            k,
+            dur,
+            ratio(k.med, r.med, "raw client"),
+        );
+        b.table.row(
+            "9",
+            &format!("raw parallel client (8 threads, UNIX) on {n} server(s), wall (floor)"),
+            r,
+            dur,
+            String::new(),
+        );
+        b.table.row(
+            "9",
+            &format!("… keascript CPU (user+sys) on {n} server(s)"),
+            stat(&cpu),
+            dur,
+            String::new(),
+        );
+    }
+    // What keascript sent to one server during one fleet run.
+    let inv = b.dir.path().join("fleet-1.toml");
+    let log = labs[0].dir().join("kea-dhcp4.log");
+    let before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    run(
+        &mut ks(
+            b,
+            &inv,
+            &[
+                "run",
+                "--all",
+                script.to_str().unwrap(),
+                "--",
+                "ks-commands",
+            ],
+        ),
+        None,
+        false,
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let cmds: Vec<&str> = text
+        .lines()
+        .skip(before)
+        .filter_map(|l| l.split("Received command '").nth(1))
+        .map(|r| r.trim_end_matches('\''))
+        .collect();
+    b.table.text(
+        "9",
+        "commands keascript sent to one server in a fleet run",
+        &cmds.join(", "),
+    );
+}
+
 fn machine(version: &str) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
@@ -1868,7 +2050,7 @@ fn main() {
     };
     let started = Instant::now();
     type Case = fn(&mut Bench);
-    let cases: [(u32, Case); 8] = [
+    let cases: [(u32, Case); 9] = [
         (1, case1),
         (2, case2),
         (3, case3),
@@ -1877,6 +2059,7 @@ fn main() {
         (6, case6),
         (7, case7),
         (8, case8),
+        (9, case9),
     ];
     for (n, f) in cases {
         if want(n) {

@@ -3,6 +3,7 @@
 mod common;
 mod daemon;
 mod doctor;
+mod fleet;
 mod history;
 mod lab;
 mod repl;

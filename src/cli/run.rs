@@ -1,4 +1,5 @@
-//! `keascript run SCRIPT [-- ARGS]`, optionally against a fresh lab (`--lab`).
+//! `keascript run SCRIPT [-- ARGS]`, optionally against a fresh lab (`--lab`), or across a
+//! fleet (`--all`, `--tag`, `--servers`: see `cli::fleet`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::kea::Inventory;
-use crate::script::{RunContext, run_file};
+use crate::kea::fleet::Selector;
+use crate::script::{RunContext, Script, run_file};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -19,8 +21,28 @@ pub struct RunArgs {
     pub lab: bool,
 
     /// The inventory server `kea()` returns (default: the inventory's `default`)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["all", "tag", "servers"])]
     pub server: Option<String>,
+
+    /// Fleet run: run the script once on every inventory server (see --parallel, --output)
+    #[arg(long, group = "fleet")]
+    pub all: bool,
+
+    /// Fleet run: on every inventory server whose `tags` hold TAG
+    #[arg(long, value_name = "TAG", group = "fleet")]
+    pub tag: Option<String>,
+
+    /// Fleet run: on every inventory server whose name matches GLOB (e.g. 'edge-*')
+    #[arg(long, value_name = "GLOB", group = "fleet")]
+    pub servers: Option<String>,
+
+    /// Fleet run: at most N servers at a time
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+
+    /// Fleet run: the result as a table, or one JSON object per server and line
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "table")]
+    pub output: super::fleet::Output,
 
     /// Deadline for the whole run, Kea calls included (e.g. 30s, 10m; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::common::parse_timeout)]
@@ -70,6 +92,16 @@ pub struct RunArgs {
 /// The status of a usage error (one `--detailed-exitcode` turns into 1: there, 2 means
 /// "changes pending" and nothing else).
 const USAGE: u8 = 2;
+/// The fleet a run takes (`--all`, `--tag`, `--servers`), if it is a fleet run.
+fn fleet_selector(args: &RunArgs) -> Option<Selector> {
+    if args.all {
+        Some(Selector::All)
+    } else if let Some(t) = &args.tag {
+        Some(Selector::Tag(t.clone()))
+    } else {
+        args.servers.clone().map(Selector::Names)
+    }
+}
 
 pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunArgs) -> u8 {
     let usage = if args.detailed_exitcode { 1 } else { USAGE };
@@ -115,6 +147,38 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         return usage;
     }
     let limits = super::common::limits(args.timeout, args.max_operations, args.max_memory);
+    if let Some(selector) = fleet_selector(&args) {
+        // Commit-confirmed arms one revert timer for one run; a fleet has one run per
+        // server (not built: say so rather than ignore it).
+        if args.confirm.is_some() {
+            eprintln!(
+                "error: --confirm cannot be used with --all, --tag or --servers (a fleet run)"
+            );
+            return 2;
+        }
+        let script = match &stdin_source {
+            Some(text) => Script::from_text(text, "stdin", None),
+            None => match Script::from_file(&args.script) {
+                Ok(s) => s,
+                Err(o) => {
+                    eprintln!("{}", o.error.unwrap_or_default());
+                    return o.status;
+                }
+            },
+        };
+        let opts = super::fleet::FleetOptions {
+            selector,
+            parallel: args.parallel.into(),
+            output: args.output,
+            dry_run: args.dry_run,
+            single_peer: args.single_peer,
+            limits,
+            args: args.args,
+        };
+        let status = super::fleet::run(runtime, inventory, script, opts);
+        drop(lab);
+        return status;
+    }
     let ctx = Arc::new(
         RunContext::new(runtime.handle().clone(), inventory, args.args)
             .with_timeout(limits.timeout),

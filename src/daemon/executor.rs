@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rhai::{AST, Dynamic, Engine, EvalAltResult, FnPtr};
+use rhai::{AST, Dynamic, Engine};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::kea::Inventory;
+use crate::script::output::{FnSink, Line};
 use crate::script::triggers::{Mode, Trigger};
-use crate::script::{Limits, RunContext, SCRIPT_STACK_SIZE, build_engine, describe_error};
+use crate::script::{Limits, RunContext, SCRIPT_STACK_SIZE, Script, call_trigger};
 
 /// What every run of one script generation shares.
 #[derive(Clone)]
@@ -48,22 +49,16 @@ impl Setup {
         Arc::new(ctx)
     }
 
-    /// An engine bound to `ctx`, with `print` and `debug` going to the log.
-    pub fn engine(&self, ctx: Arc<RunContext>, label: &str) -> Engine {
-        let mut engine = build_engine(ctx, &self.limits, self.script.parent());
+    /// An engine for `script` bound to `ctx`, its output (`print`, `debug`, warnings,
+    /// dry-run plans) going to the log under `label`.
+    pub fn engine(&self, script: &Script, ctx: Arc<RunContext>, label: &str) -> Engine {
         let l = label.to_string();
-        engine.on_print(move |s| tracing::info!(target: "script", trigger = %l, "{s}"));
-        let l = label.to_string();
-        engine.on_debug(move |s, src, pos| {
-            let src = src.unwrap_or("<script>");
-            match pos.line() {
-                Some(line) => {
-                    tracing::debug!(target: "script", trigger = %l, "[{src}:{line}] {s}")
-                }
-                None => tracing::debug!(target: "script", trigger = %l, "[{src}] {s}"),
-            }
-        });
-        engine
+        ctx.set_sink(Arc::new(FnSink(move |kind: Line, text: &str| match kind {
+            Line::Print | Line::Plan => tracing::info!(target: "script", trigger = %l, "{text}"),
+            Line::Warn => tracing::warn!(target: "script", trigger = %l, "{text}"),
+            Line::Debug => tracing::debug!(target: "script", trigger = %l, "{text}"),
+        })));
+        script.engine(&ctx, &self.limits)
     }
 }
 
@@ -113,7 +108,8 @@ impl Executor {
             .stack_size(SCRIPT_STACK_SIZE)
             .spawn(move || {
                 let _log = tracing::dispatcher::set_default(&setup.dispatch);
-                let mut engine = setup.engine(thread_ctx.clone(), &label);
+                let script = Script::from_text("", &name, setup.script.parent());
+                let mut engine = setup.engine(&script, thread_ctx.clone(), &label);
                 for (alias, module) in imports {
                     engine.register_static_module(alias, module);
                 }
@@ -121,32 +117,24 @@ impl Executor {
                     engine.register_global_module(module);
                 }
                 while let Some(req) = rx.blocking_recv() {
-                    thread_ctx.start_clock();
                     let started = Instant::now();
-                    let result = call(&engine, &ast, &callback, req.arg, &thread_ctx);
-                    let outcome = match result {
-                        Ok(_) => Outcome::Done,
-                        Err(CallError::Arity(msg)) => Outcome::Failed(msg),
-                        Err(CallError::Script(e)) => {
-                            // Not "in `anon$…` called at <script>": the log says which
-                            // trigger; and one line per log event.
-                            let e = match *e {
-                                EvalAltResult::ErrorInFunctionCall(f, _, inner, _)
-                                    if f == callback.fn_name() =>
-                                {
-                                    inner
-                                }
-                                other => Box::new(other),
-                            };
-                            let msg =
-                                describe_error(&e, &name, &setup.limits).replace("\n  ", "; ");
-                            // The context's own words for a cancelled run.
-                            if thread_ctx.stop_reason() == Some("cancelled") {
-                                Outcome::Cancelled(msg)
-                            } else {
-                                Outcome::Failed(msg)
-                            }
+                    let run = call_trigger(
+                        &engine,
+                        &ast,
+                        &callback,
+                        req.arg,
+                        &thread_ctx,
+                        &name,
+                        &setup.limits,
+                    );
+                    let outcome = match run.error {
+                        None if run.status == 0 => Outcome::Done,
+                        None => Outcome::Failed(format!("the run ended with exit({})", run.status)),
+                        // The context's own words for a cancelled run.
+                        Some(msg) if thread_ctx.stop_reason() == Some("cancelled") => {
+                            Outcome::Cancelled(msg)
                         }
+                        Some(msg) => Outcome::Failed(msg),
                     };
                     // A dry run's plan goes to the log, once per run.
                     let plan = thread_ctx.take_plan();
@@ -184,44 +172,4 @@ impl Executor {
     pub fn cancel(&self) {
         self.ctx.cancel();
     }
-}
-
-enum CallError {
-    Script(Box<EvalAltResult>),
-    /// The callback does not take the arguments its trigger gives.
-    Arity(String),
-}
-
-/// Calls the callback. `on_change` passes the event map; a callback that takes no
-/// parameter is called without it.
-fn call(
-    engine: &Engine,
-    ast: &AST,
-    f: &FnPtr,
-    arg: Option<Dynamic>,
-    ctx: &RunContext,
-) -> Result<Dynamic, CallError> {
-    let not_found = |e: &EvalAltResult| matches!(e, EvalAltResult::ErrorFunctionNotFound(sig, _) if sig.starts_with(f.fn_name()));
-    let result = match arg {
-        Some(ev) => match f.call::<Dynamic>(engine, ast, (ev,)) {
-            Err(e) if not_found(&e) => f.call::<Dynamic>(engine, ast, ()),
-            r => r,
-        },
-        None => f.call::<Dynamic>(engine, ast, ()),
-    };
-    let result = ctx.finish(result);
-    result.map_err(|e| {
-        if not_found(&e) {
-            let which = if f.is_anonymous() {
-                "the function given to the trigger".to_string()
-            } else {
-                format!("function \"{}\"", f.fn_name())
-            };
-            CallError::Arity(format!(
-                "error: {which} must take no parameter (timers) or one, the event (on_change)"
-            ))
-        } else {
-            CallError::Script(e)
-        }
-    })
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rhai::{AST, Array, Dynamic, Map, Scope};
+use rhai::{AST, Dynamic, Map};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ use super::policy::{self, Counters, Fire, Overlap, Runner, Shutdown};
 use super::schedule;
 use super::watch::{self, FileState, Watch};
 use crate::script::triggers::{Mode, Trigger, TriggerKind};
-use crate::script::{describe_error, exit_status_of};
+use crate::script::{RunOutcome, Script};
 
 /// How the daemon behaves (the flags of `keascript daemon`).
 #[derive(Clone)]
@@ -45,42 +45,31 @@ struct LoadError {
     message: String,
 }
 
-/// Reads, compiles and runs the script top to bottom, collecting its triggers. Runs on a
-/// thread outside the runtime (Kea calls block on it).
+/// Reads, compiles and runs the script top to bottom (through the one script runner),
+/// collecting its triggers. Runs on a thread outside the runtime (Kea calls block on it).
 fn load(setup: &Setup) -> Result<Loaded, LoadError> {
-    let name = setup.script_name();
-    let source = std::fs::read_to_string(&setup.script).map_err(|e| LoadError {
-        status: 1,
-        message: format!("error: cannot read script {name}: {e}"),
-    })?;
+    let failed = |o: RunOutcome| LoadError {
+        status: o.status,
+        message: o.error.unwrap_or_else(|| {
+            format!(
+                "error: the script ended with exit({}) while starting",
+                o.status
+            )
+        }),
+    };
+    let script = Script::from_file(&setup.script).map_err(failed)?;
+    let name = script.name.clone();
     let ctx = setup.context(Mode::Daemon);
     let short = setup
         .script
         .file_name()
         .map_or(name.clone(), |n| n.to_string_lossy().to_string());
-    let engine = setup.engine(ctx.clone(), &format!("{short} (start)"));
-    let mut scope = Scope::new();
-    let args: Array = setup.args.iter().cloned().map(Dynamic::from).collect();
-    scope.push_constant("args", args);
-    let mut ast = engine.compile_with_scope(&scope, &source).map_err(|e| {
-        let pos = e.position();
-        let loc = match (pos.line(), pos.position()) {
-            (Some(l), Some(c)) => format!("{name}:{l}:{c}"),
-            (Some(l), None) => format!("{name}:{l}"),
-            _ => name.clone(),
-        };
-        LoadError {
-            status: 1,
-            message: format!("error: syntax error: {} at {loc}", e.err_type()),
-        }
-    })?;
-    ast.set_source(name.as_str());
-    ctx.start_clock();
-    ctx.finish(engine.run_ast_with_scope(&mut scope, &ast))
-        .map_err(|e| LoadError {
-            status: exit_status_of(&e),
-            message: describe_error(&e, &name, &setup.limits),
-        })?;
+    let engine = setup.engine(&script, ctx.clone(), &format!("{short} (start)"));
+    let mut compiled = script.compile(&engine, &setup.args).map_err(failed)?;
+    let outcome = compiled.run(&engine, &ctx, &name, &setup.limits);
+    if outcome.status != 0 {
+        return Err(failed(outcome));
+    }
     let triggers = ctx.triggers.take();
     if triggers.is_empty() {
         return Err(LoadError {
@@ -91,7 +80,7 @@ fn load(setup: &Setup) -> Result<Loaded, LoadError> {
         });
     }
     Ok(Loaded {
-        ast: Arc::new(ast),
+        ast: Arc::new(compiled.ast),
         triggers,
     })
 }

@@ -55,6 +55,15 @@ impl Estate {
         Ok((server, true))
     }
 
+    /// Makes `server` the handle of inventory name `name` (a fleet run hands over the handle
+    /// it resolved the selection with: its daemon's identity and HA topology are known).
+    pub fn adopt(&self, name: &str, server: Arc<Server>) {
+        self.servers
+            .lock()
+            .expect("servers lock")
+            .insert(name.to_string(), server);
+    }
+
     /// One service of an inventory server.
     pub fn service(&self, name: &str, service: &str) -> Result<Service, KeaError> {
         Service::new(self.server(Some(name))?, service)

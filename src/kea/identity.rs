@@ -63,15 +63,32 @@ pub async fn daemon_id(svc: &Service) -> DaemonId {
         return id;
     }
     let url = svc.server.service_url(&svc.name);
-    let mut id = None;
-    if is_local(&url)
-        && let Some(pid) = reported_pid(svc).await
-    {
-        id = Some(match super::doctor::startup_file(pid) {
+    let status = if is_local(&url) {
+        svc.status().await.ok()
+    } else {
+        None
+    };
+    daemon_id_given(svc, status.as_ref())
+}
+
+/// [`daemon_id`] from a `status-get` answer the caller already has (`None`: the daemon did
+/// not answer), so that a caller that needs the status anyway asks once.
+pub fn daemon_id_given(svc: &Service, status: Option<&Value>) -> DaemonId {
+    if let Some(id) = svc.server.remembered_identity(&svc.name) {
+        return id;
+    }
+    let url = svc.server.service_url(&svc.name);
+    let pid = status
+        .and_then(|s| s.get("pid"))
+        .and_then(Value::as_u64)
+        .map(|p| p as u32);
+    let id = match pid {
+        Some(pid) if is_local(&url) => Some(match super::doctor::startup_file(pid) {
             Some(file) => DaemonId(format!("local:{}:{}", svc.name, file.display())),
             None => DaemonId(format!("local:{}:pid:{pid}", svc.name)),
-        });
-    }
+        }),
+        _ => None,
+    };
     match id {
         Some(id) => {
             svc.server.remember_identity(&svc.name, id.clone());

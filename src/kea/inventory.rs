@@ -40,6 +40,9 @@ pub struct ServerEntry {
     pub connect_timeout_ms: Option<u64>,
     /// Answers larger than this many bytes are refused.
     pub max_answer_bytes: Option<usize>,
+    /// Labels that select this server in a fleet run (`keascript run --tag TAG`).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A named HA relationship, for when peer URLs are not the management endpoints.
@@ -305,6 +308,15 @@ impl ServerEntry {
             return Err(KeaError::invalid(
                 "needs `url` (a Control Agent) or `dhcp4`/`dhcp6` endpoints",
             ));
+        }
+        if let Some(t) = self
+            .tags
+            .iter()
+            .find(|t| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c == ','))
+        {
+            return Err(KeaError::invalid(format!(
+                "tags: {t:?} is not a tag (a non-empty word without spaces or commas, e.g. \"site-a\")"
+            )));
         }
         if self.password_file.is_some() && self.password_env.is_some() {
             return Err(KeaError::invalid(

@@ -11,6 +11,7 @@ pub mod drift;
 pub mod edit;
 mod error;
 pub mod estate;
+pub mod fleet;
 pub mod ha;
 pub mod hosts;
 pub mod identity;

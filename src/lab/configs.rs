@@ -208,6 +208,20 @@ pub fn inventory(run: &Path, nodes: &[Node], options: &LabOptions) -> String {
         nodes[0].name
     );
     for n in nodes {
+        if options.dhcp4_only {
+            let unix = toml_string(&format!("unix:{}", n.dir.join("kea4.sock").display()));
+            match n.http_ports {
+                Some((p4, _)) => s.push_str(&format!(
+                    "\n[servers.{}]\ndhcp4 = \"http://127.0.0.1:{p4}\"\nuser = {}\npassword_file = {}\n",
+                    n.name,
+                    toml_string(HTTP_USER),
+                    q(&n.dir.join("api-password"))
+                )),
+                None => s.push_str(&format!("\n[servers.{}]\ndhcp4 = {unix}\n", n.name)),
+            }
+            s.push_str(&format!("\n[servers.{}-unix]\ndhcp4 = {unix}\n", n.name));
+            continue;
+        }
         if let Some((p4, p6)) = n.http_ports {
             // Kea ≥ 2.7.2: the daemons' own sockets manage the server; the Control Agent
             // (deprecated in Kea 3) stays reachable as NAME-agent.

@@ -35,6 +35,10 @@ pub struct LabOptions {
     /// Preload this many IPv4 leases (memfile CSV) in an extra subnet
     /// [`BIG_SUBNET`] (id [`BIG_SUBNET_ID`]).
     pub leases4: usize,
+    /// Start kea-dhcp4 only (no kea-dhcp6, no Control Agent): the lightest real server,
+    /// for fleets of labs. Its inventory reaches dhcp4 directly (`lab`: its HTTP socket on
+    /// Kea ≥ 2.7.2, else its UNIX socket; `lab-unix`: its UNIX socket).
+    pub dhcp4_only: bool,
 }
 
 /// The subnet that holds preloaded leases.
@@ -90,6 +94,7 @@ pub struct Lab {
     ha: Option<HaMode>,
     daemons: Vec<Daemon>,
     inventory: PathBuf,
+    dhcp4_only: bool,
 }
 
 /// Why a lab could not start.
@@ -171,6 +176,7 @@ impl Lab {
             ha: options.ha,
             daemons: Vec::new(),
             inventory: files,
+            dhcp4_only: options.dhcp4_only,
         };
         for node in &nodes {
             for (which, bin) in [
@@ -178,6 +184,9 @@ impl Lab {
                 ("dhcp6", &install.dhcp6),
                 ("agent", &install.agent),
             ] {
+                if options.dhcp4_only && which != "dhcp4" {
+                    continue;
+                }
                 let name = lab.daemon_name(&node.name, which);
                 let cfg = configs::file_of(&node.dir, which);
                 let d = Daemon::spawn(&name, bin, &cfg, &node.dir, install)
@@ -264,6 +273,7 @@ impl Lab {
             .nodes
             .iter()
             .flat_map(|n| [n.dir.join("kea4.sock"), n.dir.join("kea6.sock")])
+            .filter(|s| !self.dhcp4_only || s.ends_with("kea4.sock"))
             .collect();
         for sock in sockets {
             let ep = Endpoint::parse(&format!("unix:{}", sock.display()), true)
@@ -286,6 +296,9 @@ impl Lab {
             let mut ready = self.nodes.iter().all(|n| {
                 let mut ports = vec![n.ca_port];
                 ports.extend(n.http_ports.iter().flat_map(|(a, b)| [*a, *b]));
+                if self.dhcp4_only {
+                    ports = n.http_ports.iter().map(|(a, _)| *a).collect();
+                }
                 ports.iter().all(|p| {
                     std::net::TcpStream::connect_timeout(
                         &([127, 0, 0, 1], *p).into(),

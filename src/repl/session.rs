@@ -59,15 +59,15 @@ impl Session {
     /// Compiles and runs one input against the session's variables and functions. The
     /// caller starts the clock (`RunContext::start_clock`) first.
     pub fn eval(&mut self, source: &str, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let mut ast = self.engine.compile_with_scope(&self.scope, source)?;
-        ast.set_source(name);
-        self.fns += ast;
-        let result = self.ctx.finish(
-            self.engine
-                .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.fns),
+        // The one script runner; it keeps the functions and drops the statements.
+        let result = crate::script::eval_input(
+            &self.engine,
+            &mut self.scope,
+            &mut self.fns,
+            source,
+            name,
+            &self.ctx,
         );
-        // Keep the functions, drop the statements.
-        self.fns.clear_statements();
         if result.is_ok() {
             for (path, alias) in imports(source) {
                 self.keep_import(&path, &alias);

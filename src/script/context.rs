@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::errors::kea_error;
 use super::memory::heap_in_use;
+use super::output::{Console, Line, Sink};
 use crate::kea::audit::{AuditEntry, AuditLog};
 use crate::kea::config::ConfigDoc;
 use crate::kea::edit::journal::changes_in_flight;
@@ -65,6 +66,10 @@ pub struct RunContext {
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
     stop: Mutex<Option<String>>,
     stop_pending: AtomicBool,
+    /// Where the script's output goes (see [`super::output`]).
+    sink: Mutex<Arc<dyn Sink>>,
+    /// A fleet run's selected servers (inventory names), for `selection()`.
+    pub selection: Mutex<Vec<String>>,
 }
 
 impl RunContext {
@@ -96,12 +101,41 @@ impl RunContext {
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
+            sink: Mutex::new(Arc::new(Console)),
+            selection: Mutex::new(Vec::new()),
         }
     }
 
     /// The servers keascript knows.
     pub fn inventory(&self) -> &Inventory {
         &self.estate.inventory
+    }
+
+    /// Sends the script's output to `sink` from now on.
+    pub fn set_sink(&self, sink: Arc<dyn Sink>) {
+        *self.sink.lock().expect("sink lock") = sink;
+    }
+
+    /// Hands one piece of script output to the host's sink.
+    pub fn emit(&self, kind: Line, text: &str) {
+        let sink = self.sink.lock().expect("sink lock").clone();
+        sink.line(kind, text);
+    }
+
+    /// A warning for the host (`warning: ` is added).
+    pub fn warn(&self, text: &str) {
+        self.emit(Line::Warn, &format!("warning: {text}"));
+    }
+
+    /// A dry run's account of what it would do, counted as `planned` changes.
+    pub fn plan(&self, text: &str, planned: usize) {
+        self.changes.fetch_add(planned, Ordering::SeqCst);
+        self.emit(Line::Plan, text);
+    }
+
+    /// Changes made so far: audit entries written (planned changes in a dry run).
+    pub fn changes(&self) -> usize {
+        self.changes.load(Ordering::SeqCst)
     }
 
     /// Dry-run mode: mutations are staged (later reads and mutations see them) and planned,
@@ -124,6 +158,9 @@ impl RunContext {
         if self.is_dry_run() {
             return;
         }
+        if entry.outcome != "error" {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }
         entry.script = self.script_name.lock().expect("script lock").clone();
         entry.trigger = self.trigger_name.lock().expect("trigger lock").clone();
         if let Some(u) = self.undoing.lock().expect("undo lock").clone() {
@@ -145,7 +182,7 @@ impl RunContext {
             }
         }
         if let Err(e) = self.audit.append(&entry) {
-            eprintln!("warning: {}", e.message);
+            self.warn(&e.message);
         }
     }
 
@@ -197,10 +234,12 @@ impl RunContext {
         };
         let out = self.block(edit::execute(&self.estate, change))?;
         for w in &out.warnings {
-            eprintln!("warning: {w}");
+            self.warn(w);
         }
-        for line in &out.lines {
-            crate::term::note(line);
+        if !crate::term::quiet() {
+            for line in &out.lines {
+                self.emit(Line::Debug, line);
+            }
         }
         if out.changed && !out.dry_run {
             self.changes.fetch_add(1, Ordering::SeqCst);
@@ -346,6 +385,7 @@ impl RunContext {
         let token = self.token();
         let deadline = self.deadline();
         let stop_after = &self.stop_after_change;
+        let sink = self.sink.lock().expect("sink lock").clone();
         let outcome = self.handle.block_on(async move {
             let sleep = async {
                 match deadline {
@@ -372,16 +412,19 @@ impl RunContext {
                     _ = token.cancelled(), if stop.is_none() => STOP_CANCELLED,
                     _ = &mut sleep, if stop.is_none() => STOP_DEADLINE,
                     _ = &mut grace, if stop.is_some() => {
-                        eprintln!("warning: the change in flight did not finish within {}s; stopping anyway (the next change against that server settles it)", IN_FLIGHT_GRACE.as_secs());
+                        sink.line(Line::Warn, &format!("warning: the change in flight did not finish within {}s; stopping anyway (the next change against that server settles it)", IN_FLIGHT_GRACE.as_secs()));
                         return Err(stop.unwrap_or(STOP_CANCELLED));
                     }
                 };
                 if changes_in_flight() == 0 {
                     return Err(why);
                 }
-                eprintln!(
-                    "{why}: waiting up to {}s for the change in flight to be written or undone",
-                    IN_FLIGHT_GRACE.as_secs()
+                sink.line(
+                    Line::Warn,
+                    &format!(
+                        "{why}: waiting up to {}s for the change in flight to be written or undone",
+                        IN_FLIGHT_GRACE.as_secs()
+                    ),
                 );
                 grace
                     .as_mut()
@@ -403,23 +446,48 @@ impl RunContext {
     /// The connected server of that inventory name, connecting on first use (a change left
     /// in flight on it is mentioned then: reads go on, the next change settles it).
     pub fn server(&self, name: Option<&str>) -> Result<Arc<Server>, Box<EvalAltResult>> {
-        let (server, new) = self.estate.server_new(name).map_err(|e| kea_error(&e))?;
-        if new {
+        self.server_checked(name, true)
+    }
+
+    /// [`RunContext::server`] without the warning about changes left in flight: for a
+    /// fleet run's `selection()`, whose other servers are being changed by their own runs
+    /// at this very moment.
+    pub fn server_unchecked(&self, name: &str) -> Result<Arc<Server>, Box<EvalAltResult>> {
+        self.server_checked(Some(name), false)
+    }
+
+    fn server_checked(
+        &self,
+        name: Option<&str>,
+        check: bool,
+    ) -> Result<Arc<Server>, Box<EvalAltResult>> {
+        let (server, new) = self
+            .enter(|| self.estate.server_new(name))
+            .map_err(|e| kea_error(&e))?;
+        if new && check {
             let urls: Vec<String> = server
                 .configured_services()
                 .iter()
                 .map(|s| server.service_url(s))
                 .collect();
+            // Reads go on; the next change against that daemon settles what was left.
             for p in crate::kea::edit::journal::pending_at(&urls) {
-                eprintln!(
-                    "warning: a change to {} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
+                self.warn(&format!(
+                    "a change to {} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
                     p.names(),
                     p.id,
                     p.time
-                );
+                ));
             }
         }
         Ok(server)
+    }
+
+    /// Makes `server` the connected server of inventory name `name` (a fleet run hands
+    /// over the handle it resolved the selection with: its daemon's identity and HA
+    /// topology are known already).
+    pub fn adopt_server(&self, name: &str, server: Arc<Server>) {
+        self.estate.adopt(name, server);
     }
 
     /// Runs `f` inside the runtime context (reqwest clients must be built inside it).

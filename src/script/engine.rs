@@ -1,5 +1,5 @@
 //! The Rhai engine: explicit limits (the same in debug and release builds), `eval` off,
-//! missing map properties are errors, `print` to stdout and `debug` to stderr, and the
+//! missing map properties are errors, `print` and `debug` to the host's sink, and the
 //! run's deadline, cancel switch and memory checked between operations.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use super::RunContext;
 use super::api;
 use super::bounds;
 use super::memory::human_bytes;
+use super::output::Line;
 use super::resolver;
 
 /// The engine's limits. Rhai's own defaults differ between debug and release builds, so
@@ -81,17 +82,14 @@ pub fn build_engine(
     engine.set_fail_on_invalid_map_property(true);
     engine.set_strict_variables(true);
 
-    engine.on_print(|s| {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{s}");
-        let _ = out.flush();
-    });
-    engine.on_debug(|s, src, pos| {
+    let c = ctx.clone();
+    engine.on_print(move |s| c.emit(Line::Print, s));
+    let c = ctx.clone();
+    engine.on_debug(move |s, src, pos| {
         let src = src.unwrap_or("<script>");
         match pos.line() {
-            Some(l) => eprintln!("[{src}:{l}] {s}"),
-            None => eprintln!("[{src}] {s}"),
+            Some(l) => c.emit(Line::Debug, &format!("[{src}:{l}] {s}")),
+            None => c.emit(Line::Debug, &format!("[{src}] {s}")),
         }
     });
     let progress_ctx = ctx.clone();
@@ -263,13 +261,7 @@ mod tests {
             None,
             limits,
         );
-        assert_eq!(
-            out,
-            super::super::RunOutcome {
-                status: 0,
-                error: None
-            }
-        );
+        assert_eq!((out.status, out.error), (0, None));
     }
 
     #[test]

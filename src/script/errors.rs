@@ -41,6 +41,14 @@ pub fn kind_of_value(v: &Dynamic) -> String {
         .unwrap_or_else(|| "script".to_string())
 }
 
+/// The kind of an error: a host function's (`transport`, `conflict`, …), else `script`.
+pub fn kind_of_error(err: &EvalAltResult) -> String {
+    match innermost(err).0 {
+        EvalAltResult::ErrorRuntime(v, _) => kind_of_value(v),
+        _ => "script".to_string(),
+    }
+}
+
 /// The message of an error raised by a host function.
 pub fn message_of_error(err: &EvalAltResult) -> String {
     match innermost(err).0 {

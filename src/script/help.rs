@@ -141,12 +141,18 @@ pub const ENTRIES: &[Entry] = &[
         "every server of the inventory, as an array of Server",
         CONNECTING,
     ),
+    f(
+        "selection",
+        &["selection()"],
+        "in a fleet run (run --all / --tag / --servers): the selected servers, as an array of Server; else [kea()]",
+        CONNECTING,
+    ),
     // Server
     p(
         SERVER,
         "name",
         &["srv.name"],
-        "the server's name in the inventory",
+        "the server's name in the inventory (in a fleet run, kea().name is the server this run is on)",
         SERVER_AREA,
     ),
     p(SERVER, "url", &["srv.url"], "the server's URL", SERVER_AREA),

@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 pub mod help;
 pub mod memory;
+pub mod output;
 mod resolver;
 mod runner;
 pub mod triggers;
@@ -19,4 +20,6 @@ pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE, render_plan};
 pub use engine::{Limits, SCRIPT_STACK_SIZE, build_engine};
 pub use errors::{describe_error, exit_status_of};
 pub use resolver::STDLIB;
-pub use runner::{RunOutcome, run_file, run_source};
+pub use runner::{
+    Compiled, RunOutcome, Script, call_trigger, eval_input, run_file, run_script, run_source,
+};

@@ -18,6 +18,7 @@ mod echoes;
 mod editing;
 mod faults;
 mod fidelity;
+mod fleet;
 mod ha;
 mod hook_path;
 mod hostile;

@@ -17,10 +17,13 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 /// Runs an HA command and records it in the audit trail (Kea's answer as `after`).
 fn ha_op(ctx: &RunContext, svc: &Service, command: &'static str, args: Option<Value>) -> R<String> {
     if ctx.is_dry_run() {
-        println!(
-            "[dry run] {}/{}: would send {command}",
-            svc.server.name(),
-            svc.name
+        ctx.plan(
+            &format!(
+                "[dry run] {}/{}: would send {command}",
+                svc.server.name(),
+                svc.name
+            ),
+            1,
         );
         return Ok(String::new());
     }

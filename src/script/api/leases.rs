@@ -146,7 +146,10 @@ fn audited<T>(
 
 fn dry(ctx: &RunContext, svc: &Service, what: &str) -> bool {
     if ctx.is_dry_run() {
-        println!("[dry run] {}/{}: would {what}", svc.server.name(), svc.name);
+        ctx.plan(
+            &format!("[dry run] {}/{}: would {what}", svc.server.name(), svc.name),
+            1,
+        );
         true
     } else {
         false
@@ -331,7 +334,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
 fn history(ctx: &RunContext, filter: AuditFilter) -> R<Array> {
     let read = ctx.audit.read_all(&filter).map_err(|e| kea_error(&e))?;
     if let Some(w) = read.warning(&ctx.audit.path) {
-        eprintln!("warning: {w}");
+        ctx.warn(&w.to_string());
     }
     read.entries
         .iter()

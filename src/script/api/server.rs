@@ -1,5 +1,6 @@
-//! The `Server` type: identity, `version()`, `services()`, `command(…)`, `reload()`,
-//! and its `dhcp4` / `dhcp6` services.
+//! The `Server` type: identity (`name` is the inventory name), `version()`, `services()`,
+//! `command(…)`, `reload()`, and its `dhcp4` / `dhcp6` services; `selection()`, the
+//! servers of a fleet run.
 
 use std::sync::Arc;
 
@@ -37,6 +38,19 @@ fn args_arg(v: &Dynamic) -> Result<Option<serde_json::Value>, Box<EvalAltResult>
 
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     engine.register_type_with_name::<ServerHandle>("Server");
+    // A fleet run's selected servers (all of them, also those another run covers);
+    // outside a fleet run, the one server `kea()` returns.
+    let c = ctx.clone();
+    engine.register_fn("selection", move || -> Result<Array, Box<EvalAltResult>> {
+        let names = c.selection.lock().expect("selection lock").clone();
+        if names.is_empty() {
+            return Ok(vec![Dynamic::from(ServerHandle(c.server(None)?))]);
+        }
+        names
+            .iter()
+            .map(|n| Ok(Dynamic::from(ServerHandle(c.server_unchecked(n)?))))
+            .collect()
+    });
     engine.register_get("name", |s: &mut ServerHandle| s.0.name().to_string());
     engine.register_get("url", |s: &mut ServerHandle| s.0.url());
     for svc in ["dhcp4", "dhcp6"] {
@@ -134,14 +148,17 @@ pub(super) fn command(
     }
     let mutates = !crate::kea::audit::is_read_only(cmd);
     if mutates && ctx.is_dry_run() {
-        println!(
-            "[dry run] {}: would send {cmd}{}{}",
-            s.0.name(),
-            service
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default(),
-            args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+        ctx.plan(
+            &format!(
+                "[dry run] {}: would send {cmd}{}{}",
+                s.0.name(),
+                service
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+                args.as_ref().map(|a| format!(" {a}")).unwrap_or_default()
+            ),
+            1,
         );
         return Ok(Dynamic::UNIT);
     }
