@@ -1,12 +1,18 @@
-//! The command line: `keascript run`, `keascript lab`.
+//! The command line: `keascript run`, `lab`, `daemon`, `repl`, `history`, `doctor`,
+//! `check`, `call`, `get`, `completions`, `man`; global `-q`/`-v`, `--log`, `--config`.
 
+mod call;
+mod check;
 mod common;
 mod daemon;
 mod doctor;
+mod examples;
+mod get;
 mod history;
 mod lab;
 mod repl;
 mod run;
+mod shell;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +21,13 @@ use clap::{Parser, Subcommand};
 
 /// Automate ISC Kea DHCP servers with Rhai scripts.
 #[derive(Debug, Parser)]
-#[command(name = "keascript", version, about, propagate_version = true)]
+#[command(
+    name = "keascript",
+    version,
+    about,
+    propagate_version = true,
+    after_help = examples::TOP
+)]
 pub struct Cli {
     /// Inventory file (default: $KEASCRIPT_CONFIG, ~/.config/keascript/keascript.toml,
     /// /etc/keascript/keascript.toml)
@@ -28,6 +40,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "KEASCRIPT_LOG")]
     pub log: Option<String>,
 
+    /// Say less: no notes or progress lines, only errors and what the command prints
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more: -v logs at info, -vv at debug (when --log is not given)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,18 +55,41 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a script against Kea
+    #[command(after_help = examples::RUN)]
     Run(run::RunArgs),
     /// Start a local Kea lab (kea-dhcp4, kea-dhcp6, kea-ctrl-agent) until Ctrl-C
+    #[command(after_help = examples::LAB)]
     Lab(lab::LabArgs),
     /// Run a script's triggers (file changes, timers) until stopped
+    #[command(after_help = examples::DAEMON)]
     Daemon(daemon::DaemonArgs),
     /// Explore and operate Kea interactively
+    #[command(after_help = examples::REPL)]
     Repl(repl::ReplArgs),
     /// Show the audit trail of changes made through keascript, newest first
+    #[command(after_help = examples::HISTORY)]
     History(history::HistoryArgs),
     /// Diagnose servers: reachability, credentials, version, hooks, HA peers, whether a
     /// change can be persisted; each finding with its fix
+    #[command(after_help = examples::DOCTOR)]
     Doctor(doctor::DoctorArgs),
+    /// Check a script without running it: syntax, every function and trigger body, imports,
+    /// unknown API functions, argument counts, unknown server names; contacts no server
+    #[command(after_help = examples::CHECK)]
+    Check(check::CheckArgs),
+    /// Send one command to Kea (kea-shell's job, with the inventory's credentials and TLS)
+    /// and print its answer as JSON
+    #[command(after_help = examples::CALL)]
+    Call(call::CallArgs),
+    /// Show subnets, classes, options, reservations, leases, HA state or statistics
+    #[command(after_help = examples::GET)]
+    Get(get::GetArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff) of keascript
+    #[command(after_help = examples::MAN)]
+    Man,
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -55,6 +98,7 @@ pub enum Command {
 /// run there (`run`, the REPL), and Rhai recurses on nested values.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::term::set_verbosity(cli.quiet, cli.verbose);
     if let Some(filter) = &cli.log
         && let Err(e) = check_log_filter(filter)
     {
@@ -80,7 +124,11 @@ pub fn main() -> ExitCode {
 fn command(cli: Cli) -> u8 {
     // The daemon sets up its own log (journald or JSON lines, `info` by default).
     if !matches!(cli.command, Command::Daemon(_)) {
-        init_logging(cli.log.as_deref().unwrap_or("warn"));
+        init_logging(
+            cli.log
+                .as_deref()
+                .unwrap_or(default_level(cli.quiet, cli.verbose)),
+        );
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -97,11 +145,33 @@ fn command(cli: Cli) -> u8 {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
         Command::Daemon(args) => {
-            daemon::daemon(&runtime, cli.config.as_deref(), cli.log.as_deref(), args)
+            // The daemon logs at info by default: -v makes it debug.
+            let log = cli
+                .log
+                .clone()
+                .or_else(|| (cli.verbose > 0).then(|| "debug".to_string()));
+            daemon::daemon(&runtime, cli.config.as_deref(), log.as_deref(), args)
         }
         Command::Repl(args) => repl::repl(&runtime, cli.config.as_deref(), args),
         Command::History(args) => history::history(args),
         Command::Doctor(args) => doctor::doctor(&runtime, cli.config.as_deref(), args),
+        Command::Check(args) => check::check(&runtime, cli.config.as_deref(), args),
+        Command::Call(args) => call::call(&runtime, cli.config.as_deref(), args),
+        Command::Get(args) => get::get(&runtime, cli.config.as_deref(), args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man => shell::man(),
+    }
+}
+
+/// The log level when `--log` is not given: `warn`, `info` with `-v`, `debug` with `-vv`,
+/// `error` with `-q`.
+pub fn default_level(quiet: bool, verbose: u8) -> &'static str {
+    match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Scope};
 
-use super::{Limits, RunContext, build_engine, describe_error, exit_status_of};
+use super::errors::{describe_error_in, source_excerpt};
+use super::{Limits, RunContext, build_engine, exit_status_of};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,9 +58,18 @@ pub fn run_source(
                 (Some(l), None) => format!("{name}:{l}"),
                 _ => name.to_string(),
             };
+            let mut error = format!("error: syntax error: {} at {loc}", e.err_type());
+            if let Some(line) = pos.line() {
+                let excerpt =
+                    source_excerpt(source, line, pos.position(), crate::term::colour_stderr());
+                if !excerpt.is_empty() {
+                    error.push('\n');
+                    error.push_str(&crate::kea::redact::text(&excerpt));
+                }
+            }
             return RunOutcome {
                 status: 1,
-                error: Some(format!("error: syntax error: {} at {loc}", e.err_type())),
+                error: Some(error),
             };
         }
     };
@@ -74,7 +84,7 @@ pub fn run_source(
         },
         Err(e) => RunOutcome {
             status: exit_status_of(&e),
-            error: Some(describe_error(&e, name, limits)),
+            error: Some(describe_error_in(&e, name, source, limits)),
         },
     }
 }
