@@ -65,7 +65,10 @@ pub fn start_lab(
     runtime: &tokio::runtime::Runtime,
     note: &str,
 ) -> Option<(Lab, Result<Inventory, KeaError>)> {
-    match runtime.block_on(Lab::start(LabOptions::default())) {
+    let progress = crate::term::Progress::spinner("starting the Kea lab…");
+    let started = runtime.block_on(Lab::start(LabOptions::default()));
+    progress.finish();
+    match started {
         Ok(l) => {
             eprintln!(
                 "lab: Kea {} up at {} ({}){note}",
