@@ -13,7 +13,7 @@ Environment:
   KEASCRIPT_STATE_DIR      where locks and the change journal live
                            (default ~/.local/state/keascript, else /var/lib/keascript)
   KEASCRIPT_AUDIT_FILE     the audit trail file (default: audit.jsonl in the state directory)
-  KEASCRIPT_KEA_BIN_DIR    directory of the Kea binaries the lab starts (default: $PATH)
+  KEASCRIPT_KEA_BIN_DIR    directory of the Kea binaries the lab starts (default: PATH)
   KEASCRIPT_KEA_HOOKS_DIR  directory of the Kea hook libraries the lab loads
   NO_COLOR                 set (to anything): never use colour
   CLICOLOR_FORCE           set (not 0): colour even when not on a terminal

@@ -343,8 +343,11 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) 
         .collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
+    // Only the nearest: `reverse` for `revers`, not also `every`.
+    let best = scored.first().map(|(d, _)| *d);
     scored
         .into_iter()
+        .filter(|(d, _)| Some(*d) == best)
         .take(3)
         .map(|(_, k)| k.to_string())
         .collect()

@@ -10,6 +10,7 @@ mod support;
 mod audit_names;
 mod auth_tls;
 mod cli;
+mod conventions;
 mod daemon;
 mod doctor;
 mod echoes;

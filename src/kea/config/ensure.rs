@@ -189,12 +189,33 @@ pub fn option_def(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensur
     Ok(decide(current, &after, patch))
 }
 
-/// Unchanged when the object after the patch compares equal to the one before.
+/// Unchanged when everything in the object after the patch is already in the one before
+/// (Kea's echoes add defaults to what a script wrote: a pool written as
+/// `#{ pool: "…" }` comes back with `option-data: []`), and no key the patch removes
+/// (`null`) is there.
 fn decide(current: Value, after: &Value, patch: Map<String, Value>) -> Ensure {
-    if patch.is_empty() || comparable(&current) == comparable(after) {
+    let removes = patch
+        .iter()
+        .any(|(k, v)| v.is_null() && current.get(k).is_some_and(|c| !c.is_null()));
+    if patch.is_empty() || (!removes && contained(&comparable(after), &comparable(&current))) {
         Ensure::Unchanged(current)
     } else {
         Ensure::Update(patch)
+    }
+}
+
+/// Whether everything `a` says, `b` says too: the keys of a map (recursively), the items
+/// of a list (same length, in order), any other value equal.
+fn contained(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x.iter().all(|(k, v)| {
+            y.get(k).is_some_and(|w| contained(v, w)) || (v.is_null() && !y.contains_key(k))
+        }),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| contained(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }
 

@@ -357,7 +357,11 @@ fn print_dry_run(label: &str, what: &[String], r: &CommitReport) {
         );
         return;
     }
-    let _ = write!(out, "{}", r.diff);
+    let _ = write!(
+        out,
+        "{}",
+        crate::term::paint_diff(&r.diff, crate::term::colour_stdout())
+    );
     let _ = writeln!(
         out,
         "[dry run] {label}: would send {}",
