@@ -404,13 +404,23 @@ fn call_and_get_talk_to_a_real_lab() {
     );
     let out = call(&["config-get", "[1]"]);
     assert_eq!(out.status.code(), Some(2));
-    // Through the Control Agent itself, and on dhcp6.
+    // Through the Control Agent itself (Kea 3's lab has none: each daemon has its own
+    // HTTP socket, and the message says to name a service), and on dhcp6.
     let out = call(&["version-get", "--service", ""]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if lab.kea_version().major < 3 {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("name a service"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let out = call(&["config-get", "--service", "dhcp6"]);
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(answer["arguments"]["Dhcp6"].is_object(), "{answer}");
@@ -620,4 +630,97 @@ print(r);
         .clone();
     assert_eq!(subnet["valid-lifetime"], 7200, "{subnet}");
     assert_eq!(subnet["pools"].as_array().unwrap().len(), 1, "{subnet}");
+}
+
+/// A server that accepts the connection and never answers: after a second a progress line
+/// says whom keascript is waiting for (waited for on the screen, then the command is
+/// stopped).
+#[test]
+fn a_hung_server_shows_who_is_awaited_on_a_terminal() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Holds every connection open, reading nothing back.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.toml");
+    std::fs::write(
+        &inv,
+        format!("default = \"slowpoke\"\n[servers.slowpoke]\nurl = \"http://127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.arg("--config")
+        .arg(&inv)
+        .args(["call", "config-get"])
+        .env_remove("KEASCRIPT_CONFIG")
+        .env("TERM", "xterm");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("spawn under a pty");
+    p.exp_string("waiting for slowpoke")
+        .expect("a progress line naming the server");
+    p.send_control('c').unwrap();
+    p.exp_eof().expect("the command stops");
+    // Piped, the same wait prints no progress line: a timeout of 3 s (past the one-second
+    // mark) ends the call by itself, with only the error on stderr.
+    let timed = dir.path().join("timed.toml");
+    std::fs::write(
+        &timed,
+        format!("default = \"slowpoke\"\n[servers.slowpoke]\nurl = \"http://127.0.0.1:{port}\"\ntimeout_ms = 3000\n"),
+    )
+    .unwrap();
+    let out = keascript()
+        .arg("--config")
+        .arg(&timed)
+        .args(["call", "config-get"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a transport error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no answer"), "{stderr}");
+    assert!(!stderr.contains("waiting for"), "{stderr}");
+}
+
+/// Table headers are bold on a terminal, plain with NO_COLOR.
+#[test]
+fn tables_are_painted_on_a_terminal_only() {
+    let Some(lab) = lab() else { return };
+    let run = |no_color: bool| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config")
+            .arg(lab.inventory())
+            .args(["get", "subnets"])
+            .env_remove("KEASCRIPT_CONFIG")
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", "xterm");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let mut p = spawn_with_options(
+            cmd,
+            Options::new()
+                .timeout_ms(Some(TIMEOUT_MS))
+                .strip_ansi_escape_codes(false),
+        )
+        .expect("spawn under a pty");
+        let (_, header) = p.exp_regex("[^\n]*SUBNET[^\n]*\n").expect("the header");
+        p.exp_eof().unwrap();
+        header
+    };
+    assert!(
+        run(false).contains("\u{1b}[1m"),
+        "no bold header on a terminal"
+    );
+    assert!(!run(true).contains('\u{1b}'), "colour despite NO_COLOR");
 }
