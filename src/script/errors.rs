@@ -300,6 +300,13 @@ pub fn source_excerpt(source: &str, line: usize, col: Option<usize>, colour: boo
     };
     let text = text.trim_end();
     let number = line.to_string();
+    if mentions_secret(text) {
+        let pad = " ".repeat(number.len());
+        let bar = crate::term::paint("|", crate::term::Paint::Dim, colour);
+        return format!(
+            "{pad} {bar}\n{number} {bar} (the line is not shown: it mentions a secret)"
+        );
+    }
     let pad = " ".repeat(number.len());
     let bar = crate::term::paint("|", crate::term::Paint::Dim, colour);
     let mut out = format!("{pad} {bar}\n{number} {bar} {text}");
@@ -314,6 +321,20 @@ pub fn source_excerpt(source: &str, line: usize, col: Option<usize>, colour: boo
         out.push_str(&format!("\n{pad} {bar} {lead}{caret}"));
     }
     out
+}
+
+/// Whether a source line may hold a secret: a secret-like word or name (`password`,
+/// `token`, `pw`, `api_key`…), a secret loaded by this process, or a URL with a password —
+/// the REPL history's rule. Such a line is never quoted in an error.
+fn mentions_secret(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    ["password", "passwd", "secret", "token"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(crate::kea::redact::is_secret_name)
+        || crate::kea::redact::contains_secret(line)
 }
 
 /// The names nearest to `wanted` among `known` (at most three, nearest first): a
@@ -482,6 +503,8 @@ mod tests {
         let e = source_excerpt(src, 2, Some(6), false);
         assert_eq!(e, "  |\n2 |   v4.add_subnt(x);\n  |      ^");
         assert_eq!(source_excerpt(src, 9, Some(1), false), "");
+        let e = source_excerpt("let pw = \"hunter2\" + ;\n", 1, Some(20), false);
+        assert!(!e.contains("hunter2") && e.contains("not shown"), "{e}");
     }
 
     #[test]
