@@ -723,3 +723,82 @@ fn readme_rhai_examples_run_twice_and_the_second_run_changes_nothing() {
     );
     assert_eq!(mutating(), sent, "the second run sent a mutating command");
 }
+
+/// The README's `rhai,ha` blocks run on a real HA pair, twice: the change reaches both
+/// peers the first time, and the second run sends no mutating command to either and
+/// audits nothing.
+#[test]
+fn readme_ha_examples_run_twice_on_a_pair_and_the_second_run_changes_nothing() {
+    let Some(lab) = crate::support::lab_with(keascript::lab::LabOptions {
+        ha: Some(keascript::lab::HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let blocks: Vec<String> = documents()
+        .iter()
+        .flat_map(|d| rhai_blocks(d))
+        .filter(|(info, _)| info == "rhai,ha")
+        .map(|(_, text)| text)
+        .collect();
+    assert!(!blocks.is_empty(), "no rhai,ha block");
+    let run_all = || {
+        for (i, text) in blocks.iter().enumerate() {
+            let path = script(dir.path(), &format!("ha-{i}.rhai"), text);
+            let out = keascript()
+                .arg("--config")
+                .arg(lab.inventory())
+                .arg("run")
+                .arg(&path)
+                .env("KEASCRIPT_AUDIT_FILE", &audit)
+                .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+                .timeout(Duration::from_secs(180))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{text}\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let node_dirs: Vec<std::path::PathBuf> = (0..lab.nodes().len())
+        .map(|i| {
+            let d = lab.dir().join(&lab.nodes()[i].name);
+            if d.is_dir() {
+                d
+            } else {
+                lab.dir().to_path_buf()
+            }
+        })
+        .collect();
+    let mutating = || {
+        node_dirs
+            .iter()
+            .flat_map(|d| crate::support::commands_in(d, "dhcp4"))
+            .filter(|c| crate::support::is_mutating(c))
+            .count()
+    };
+    let audit_lines = || {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    run_all();
+    let (sent, audited) = (mutating(), audit_lines());
+    assert!(
+        audited > 0 && sent >= 2,
+        "audited {audited}, sent {sent}: both peers changed?"
+    );
+    run_all();
+    assert_eq!(
+        audit_lines(),
+        audited,
+        "the second run wrote to the audit trail"
+    );
+    assert_eq!(mutating(), sent, "the second run sent a mutating command");
+}
