@@ -724,3 +724,45 @@ fn tables_are_painted_on_a_terminal_only() {
     );
     assert!(!run(true).contains('\u{1b}'), "colour despite NO_COLOR");
 }
+
+/// A dry run's diff is coloured on a terminal (`+` lines green), plain when piped.
+#[test]
+fn dry_run_diffs_are_coloured_on_a_terminal_only() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "add.rhai",
+        "kea().dhcp4.add_subnet(#{ subnet: \"10.88.0.0/24\" });\n",
+    );
+    let mut cmd = Command::new(bin());
+    cmd.arg("--config")
+        .arg(lab.inventory())
+        .args(["run", "--dry-run"])
+        .arg(&s)
+        .env_remove("KEASCRIPT_CONFIG")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+        .env("TERM", "xterm");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(false),
+    )
+    .expect("spawn under a pty");
+    p.exp_string("\u{1b}[32m+").expect("a green added line");
+    p.exp_eof().unwrap();
+    let piped = keascript()
+        .arg("--config")
+        .arg(lab.inventory())
+        .args(["run", "--dry-run"])
+        .arg(&s)
+        .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&piped.stdout);
+    assert!(out.contains("+") && out.contains("10.88.0.0/24"), "{out}");
+    assert!(!out.contains('\u{1b}'), "colour on a pipe: {out}");
+}
