@@ -271,8 +271,6 @@ fn same_endpoint(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Whether `url` reaches a daemon on this machine (a UNIX socket or a loopback address).
-
 /// A daemon on this machine: its pid (`status-get`), and its startup file and effective
 /// user and groups when `/proc` tells them.
 struct LocalDaemon {

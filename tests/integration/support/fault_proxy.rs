@@ -33,7 +33,13 @@ pub enum Fault {
     Reset,
     /// Kea gets it after this many milliseconds; the answer then passes.
     Delay(u64),
+    /// Kea gets it; the client reads `200 OK` with this body instead of Kea's answer (an
+    /// answer no real Kea sends, e.g. `[]`).
+    Answer(&'static str),
 }
+
+/// An action run before a request reaches Kea: `(command, occurrence, action)`.
+type Before = (String, usize, Box<dyn FnOnce() + Send>);
 
 #[derive(Default)]
 struct Rules {
@@ -42,6 +48,10 @@ struct Rules {
     seen: HashMap<String, usize>,
     /// Every command that passed, in order, with the fault it met.
     log: Vec<(String, Option<Fault>)>,
+    /// The body of every request, in order.
+    bodies: Vec<serde_json::Value>,
+    /// Actions run before the `nth` `command` is passed to Kea (another writer, say).
+    before: Vec<Before>,
 }
 
 /// A running proxy; its address replaces the endpoint's in an inventory.
@@ -85,6 +95,14 @@ impl FaultProxy {
         r.faults.push((command.to_string(), at, fault));
     }
 
+    /// Runs `action` right before the `nth` `command` (1-based, counted from now) reaches
+    /// Kea: what another writer does between keascript's read and its send.
+    pub fn before(&self, command: &str, nth: usize, action: impl FnOnce() + Send + 'static) {
+        let mut r = self.rules.lock().unwrap();
+        let at = r.seen.get(command).copied().unwrap_or(0) + nth;
+        r.before.push((command.to_string(), at, Box::new(action)));
+    }
+
     /// Every `command` from the `nth` one on (1-based, counted from now) meets `fault`.
     pub fn fail_from(&self, command: &str, nth: usize, fault: Fault) {
         for k in nth..nth + 200 {
@@ -100,6 +118,47 @@ impl FaultProxy {
     /// The commands seen so far, with the fault each met.
     pub fn log(&self) -> Vec<(String, Option<Fault>)> {
         self.rules.lock().unwrap().log.clone()
+    }
+
+    /// The commands seen so far, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.log().into_iter().map(|(c, _)| c).collect()
+    }
+
+    /// The commands seen so far that change a configuration or its file, in order.
+    pub fn mutating(&self) -> Vec<String> {
+        self.commands()
+            .into_iter()
+            .filter(|c| super::is_mutating(c))
+            .collect()
+    }
+
+    /// The `arguments` of every request of `command` so far, in order.
+    pub fn sent(&self, command: &str) -> Vec<serde_json::Value> {
+        self.requests(command)
+            .into_iter()
+            .map(|b| b["arguments"].clone())
+            .collect()
+    }
+
+    /// Every request of `command` so far (the whole body: `command`, `service`,
+    /// `arguments`), in order.
+    pub fn requests(&self, command: &str) -> Vec<serde_json::Value> {
+        self.rules
+            .lock()
+            .unwrap()
+            .bodies
+            .iter()
+            .filter(|b| b["command"] == command)
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the commands seen so far (faults still count from the start).
+    pub fn clear(&self) {
+        let mut r = self.rules.lock().unwrap();
+        r.log.clear();
+        r.bodies.clear();
     }
 }
 
@@ -133,13 +192,10 @@ fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-fn command_of(request: &[u8]) -> String {
+fn body_of(request: &[u8]) -> serde_json::Value {
     let text = String::from_utf8_lossy(request);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["command"].as_str().map(str::to_string))
-        .unwrap_or_default()
+    serde_json::from_str(body).unwrap_or_default()
 }
 
 /// The name that stands for whichever command changes the running configuration:
@@ -155,8 +211,11 @@ fn is_mutating(command: &str) -> bool {
             && !command.ends_with("-list")
 }
 
-fn pick(rules: &Mutex<Rules>, command: &str) -> Option<Fault> {
+fn pick(rules: &Mutex<Rules>, body: serde_json::Value) -> Option<Fault> {
+    let command = body["command"].as_str().unwrap_or_default().to_string();
+    let command = command.as_str();
     let mut r = rules.lock().unwrap();
+    r.bodies.push(body);
     let mut bump = |k: &str| {
         let e = r.seen.entry(k.to_string()).or_insert(0);
         *e += 1;
@@ -189,8 +248,20 @@ fn exchange(request: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
 
 fn serve(mut client: TcpStream, upstream: SocketAddr, rules: &Mutex<Rules>, stop: &AtomicBool) {
     while let Some(request) = read_message(&mut client) {
-        let command = command_of(&request);
-        let fault = pick(rules, &command);
+        let body = body_of(&request);
+        let command = body["command"].as_str().unwrap_or_default().to_string();
+        let fault = pick(rules, body);
+        let action = {
+            let mut r = rules.lock().unwrap();
+            let n = r.seen.get(&command).copied().unwrap_or(0);
+            r.before
+                .iter()
+                .position(|(c, at, _)| *c == command && *at == n)
+                .map(|i| r.before.remove(i).2)
+        };
+        if let Some(action) = action {
+            action();
+        }
         if fault == Some(Fault::DropRequest) {
             let _ = client.shutdown(Shutdown::Both);
             return;
@@ -217,6 +288,15 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, rules: &Mutex<Rules>, stop
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 return;
+            }
+            Some(Fault::Answer(body)) => {
+                let _ = client.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
             }
             Some(Fault::Garbage) => {
                 let body = b"this is not JSON \x1b[2J";
