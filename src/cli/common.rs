@@ -70,12 +70,12 @@ pub fn start_lab(
     progress.finish();
     match started {
         Ok(l) => {
-            eprintln!(
+            crate::term::note(&format!(
                 "lab: Kea {} up at {} ({}){note}",
                 l.version,
                 l.url(),
                 l.dir().display()
-            );
+            ));
             let inventory = Inventory::load(l.inventory());
             Some((l, inventory))
         }
