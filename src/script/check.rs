@@ -151,14 +151,76 @@ pub fn check_source(
         variables.extend(f.params.iter().map(|p| p.to_string()));
     }
 
+    // Imported modules (resolved into the AST): alias → the functions it exports, by name
+    // and argument count.
+    let mut modules: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>> = BTreeMap::new();
+    if let Some(resolver) = ast.resolver() {
+        let mut aliases: Vec<(String, String)> = Vec::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Stmt(Stmt::Import(x, _))) = path.last()
+                && let Expr::StringConstant(p, _) = &x.0
+            {
+                aliases.push((x.1.name.to_string(), p.to_string()));
+            }
+            true
+        });
+        for (alias, path) in aliases {
+            if let Some((_, module)) = resolver.iter().find(|(p, _)| *p == path) {
+                let mut fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+                for sig in module.gen_fn_signatures_with_mapper(Into::into) {
+                    if let Some((n, count)) = name_and_arity(&sig) {
+                        fns.entry(n).or_default().insert(count);
+                    }
+                }
+                modules.insert(alias, fns);
+            }
+        }
+    }
+
     let mut findings = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
         let (call, pos, method) = match path.last() {
             Some(ASTNode::Expr(Expr::FnCall(c, pos))) => (c, *pos, false),
             Some(ASTNode::Expr(Expr::MethodCall(c, pos))) => (c, *pos, true),
+            // A call that is a whole statement (`cron(…);`, `m::f(…);`).
+            Some(ASTNode::Stmt(Stmt::FnCall(c, pos))) => (c, *pos, false),
             _ => return true,
         };
         let fname = call.name.as_str();
+        if call.is_qualified() && !method {
+            // `alias::f(…)` on an imported module: the module must export `f`.
+            if let [alias] = call.namespace.path.as_slice()
+                && let Some(fns) = modules.get(alias.name.as_str())
+            {
+                let given = call.args.len();
+                let at = |message: String| Finding {
+                    line: pos.line(),
+                    column: pos.position(),
+                    message,
+                };
+                match fns.get(fname) {
+                    None => {
+                        let near = did_you_mean(fname, fns.keys().map(String::as_str));
+                        findings.push(at(format!(
+                            "module `{}` has no function `{fname}`{}",
+                            alias.name,
+                            suggestion_text(&near)
+                        )));
+                    }
+                    Some(counts) if !counts.contains(&given) => {
+                        let shown: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+                        findings.push(at(format!(
+                            "`{}::{fname}` takes {} argument{}, not {given}",
+                            alias.name,
+                            join_or(&shown),
+                            if shown == ["1"] { "" } else { "s" }
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            return true;
+        }
         if call.is_operator_call()
             || call.is_qualified()
             || CALL_KEYWORDS.contains(&fname)
@@ -361,6 +423,37 @@ mod tests {
         assert!(f[0].message.contains("did you mean `edge1`"), "{f:?}");
         assert!(
             f[1].message.contains("`delete_subnet` takes 1 argument"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_call_that_is_a_whole_statement_is_checked_too() {
+        let f = check("frobnicate(1);\nprnt(\"x\");\n", None);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[1].message.contains("did you mean `print`"), "{f:?}");
+    }
+
+    #[test]
+    fn calls_into_imported_modules_are_checked() {
+        let ok = check(
+            "import \"kea/reload\" as reload;\nreload::watch(kea().dhcp4, \"/etc/kea/kea-dhcp4.conf\");\n",
+            None,
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let f = check(
+            "import \"kea/reload\" as reload;\nreload::wach(kea().dhcp4, \"/x\");\nreload::watch(1);\n",
+            None,
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(
+            f[0].message
+                .contains("module `reload` has no function `wach` (did you mean `watch`?)"),
+            "{f:?}"
+        );
+        assert!(
+            f[1].message
+                .contains("`reload::watch` takes 2 arguments, not 1"),
             "{f:?}"
         );
     }

@@ -60,9 +60,36 @@ fn check_finds_a_typo_in_a_cron_body_and_unknown_servers_without_contacting_any(
         ))
         .stderr(predicate::str::contains("`delete_subnet` takes 1 argument"))
         .stderr(predicate::str::contains("3 problems found"));
-    // Every example script shipped is clean.
-    for entry in std::fs::read_dir(repo().join("scripts")).unwrap() {
-        let path = entry.unwrap().path();
+    // A typo in a call to an imported module, and a call that is a whole statement.
+    let imported = script(
+        dir.path(),
+        "imported.rhai",
+        "import \"kea/reload\" as reload;\nreload::wach(kea().dhcp4, \"/etc/kea/kea-dhcp4.conf\");\nprnt(\"done\");\n",
+    );
+    keascript()
+        .arg("--config")
+        .arg(&inv)
+        .arg("check")
+        .arg(&imported)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "module `reload` has no function `wach` (did you mean `watch`?)",
+        ))
+        .stderr(predicate::str::contains(
+            "unknown function `prnt` (did you mean `print`?)",
+        ));
+    // Every example script and stdlib module shipped is clean.
+    let stdlib: Vec<_> = std::fs::read_dir(repo().join("stdlib/kea"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    for entry in std::fs::read_dir(repo().join("scripts"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .chain(stdlib)
+    {
+        let path = entry.path();
         if path.extension().is_some_and(|e| e == "rhai") {
             keascript()
                 .arg("--config")

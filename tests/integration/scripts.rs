@@ -660,6 +660,14 @@ fn readme_rhai_examples_run_twice_and_the_second_run_changes_nothing() {
             let path = dir.path().join(&name);
             std::fs::write(&path, &text).unwrap();
             if info == "rhai" {
+                // Checked too: no finding in an example that runs.
+                keascript()
+                    .arg("--config")
+                    .arg(lab.inventory())
+                    .arg("check")
+                    .arg(&path)
+                    .assert()
+                    .success();
                 to_run.push((name, path));
             } else {
                 // Not run: compiled, every closure and import included.
