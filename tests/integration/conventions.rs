@@ -387,6 +387,25 @@ fn the_lab_start_shows_progress_on_a_terminal() {
         .expect("the lab is up");
     p.send_control('c').unwrap();
     p.exp_eof().expect("the lab stops");
+    // -q: the same start without a progress line (what the command prints stays).
+    let mut cmd = Command::new(bin());
+    cmd.args(["-q", "lab"])
+        .env_remove("KEASCRIPT_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("spawn keascript -q lab under a pty");
+    let before = p
+        .exp_string("Press Ctrl-C to stop the lab.")
+        .expect("the lab is up");
+    assert!(!before.contains("starting the Kea lab"), "{before}");
+    p.send_control('c').unwrap();
+    p.exp_eof().expect("the lab stops");
 }
 
 #[test]
