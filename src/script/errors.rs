@@ -152,6 +152,17 @@ pub fn describe_error_in(
 ) -> String {
     let colour = crate::term::colour_stderr();
     let mut out = describe_error(err, name, limits);
+    // A function the script defines itself, called with other arguments, is not unknown.
+    if let EvalAltResult::ErrorFunctionNotFound(sig, _) = innermost(err).0 {
+        let bare = sig.split(" (").next().unwrap_or(sig);
+        if text.contains(&format!("fn {bare}(")) {
+            let call = explain_fn_not_found(sig, &[bare.to_string()]);
+            if let Some(start) = out.find("unknown function ") {
+                let end = out[start..].find(" at ").map_or(out.len(), |e| start + e);
+                out.replace_range(start..end, &call);
+            }
+        }
+    }
     if colour && let Some(rest) = out.strip_prefix("error:") {
         out = format!(
             "{}:{rest}",
@@ -523,6 +534,19 @@ mod tests {
             suggestion_text(&["a".into(), "b".into()]),
             " (did you mean `a` or `b`?)"
         );
+    }
+
+    #[test]
+    fn a_script_function_called_with_other_arguments_is_not_unknown() {
+        let engine = rhai::Engine::new();
+        let text = "fn helper(x) { x }\nhelper(1, 2);\n";
+        let err = engine.run(text).unwrap_err();
+        let m = describe_error_in(&err, "t.rhai", text, &super::super::Limits::default());
+        assert!(
+            m.contains("no function helper(int, int): `helper` exists"),
+            "{m}"
+        );
+        assert!(m.contains("2 | helper(1, 2);"), "{m}");
     }
 
     #[test]
