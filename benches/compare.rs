@@ -10,7 +10,9 @@
 //! 3. walking 100,000 leases: keascript's iterator vs a raw `lease4-get-page` loop; peak RSS;
 //! 4. a `global` class on 1, 4 and 8 servers;
 //! 5. file saved → `config-reload` received by Kea (`keascript daemon`), minus the debounce;
-//! 6. start-up: `keascript run` of an empty script, `keascript repl` to its first prompt.
+//! 6. start-up: `keascript run` of an empty script, `keascript repl` to its first prompt;
+//! 7. (Kea 3.0) the hook path beside the config path;
+//! 8. importing 10,000 reservations from a CSV file vs `config-get | jq | config-set`.
 //!
 //! Only 127.0.0.1 is used; every process is started here and stopped by its PID.
 
@@ -1712,6 +1714,124 @@ fn machine(version: &str) -> String {
     )
 }
 
+const IMPORT_RHAI: &str = r#"
+let c = kea().dhcp4.import_reservations(args[0], #{ subnet: parse_int(args[1]) });
+if c.added != 10000 { throw `imported ${c.added}`; }
+"#;
+
+/// A CSV of 10,000 reservations in `10.<a>.0.0/16`.
+fn reservations_csv(path: &Path, a: usize) {
+    let mut text = String::from("hw_address,ip_address,hostname\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "02:{a:02x}:00:00:{:02x}:{:02x},10.{a}.{}.{},h{i}\n",
+            i / 256,
+            i % 256,
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    std::fs::write(path, text).expect("write csv");
+}
+
+/// Case 8: importing 10,000 reservations (one CSV file) into a subnet, keascript's
+/// `import_reservations` (every row checked, one change) vs the hand pipeline
+/// `curl config-get | jq | curl config-set` (no checks), each into a fresh subnet.
+fn case8(b: &mut Bench) {
+    eprintln!("case 8: import 10,000 reservations");
+    let script = b.script("import.rhai", IMPORT_RHAI);
+    let by_hand = Path::new(BENCHES).join("import-reservations-by-hand.sh");
+    let lab = b.lab(LabOptions::default());
+    let inv = lab.inventory().to_path_buf();
+    let url = lab.url();
+    let reps = 3;
+    // Fresh subnets for every run: 10.(100+j)/16 for keascript, 10.(150+j)/16 by hand.
+    let mut add = String::new();
+    for j in 0..reps {
+        for base in [100, 150] {
+            add.push_str(&format!(
+                "kea().dhcp4.add_subnet(#{{ id: {id}, subnet: \"10.{a}.0.0/16\" }});\n",
+                id = base + j,
+                a = base + j
+            ));
+        }
+    }
+    let setup = b.script("import-setup.rhai", &add);
+    run(
+        &mut ks(b, &inv, &["run", setup.to_str().unwrap()]),
+        None,
+        false,
+    );
+    let (mut kw, mut kc, mut krss, mut hw, mut hc) = (vec![], vec![], vec![], vec![], vec![]);
+    for j in 0..reps {
+        let (ka, ha) = (100 + j, 150 + j);
+        let kcsv = b.dir.path().join(format!("k{j}.csv"));
+        let hcsv = b.dir.path().join(format!("h{j}.csv"));
+        reservations_csv(&kcsv, ka);
+        reservations_csv(&hcsv, ha);
+        let r = run(
+            &mut ks(
+                b,
+                &inv,
+                &[
+                    "run",
+                    script.to_str().unwrap(),
+                    "--",
+                    kcsv.to_str().unwrap(),
+                    &ka.to_string(),
+                ],
+            ),
+            None,
+            true,
+        );
+        kw.push(r.wall);
+        kc.push(r.cpu);
+        krss.push(r.hwm_kb);
+        let r = run(
+            Command::new("bash")
+                .arg(&by_hand)
+                .arg(&url)
+                .arg(&hcsv)
+                .arg(ha.to_string()),
+            None,
+            false,
+        );
+        hw.push(r.wall);
+        hc.push(r.cpu);
+    }
+    let (k, h) = (stat(&kw), stat(&hw));
+    let t = &mut b.table;
+    t.row(
+        "8 (10k rows)",
+        "keascript import_reservations (every row checked, one config-set), wall",
+        k,
+        dur,
+        ratio(k.med, h.med, "by hand"),
+    );
+    t.row(
+        "8 (10k rows)",
+        "by hand: jq CSV→JSON, curl config-get → jq → curl config-set → config-write (no checks), wall",
+        h,
+        dur,
+        String::new(),
+    );
+    let (kcs, hcs) = (stat(&kc), stat(&hc));
+    t.row(
+        "8 (10k rows)",
+        "CPU (user+sys): keascript",
+        kcs,
+        dur,
+        ratio(kcs.med, hcs.med, "by hand's (curl + jq)"),
+    );
+    t.row(
+        "8 (10k rows)",
+        "keascript peak RSS",
+        stat(&krss),
+        mib,
+        String::new(),
+    );
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("--rss-of") {
@@ -1748,7 +1868,7 @@ fn main() {
     };
     let started = Instant::now();
     type Case = fn(&mut Bench);
-    let cases: [(u32, Case); 7] = [
+    let cases: [(u32, Case); 8] = [
         (1, case1),
         (2, case2),
         (3, case3),
@@ -1756,6 +1876,7 @@ fn main() {
         (5, case5),
         (6, case6),
         (7, case7),
+        (8, case8),
     ];
     for (n, f) in cases {
         if want(n) {

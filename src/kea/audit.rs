@@ -12,7 +12,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes, options, settings};
+use super::config::{
+    ConfigDoc, Family, OptionScope, SubnetKey, classes, networks, options, reservations, settings,
+};
 use super::edit::{Edit, state_dir};
 use super::{KeaError, redact};
 
@@ -233,6 +235,9 @@ impl AuditRead {
 /// The kinds of change the audit trail records (`history(kind, key)`, `history --kind`).
 pub const KINDS: &[&str] = &[
     "subnet",
+    "reservation",
+    "shared_network",
+    "pd_pool",
     "pool",
     "class",
     "option",
@@ -371,6 +376,10 @@ pub fn snapshot(
         })
         .unwrap_or(Value::Null)
     };
+    let network = |d: Option<&ConfigDoc>, name: &str| {
+        d.and_then(|d| networks::find(d, name).map(|i| d.root_array("shared-networks")[i].clone()))
+            .unwrap_or(Value::Null)
+    };
     match edit {
         Edit::Apply { .. } => (whole(b), whole(a)),
         Edit::AddSubnet(_) => {
@@ -411,6 +420,21 @@ pub fn snapshot(
         }
         Edit::DeleteOptionDef(code, space) => (def(b, *code as u64, space), Value::Null),
         Edit::Set(m) => (settings_of(b, m), settings_of(a, m)),
+        Edit::AddReservation(..) | Edit::AddPdPool(..) | Edit::ImportReservations { .. } => {
+            (Value::Null, result.clone())
+        }
+        Edit::UpdateReservation(scope, k, _) => {
+            let found = b.and_then(|d| {
+                let at = reservations::find(d, scope.as_ref(), k).ok()??;
+                Some(reservations::view(d, at))
+            });
+            (found.unwrap_or(Value::Null), result.clone())
+        }
+        Edit::DeleteReservation(..) | Edit::DeletePdPool(..) => (result.clone(), Value::Null),
+        Edit::AddSharedNetwork(_) => (Value::Null, result.clone()),
+        Edit::UpdateSharedNetwork(n, _) => (network(b, n), network(a, n)),
+        Edit::DeleteSharedNetwork(n) => (network(b, n), Value::Null),
+        Edit::MoveSubnet(k, _) => (subnet(b, k), subnet(a, k)),
     }
 }
 

@@ -11,6 +11,8 @@ pub struct Capabilities {
     pub ha: bool,
     pub stat_cmds: bool,
     pub config_hash: bool,
+    /// `reservation-add`/`-get`… (`host_cmds`): reservations in a hosts database.
+    pub host_cmds: bool,
 }
 
 impl Capabilities {
@@ -26,11 +28,12 @@ impl Capabilities {
             ha: has("ha-heartbeat"),
             stat_cmds: has(&format!("stat-lease{v}-get")),
             config_hash: has("config-hash-get"),
+            host_cmds: has("reservation-add"),
         }
     }
 
     /// `(name, value)` pairs in the documented order.
-    pub fn entries(&self) -> [(&'static str, bool); 6] {
+    pub fn entries(&self) -> [(&'static str, bool); 7] {
         [
             ("lease_cmds", self.lease_cmds),
             ("subnet_cmds", self.subnet_cmds),
@@ -38,6 +41,7 @@ impl Capabilities {
             ("ha", self.ha),
             ("stat_cmds", self.stat_cmds),
             ("config_hash", self.config_hash),
+            ("host_cmds", self.host_cmds),
         ]
     }
 }
@@ -70,8 +74,9 @@ mod tests {
                 "class-list",
                 "ha-heartbeat",
                 "config-hash-get",
+                "reservation-add",
             ],
         );
-        assert!(c.subnet_cmds && c.class_cmds && c.ha && c.config_hash);
+        assert!(c.subnet_cmds && c.class_cmds && c.ha && c.config_hash && c.host_cmds);
     }
 }

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod edit;
 mod error;
 pub mod ha;
+pub mod hosts;
 pub mod identity;
 mod inventory;
 pub mod leases;

@@ -550,7 +550,7 @@ mod tests {
         let line = "kea().dhcp4.capa";
         assert_eq!(run(&v, line), (12, vec!["capabilities(".to_string()]));
         assert_eq!(run(&v, "kea(\"lab\").dhcp4.capa").1, vec!["capabilities("]);
-        assert_eq!(run(&v, "v4.add_p").1, vec!["add_pool("]);
+        assert_eq!(run(&v, "v4.add_po").1, vec!["add_pool("]);
         assert_eq!(run(&v, "srv.dh").1, vec!["dhcp4", "dhcp6"]);
         assert_eq!(run(&v, "srv.ver").1, vec!["version("]);
         // A Server has no `capabilities`; a Transaction has `commit` but not `subnets`.
@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(run(&v, ":").1, COMMANDS.to_vec());
         assert_eq!(run(&v, ":he").1, vec![":help"]);
         assert_eq!(run(&v, ":dry-run o").1, vec!["on", "off"]);
-        assert_eq!(run(&v, ":help add_p"), (6, vec!["add_pool".into()]));
+        assert_eq!(run(&v, ":help add_po"), (6, vec!["add_pool".into()]));
     }
 
     #[test]

@@ -110,6 +110,7 @@ const SERVER_AREA: &str = "Server";
 const RAW: &str = "Service: raw configuration";
 const SCOPES: &str = "Scopes and pools";
 const CLASSES: &str = "Client classes";
+const HOSTS: &str = "Host reservations, shared networks and PD pools";
 const OPTIONS: &str = "Options and option definitions";
 const ENSURE: &str = "Idempotent changes";
 const PROPS: &str = "Server properties";
@@ -305,6 +306,121 @@ pub const ENTRIES: &[Entry] = &[
         &["v4.delete_pool(key, range)"],
         "remove a pool",
         SCOPES,
+    ),
+    // Host reservations, shared networks, PD pools
+    m(
+        SERVICE,
+        "reservations",
+        &["v4.reservations()", "v4.reservations(scope)"],
+        "host reservations: all, or of one subnet key or \"global\"",
+        HOSTS,
+    ),
+    m(
+        SERVICE,
+        "reservation",
+        &["v4.reservation(key)", "v4.reservation(scope, key)"],
+        "one reservation by address or #{ hw_address | client_id | duid | circuit_id | flex_id }, or ()",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "add_reservation",
+        &["v4.add_reservation(map)"],
+        "reserve: subnet (absent = global), one identifier, ip_address (v6: ip_addresses, prefixes), hostname…",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "update_reservation",
+        &[
+            "v4.update_reservation(key, map)",
+            "v4.update_reservation(scope, key, map)",
+        ],
+        "merge into a reservation",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "delete_reservation",
+        &[
+            "v4.delete_reservation(key)",
+            "v4.delete_reservation(scope, key)",
+        ],
+        "remove a reservation",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "import_reservations",
+        &[
+            "v4.import_reservations(path)",
+            "v4.import_reservations(path, #{ subnet, replace })",
+        ],
+        "a CSV file of reservations, every row checked, applied as one change; #{ added, updated, unchanged, deleted }",
+        HOSTS,
+    ),
+    m(
+        SERVICE,
+        "shared_networks",
+        &["v4.shared_networks()"],
+        "every shared network: its own keys plus subnets",
+        HOSTS,
+    ),
+    m(
+        SERVICE,
+        "shared_network",
+        &["v4.shared_network(name)"],
+        "one shared network, or ()",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "add_shared_network",
+        &["v4.add_shared_network(map)"],
+        "a new, empty shared network (unique name); its values are inherited by its subnets",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "update_shared_network",
+        &["v4.update_shared_network(name, map)"],
+        "merge into a shared network",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "delete_shared_network",
+        &["v4.delete_shared_network(name)"],
+        "remove an empty shared network (refused while subnets are inside, naming them)",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "move_subnet",
+        &["v4.move_subnet(key, name)", "v4.move_subnet(key, ())"],
+        "move a subnet into a shared network, or out of it",
+        HOSTS,
+    ),
+    m(
+        SERVICE,
+        "pd_pools",
+        &["v6.pd_pools(key)"],
+        "the prefix-delegation pools of a subnet",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "add_pd_pool",
+        &["v6.add_pd_pool(key, map)"],
+        "prefix, prefix_len ≤ delegated_len ≤ 128, excluded_prefix(_len), client_class; overlapping no other",
+        HOSTS,
+    ),
+    m(
+        MUT,
+        "delete_pd_pool",
+        &["v6.delete_pd_pool(key, prefix)"],
+        "remove a PD pool (\"2001:db8:8::/56\")",
+        HOSTS,
     ),
     // Client classes
     m(

@@ -212,6 +212,34 @@ const MUTATORS: &[Mutator] = &[
         present: |r, i| r["decline-probation-period"] == 3000 + i,
     },
     Mutator {
+        name: "add_reservation",
+        script: |i| {
+            format!(
+                "kea().dhcp4.add_reservation(#{{ subnet: \"192.0.2.0/24\", hw_address: \"02:fa:00:00:{:02x}:{:02x}\", hostname: \"r{i}\" }});",
+                i / 256,
+                i % 256
+            )
+        },
+        present: |r, i| {
+            r["subnet4"][0]["reservations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|x| x["hostname"] == format!("r{i}"))
+        },
+    },
+    Mutator {
+        name: "add_shared_network",
+        script: |i| format!("kea().dhcp4.add_shared_network(#{{ name: \"n{i}\" }});"),
+        present: |r, i| {
+            r["shared-networks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|n| n["name"] == format!("n{i}"))
+        },
+    },
+    Mutator {
         name: "transaction",
         script: |i| {
             format!(

@@ -682,6 +682,12 @@ fn readme_rhai_examples_run_twice_and_the_second_run_changes_nothing() {
         }
     }
     assert!(to_run.len() >= 3, "{} blocks to run", to_run.len());
+    // The files the examples read, in the directory they run from.
+    std::fs::write(
+        dir.path().join("hosts.csv"),
+        "hw_address,ip_address,hostname\n02:42:ac:11:00:08,10.50.0.201,scanner-2f\n",
+    )
+    .unwrap();
     let run_all = || {
         for (name, path) in &to_run {
             let out = keascript()
@@ -689,6 +695,7 @@ fn readme_rhai_examples_run_twice_and_the_second_run_changes_nothing() {
                 .arg(lab.inventory())
                 .arg("run")
                 .arg(path)
+                .current_dir(dir.path())
                 .env("KEASCRIPT_AUDIT_FILE", &audit)
                 .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
                 .timeout(Duration::from_secs(120))

@@ -7,7 +7,7 @@ use super::net::Prefix;
 use crate::kea::{ErrorKind, KeaError};
 
 /// Where a subnet sits: at the top level, or inside a shared network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubnetLoc {
     Top(usize),
     Network(usize, usize),

@@ -23,6 +23,10 @@ pub fn setting_keys(family: Family) -> &'static [&'static str] {
             "decline-probation-period",
             "server-tag",
             "control-socket",
+            "reservations-global",
+            "reservations-in-subnet",
+            "reservations-out-of-pool",
+            "ip-reservations-unique",
         ],
         Family::V6 => &[
             "preferred-lifetime",
@@ -36,6 +40,10 @@ pub fn setting_keys(family: Family) -> &'static [&'static str] {
             "decline-probation-period",
             "server-tag",
             "control-socket",
+            "reservations-global",
+            "reservations-in-subnet",
+            "reservations-out-of-pool",
+            "ip-reservations-unique",
         ],
     }
 }
@@ -188,7 +196,12 @@ pub fn set(
                     )));
                 }
             }
-            "echo-client-id" | "match-client-id" => {
+            "echo-client-id"
+            | "match-client-id"
+            | "reservations-global"
+            | "reservations-in-subnet"
+            | "reservations-out-of-pool"
+            | "ip-reservations-unique" => {
                 if !v.is_boolean() {
                     return Err(KeaError::invalid(format!(
                         "{snake} must be true or false, not {v}"

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::kea::config::reservations::{ImportRow, ResvKey, ResvScope};
 use crate::kea::config::{
     self, ConfigDoc, Family, OptionScope, net::Prefix, net::Range, protected_changes,
     restore_protected,
@@ -38,12 +39,31 @@ pub enum Edit {
     UpdateOptionDef(u16, String, Map<String, Value>),
     DeleteOptionDef(u16, String),
     Set(Map<String, Value>),
+    /// A host reservation in the configuration (global or of a subnet).
+    AddReservation(ResvScope, Map<String, Value>),
+    UpdateReservation(Option<ResvScope>, ResvKey, Map<String, Value>),
+    DeleteReservation(Option<ResvScope>, ResvKey),
+    /// Rows of a CSV file, applied as one change; with `replace`, the reservations of that
+    /// scope no row names are removed.
+    ImportReservations {
+        source: String,
+        rows: Vec<ImportRow>,
+        replace: Option<ResvScope>,
+    },
+    AddSharedNetwork(Map<String, Value>),
+    UpdateSharedNetwork(String, Map<String, Value>),
+    DeleteSharedNetwork(String),
+    /// A subnet into a shared network, or out of one (`None`).
+    MoveSubnet(SubnetKey, Option<String>),
+    AddPdPool(SubnetKey, Map<String, Value>),
+    DeletePdPool(SubnetKey, String),
 }
 
 /// What an edit is about, for dry-run output and the audit trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EditTarget {
-    /// `subnet`, `pool`, `class`, `option`, `option_def`, `settings`, `config`.
+    /// `subnet`, `pool`, `class`, `option`, `option_def`, `settings`, `config`,
+    /// `reservation`, `shared_network`, `pd_pool`.
     pub kind: &'static str,
     pub key: String,
     /// `add`, `update`, `delete`, `assign`, `unassign`, `set`, `apply`.
@@ -103,6 +123,40 @@ impl Edit {
             Self::DefineOption(m) => t("option_def", name_of(m), "add"),
             Self::UpdateOptionDef(c, s, _) => t("option_def", format!("{s}/{c}"), "update"),
             Self::DeleteOptionDef(c, s) => t("option_def", format!("{s}/{c}"), "delete"),
+            Self::AddReservation(scope, m) => t(
+                "reservation",
+                format!("{} in {scope}", config::reservations::describe(m)),
+                "add",
+            ),
+            Self::UpdateReservation(scope, k, _) => t("reservation", resv_key(scope, k), "update"),
+            Self::DeleteReservation(scope, k) => t("reservation", resv_key(scope, k), "delete"),
+            Self::ImportReservations { source, rows, .. } => t(
+                "reservation",
+                format!("{} rows of {source}", rows.len()),
+                "import",
+            ),
+            Self::AddSharedNetwork(m) => t("shared_network", name_of(m), "add"),
+            Self::UpdateSharedNetwork(n, _) => t("shared_network", n.clone(), "update"),
+            Self::DeleteSharedNetwork(n) => t("shared_network", n.clone(), "delete"),
+            Self::MoveSubnet(k, to) => t(
+                "subnet",
+                format!(
+                    "{k} to {}",
+                    to.as_deref()
+                        .map_or("the top level".to_string(), |n| format!("network {n}"))
+                ),
+                "move",
+            ),
+            Self::AddPdPool(k, m) => t(
+                "pd_pool",
+                format!(
+                    "{k} {}/{}",
+                    m.get("prefix").and_then(Value::as_str).unwrap_or("?"),
+                    m.get("prefix-len").map_or("?".into(), Value::to_string)
+                ),
+                "add",
+            ),
+            Self::DeletePdPool(k, p) => t("pd_pool", format!("{k} {p}"), "delete"),
             Self::Set(m) => t(
                 "settings",
                 m.keys()
@@ -163,6 +217,38 @@ impl Edit {
             Self::UnassignClass(_, Some(p)) => {
                 Range::parse(p, family, "pool")?;
             }
+            Self::AddReservation(_, m) | Self::UpdateReservation(_, _, m)
+                if m.contains_key("subnet") =>
+            {
+                return Err(KeaError::invalid(
+                    "a reservation's subnet is its scope: add_reservation(#{ subnet, … }) takes it, update_reservation(scope, key, map) names it",
+                ));
+            }
+            Self::AddReservation(_, m) => {
+                // Its shape alone; the subnet's prefix and the others are checked in
+                // `apply_to`.
+                config::reservations::check_shape(&mut m.clone(), family, None)?;
+            }
+            Self::AddPdPool(_, m) => {
+                if family != Family::V6 {
+                    return Err(KeaError::invalid(
+                        "prefix delegation is DHCPv6 only: use v6.add_pd_pool",
+                    ));
+                }
+                config::pd_pools::check(m)?;
+            }
+            Self::DeletePdPool(_, p) => {
+                config::pd_pools::parse_prefix(p)?;
+            }
+            Self::AddSharedNetwork(m)
+                if m.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(|n| n.trim().is_empty()) =>
+            {
+                return Err(KeaError::invalid(
+                    "add_shared_network: \"name\" is required",
+                ));
+            }
             Self::AddClass(m)
                 if m.get("name")
                     .and_then(Value::as_str)
@@ -202,7 +288,10 @@ impl Edit {
         min_subnet_id: u64,
         peer: bool,
     ) -> Result<Value, KeaError> {
-        use config::{classes as c, options as o, settings as st, subnets as s};
+        use config::{
+            classes as c, networks as n, options as o, pd_pools as pd, reservations as rv,
+            settings as st, subnets as s,
+        };
         Ok(match self {
             Self::Apply {
                 config,
@@ -260,7 +349,29 @@ impl Edit {
             Self::UpdateOptionDef(code, space, m) => o::update_option_def(doc, *code, space, m)?,
             Self::DeleteOptionDef(code, space) => o::delete_option_def(doc, *code, space)?,
             Self::Set(m) => Value::Object(st::set(doc, m)?),
+            Self::AddReservation(scope, m) => rv::add(doc, scope, m)?,
+            Self::UpdateReservation(scope, k, m) => rv::update(doc, scope.as_ref(), k, m)?,
+            Self::DeleteReservation(scope, k) => rv::delete(doc, scope.as_ref(), k)?,
+            Self::ImportReservations { rows, replace, .. } => {
+                let c = rv::import(doc, rows, replace.as_ref())?;
+                serde_json::json!({"added": c.added, "updated": c.updated,
+                                   "unchanged": c.unchanged, "deleted": c.deleted})
+            }
+            Self::AddSharedNetwork(m) => n::add(doc, m)?,
+            Self::UpdateSharedNetwork(name, m) => n::update(doc, name, m)?,
+            Self::DeleteSharedNetwork(name) => n::delete(doc, name)?,
+            Self::MoveSubnet(k, to) => n::move_subnet(doc, k, to.as_deref())?,
+            Self::AddPdPool(k, m) => pd::add(doc, k, m)?,
+            Self::DeletePdPool(k, p) => pd::delete(doc, k, p)?,
         })
+    }
+}
+
+/// How an update or delete names its reservation in the audit trail.
+fn resv_key(scope: &Option<ResvScope>, k: &ResvKey) -> String {
+    match scope {
+        Some(s) => format!("{k} in {s}"),
+        None => k.to_string(),
     }
 }
 
@@ -279,6 +390,11 @@ impl Edit {
             | Self::SetOption(_, m)
             | Self::DefineOption(m)
             | Self::UpdateOptionDef(_, _, m)
+            | Self::AddReservation(_, m)
+            | Self::UpdateReservation(_, _, m)
+            | Self::AddSharedNetwork(m)
+            | Self::UpdateSharedNetwork(_, m)
+            | Self::AddPdPool(_, m)
             | Self::Set(m) => m.iter().find_map(|(k, v)| {
                 crate::kea::redact::redacted_at(v).map(|p| {
                     if p.is_empty() {

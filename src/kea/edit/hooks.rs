@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Edit;
 use crate::kea::Capabilities;
-use crate::kea::config::{ConfigDoc, Family, OptionScope, SubnetKey, classes};
+use crate::kea::config::{ConfigDoc, Family, OptionScope, SubnetKey, SubnetLoc, classes};
 
 /// One command to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,27 @@ pub fn plan(
     result: &Value,
 ) -> Option<Vec<HookCommand>> {
     let family = base.family;
+    // A subnet inside a shared network goes the config path: Kea 3.0.4's subnet commands
+    // parse the subnet on its own, giving it the server-level values instead of its
+    // network's (config-get then shows the server's valid-lifetime in it, and the network's
+    // later values no longer reach it; measured by tests/integration/shared_networks.rs).
+    let subnet_key = match edit {
+        Edit::UpdateSubnet(k, _)
+        | Edit::AssignClass(k, ..)
+        | Edit::UnassignClass(k, _)
+        | Edit::AddPool(k, ..)
+        | Edit::DeletePool(k, _)
+        | Edit::AddPdPool(k, _)
+        | Edit::DeletePdPool(k, _)
+        | Edit::SetOption(OptionScope::Subnet(k) | OptionScope::Pool(k, _), _)
+        | Edit::DeleteOption(OptionScope::Subnet(k) | OptionScope::Pool(k, _), ..) => Some(k),
+        _ => None,
+    };
+    if let Some(k) = subnet_key
+        && matches!(new.find_subnet(k), Ok(SubnetLoc::Network(..)))
+    {
+        return None;
+    }
     let n = v(family);
     let sk = family.subnet_key();
     let subnet_cmds = caps.subnet_cmds;
@@ -113,6 +134,24 @@ pub fn plan(
             Some(vec![cmd(
                 format!("subnet{n}-delta-del"),
                 json!({ sk: [delta(&s, "pools", vec![pool])] }),
+            )])
+        }
+        Edit::AddPdPool(key, _) if subnet_cmds => {
+            let s = subnet_in(new, key)?;
+            Some(vec![cmd(
+                format!("subnet{n}-delta-add"),
+                json!({ sk: [delta(&s, "pd-pools", vec![result.clone()])] }),
+            )])
+        }
+        Edit::DeletePdPool(key, _) if subnet_cmds => {
+            let s = subnet_in(base, key)?;
+            // Kea 3.0.4 names a PD pool by all three ("missing parameter 'delegated-len'").
+            let pool = json!({ "prefix": result.get("prefix")?,
+                               "prefix-len": result.get("prefix-len")?,
+                               "delegated-len": result.get("delegated-len")? });
+            Some(vec![cmd(
+                format!("subnet{n}-delta-del"),
+                json!({ sk: [delta(&s, "pd-pools", vec![pool])] }),
             )])
         }
         Edit::SetOption(OptionScope::Subnet(key), _) if subnet_cmds => {
@@ -165,6 +204,31 @@ pub fn plan(
         Edit::DeleteClass(name) if class_cmds => {
             Some(vec![cmd("class-del".into(), json!({ "name": name }))])
         }
+        // Shared networks (subnet_cmds has the network commands): a new network is sent
+        // empty. Moving a subnet goes the config path: Kea 3.0.4's network4-subnet-add
+        // keeps the values the subnet inherited at the top level (config-get then shows
+        // the server's valid-lifetime in a subnet of a network that sets its own;
+        // measured by tests/integration/shared_networks.rs), while a config-set re-parses
+        // the subnet under its new parent.
+        Edit::AddSharedNetwork(_) if subnet_cmds => {
+            let mut net = result.as_object()?.clone();
+            if net
+                .get(sk)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            {
+                return None;
+            }
+            net.remove(sk);
+            Some(vec![cmd(
+                format!("network{n}-add"),
+                json!({ "shared-networks": [net] }),
+            )])
+        }
+        Edit::DeleteSharedNetwork(name) if subnet_cmds => Some(vec![cmd(
+            format!("network{n}-del"),
+            json!({ "name": name }),
+        )]),
         _ => None,
     }
 }
@@ -259,6 +323,20 @@ mod tests {
         let p = plan(&e, &caps(), &b, &n, &r).unwrap();
         assert_eq!(p[0].command, "subnet4-add");
         assert_eq!(p[0].arguments["subnet4"][0]["id"], 2);
+        let e = Edit::AddSharedNetwork(m(json!({"name": "office", "valid-lifetime": 600})));
+        let (b, n, r) = docs(&e);
+        let p = plan(&e, &caps(), &b, &n, &r).unwrap();
+        assert_eq!(p[0].command, "network4-add");
+        assert_eq!(p[0].arguments["shared-networks"][0]["name"], "office");
+        assert!(
+            p[0].arguments["shared-networks"][0]
+                .get("subnet4")
+                .is_none()
+        );
+        // Moving a subnet has no hook command (see `plan`).
+        let e = Edit::MoveSubnet(SubnetKey::Id(1), Some("office".into()));
+        let (b, _, _) = docs(&Edit::AddSharedNetwork(m(json!({"name": "office"}))));
+        assert!(plan(&e, &caps(), &b, &b, &Value::Null).is_none());
         let e = Edit::DeleteClass("voip".into());
         let (b, n, r) = docs(&e);
         assert_eq!(

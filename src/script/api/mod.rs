@@ -8,6 +8,7 @@ mod ha;
 mod leases;
 mod misc;
 mod reading;
+mod reservations;
 mod server;
 mod service;
 mod triggers;
@@ -30,6 +31,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
     ensure::register(engine, ctx.clone());
+    reservations::register(engine, ctx.clone());
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());

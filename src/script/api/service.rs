@@ -32,12 +32,22 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         "capabilities",
         move |s: &mut ServiceHandle| -> Result<Map, Box<EvalAltResult>> {
             let svc = s.0.clone();
-            let caps = c.block(async move { svc.capabilities().await })?;
-            Ok(caps
+            let (caps, doc) = c.block(async move {
+                let caps = svc.capabilities().await?;
+                let doc = crate::kea::edit::read_config(&svc).await?;
+                Ok::<_, crate::kea::KeaError>((caps, doc))
+            })?;
+            let mut m: Map = caps
                 .entries()
                 .into_iter()
                 .map(|(k, v)| (k.into(), Dynamic::from(v)))
-                .collect())
+                .collect();
+            // Where reservations change: the configuration file, or a hosts database.
+            m.insert(
+                "reservations".into(),
+                crate::kea::hosts::target(&doc, &caps).into(),
+            );
+            Ok(m)
         },
     );
     let c = ctx.clone();

@@ -4,6 +4,8 @@
 
 pub mod fault_proxy;
 pub mod kea3;
+pub mod netns;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,0 +1,647 @@
+//! Host reservations on a real Kea (2.2 from apt; 3.0 with `KEASCRIPT_KEA_BIN_DIR`), in the
+//! configuration file: every call read back with `config-get` and from the file on disk;
+//! each rule refused locally with nothing sent; warnings; a CSV import of 10,000 rows with 3
+//! bad ones that changes nothing, then the fixed file as one change (one audit entry); and
+//! a real DHCP client (perfdhcp in a network namespace) that gets its reserved address.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keascript::kea::{Inventory, Server, Service};
+use keascript::lab::Lab;
+use serde_json::Value;
+
+use crate::support::{commands_in, is_mutating, keascript, lab, rt, script};
+
+/// What one run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A lab, a scratch folder, and the lab's inventory; scripts run through the binary.
+pub struct Bench {
+    pub lab: Lab,
+    pub tmp: tempfile::TempDir,
+    count: std::cell::Cell<usize>,
+}
+
+impl Bench {
+    pub fn new() -> Option<Self> {
+        lab().map(|lab| Self {
+            lab,
+            tmp: tempfile::tempdir().expect("tempdir"),
+            count: std::cell::Cell::new(0),
+        })
+    }
+
+    pub fn run(&self, text: &str) -> Run {
+        let i = self.count.get();
+        self.count.set(i + 1);
+        let path = script(self.tmp.path(), &format!("s{i}.rhai"), text);
+        let out = keascript()
+            .arg("--config")
+            .arg(self.lab.inventory())
+            .env("KEASCRIPT_STATE_DIR", self.tmp.path().join("state"))
+            .env("KEASCRIPT_AUDIT_FILE", self.audit_file())
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .expect("run keascript");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn ok(&self, text: &str) -> Run {
+        let r = self.run(text);
+        assert_eq!(
+            r.code, 0,
+            "script failed:\n{text}\n--- stdout:\n{}\n--- stderr:\n{}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// Runs a script that must fail; returns its stderr.
+    pub fn fails(&self, text: &str) -> String {
+        let r = self.run(text);
+        assert_ne!(r.code, 0, "script should fail:\n{text}\n{}", r.stdout);
+        r.stderr
+    }
+
+    pub fn audit_file(&self) -> PathBuf {
+        self.tmp.path().join("audit.jsonl")
+    }
+
+    /// The audit entries so far.
+    pub fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.audit_file())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    pub fn service(&self, name: &str) -> Service {
+        let inv = Inventory::load(self.lab.inventory()).expect("inventory");
+        let entry = inv.get("lab").expect("lab in the inventory");
+        let s = Server::from_entry("lab", entry).expect("server");
+        Service::new(Arc::new(s), name).expect("service")
+    }
+
+    /// The running configuration's root map, read with config-get.
+    pub fn config(&self, svc: &str) -> Value {
+        let cfg = rt()
+            .block_on(self.service(svc).config())
+            .expect("config-get");
+        cfg[root_key(svc)].clone()
+    }
+
+    /// The root map of the daemon's configuration file.
+    pub fn file(&self, svc: &str) -> Value {
+        let text = std::fs::read_to_string(self.lab.config_file(svc)).expect("config file");
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        v[root_key(svc)].clone()
+    }
+
+    /// Both: the running configuration and the file.
+    pub fn both(&self, svc: &str) -> [Value; 2] {
+        [self.config(svc), self.file(svc)]
+    }
+
+    pub fn mark(&self, svc: &str) -> usize {
+        commands_in(self.lab.dir(), svc).len()
+    }
+
+    pub fn mutations_since(&self, svc: &str, mark: usize) -> Vec<String> {
+        commands_in(self.lab.dir(), svc)
+            .into_iter()
+            .skip(mark)
+            .filter(|c| is_mutating(c))
+            .collect()
+    }
+}
+
+pub fn root_key(svc: &str) -> &'static str {
+    if svc == "dhcp6" { "Dhcp6" } else { "Dhcp4" }
+}
+
+/// The subnet with `id` in a root map (top level or in a shared network).
+pub fn subnet_in(root: &Value, id: u64) -> Option<Value> {
+    let sk = if root.get("subnet6").is_some() {
+        "subnet6"
+    } else {
+        "subnet4"
+    };
+    let top = root.get(sk).and_then(Value::as_array).into_iter().flatten();
+    let nets = root
+        .get("shared-networks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|n| n.get(sk).and_then(Value::as_array).into_iter().flatten());
+    top.chain(nets)
+        .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
+        .cloned()
+}
+
+fn reservations_of(root: &Value, id: u64) -> Vec<Value> {
+    subnet_in(root, id)
+        .and_then(|s| s.get("reservations").cloned())
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default()
+}
+
+fn by_mac<'a>(list: &'a [Value], mac: &str) -> Option<&'a Value> {
+    list.iter()
+        .find(|r| r.get("hw-address").and_then(Value::as_str) == Some(mac))
+}
+
+#[test]
+fn reservations_on_the_configuration_path_v4_and_v6() {
+    let Some(b) = Bench::new() else { return };
+    // Add, read back through keascript, the server and the file.
+    let r = b.ok(r#"
+        let srv = kea("lab");
+        let r = srv.dhcp4.add_reservation(#{ subnet: 1, hw_address: "AA:BB:CC:00:00:01",
+                                             ip_address: "192.0.2.250", hostname: "printer" });
+        print(r.hw_address + " " + r.ip_address + " " + r.subnet);
+        let again = srv.dhcp4.reservation(#{ hw_address: "aa-bb-cc-00-00-01" });
+        print(again.hostname);
+        print(srv.dhcp4.reservation("192.0.2.250").hostname);
+        print(srv.dhcp4.reservations(1).len());
+        print(srv.dhcp4.reservation(1, "192.0.2.251") == ());
+    "#);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "aa:bb:cc:00:00:01 192.0.2.250 1",
+            "printer",
+            "printer",
+            "1",
+            "true"
+        ]
+    );
+    for root in b.both("dhcp4") {
+        let list = reservations_of(&root, 1);
+        let x = by_mac(&list, "aa:bb:cc:00:00:01").expect("reservation written");
+        assert_eq!(x["ip-address"], "192.0.2.250");
+        assert_eq!(x["hostname"], "printer");
+    }
+    // Every rule refused locally, naming field and value, nothing sent.
+    let mark = b.mark("dhcp4");
+    let refusals = [
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:cc:00:00:02", ip_address: "10.9.9.9" }"#,
+            "ip_address 10.9.9.9 is outside its subnet 192.0.2.0/24",
+        ),
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:cc:00:00:02", ip_address: "192.0.2.250" }"#,
+            "address 192.0.2.250 is already reserved in subnet 1 (192.0.2.0/24) (reservation hw_address aa:bb:cc:00:00:01",
+        ),
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:cc:00:00:01", hostname: "x" }"#,
+            "hw_address aa:bb:cc:00:00:01 is already reserved in subnet 1",
+        ),
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:gg:00:00:02", ip_address: "192.0.2.251" }"#,
+            "hw_address \"aa:bb:gg:00:00:02\" is malformed",
+        ),
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:cc:00:00:02" }"#,
+            "reserves nothing",
+        ),
+        (
+            r#"#{ subnet: 1, ip_address: "192.0.2.251" }"#,
+            "exactly one identifier",
+        ),
+        (
+            r#"#{ subnet: 1, hw_address: "aa:bb:cc:00:00:02", ip_addresses: ["192.0.2.251"] }"#,
+            "no field \"ip_addresses\"",
+        ),
+    ];
+    for (m, want) in refusals {
+        let err = b.fails(&format!(r#"kea("lab").dhcp4.add_reservation({m});"#));
+        assert!(err.contains(want), "{m}: wanted {want:?} in:\n{err}");
+    }
+    assert_eq!(
+        b.mutations_since("dhcp4", mark),
+        Vec::<String>::new(),
+        "nothing sent"
+    );
+    // Warnings: an address inside a pool; a global reservation while reservations-global is off.
+    let r = b.ok(r#"
+        let d = kea("lab").dhcp4;
+        d.add_reservation(#{ subnet: 1, hw_address: "aa:bb:cc:00:00:03", ip_address: "192.0.2.20" });
+        d.add_reservation(#{ client_id: "01:aa:bb:cc:00:00:04", hostname: "global-one" });
+    "#);
+    assert!(
+        r.stderr
+            .contains("warning: reserved address 192.0.2.20 lies inside the dynamic pool"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("reservations_global is off"),
+        "{}",
+        r.stderr
+    );
+    for root in b.both("dhcp4") {
+        let g = root["reservations"]
+            .as_array()
+            .expect("global reservations");
+        // Kea writes a client-id back as bare hex digits ("01AABBCC000004").
+        let hex = |v: &Value| {
+            v.as_str()
+                .unwrap_or("")
+                .replace(':', "")
+                .to_ascii_lowercase()
+        };
+        assert!(
+            g.iter().any(|r| hex(&r["client-id"]) == "01aabbcc000004"),
+            "{g:?}"
+        );
+    }
+    // One MAC in two subnets: the bare key is refused, listing both; the scoped one works.
+    b.ok(r#"
+        let d = kea("lab").dhcp4;
+        d.add_subnet(#{ id: 2, subnet: "10.2.0.0/24" });
+        d.add_reservation(#{ subnet: 2, hw_address: "aa:bb:cc:00:00:01", ip_address: "10.2.0.5" });
+    "#);
+    let err = b.fails(r#"kea("lab").dhcp4.update_reservation(#{ hw_address: "aa:bb:cc:00:00:01" }, #{ hostname: "y" });"#);
+    assert!(err.contains("matches 2 reservations"), "{err}");
+    assert!(
+        err.contains("subnet 1 (192.0.2.0/24)") && err.contains("subnet 2 (10.2.0.0/24)"),
+        "{err}"
+    );
+    b.ok(r#"
+        let d = kea("lab").dhcp4;
+        let r = d.update_reservation(2, #{ hw_address: "aa:bb:cc:00:00:01" }, #{ hostname: "moved", ip_address: "10.2.0.6" });
+        if r.hostname != "moved" { throw "update did not return the reservation"; }
+        d.delete_reservation(1, "192.0.2.20");
+    "#);
+    for root in b.both("dhcp4") {
+        let two = reservations_of(&root, 2);
+        assert_eq!(two[0]["hostname"], "moved");
+        assert_eq!(two[0]["ip-address"], "10.2.0.6");
+        assert!(
+            by_mac(&reservations_of(&root, 1), "aa:bb:cc:00:00:03").is_none(),
+            "deleted"
+        );
+    }
+    // Duplicate addresses allowed when the server allows them.
+    b.ok(r#"
+        let d = kea("lab").dhcp4;
+        d.set(#{ ip_reservations_unique: false });
+        d.add_reservation(#{ subnet: 1, hw_address: "aa:bb:cc:00:00:05", ip_address: "192.0.2.250" });
+    "#);
+    assert_eq!(
+        reservations_of(&b.config("dhcp4"), 1)
+            .iter()
+            .filter(|r| r["ip-address"] == "192.0.2.250")
+            .count(),
+        2
+    );
+    // The audit trail names the kind.
+    let kinds: Vec<String> = b
+        .audit()
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(String::from))
+        .collect();
+    assert!(
+        kinds.iter().filter(|k| *k == "reservation").count() >= 5,
+        "{kinds:?}"
+    );
+    // DHCPv6: addresses and prefixes.
+    b.ok(r#"
+        let d = kea("lab").dhcp6;
+        d.add_reservation(#{ subnet: 1, duid: "00:03:00:01:aa:bb:cc:00:00:06",
+                             ip_addresses: ["2001:db8:1::5"], prefixes: ["2001:db8:2:100::/56"] });
+        let r = d.reservation(#{ duid: "00030001AABBCC000006" });
+        if r.ip_addresses[0] != "2001:db8:1::5" { throw "v6 reservation not found by its DUID"; }
+    "#);
+    let err = b.fails(r#"kea("lab").dhcp6.add_reservation(#{ subnet: 1, duid: "00:03:00:01:aa:bb:cc:00:00:07", ip_addresses: ["2001:db9::5"] });"#);
+    assert!(
+        err.contains("ip_addresses 2001:db9::5 is outside its subnet 2001:db8:1::/64"),
+        "{err}"
+    );
+    for root in b.both("dhcp6") {
+        let list = reservations_of(&root, 1);
+        let r = list
+            .iter()
+            .find(|r| {
+                r["duid"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace(':', "")
+                    .eq_ignore_ascii_case("00030001aabbcc000006")
+            })
+            .expect("v6 reservation");
+        assert_eq!(r["ip-addresses"][0], "2001:db8:1::5");
+        assert_eq!(r["prefixes"][0], "2001:db8:2:100::/56");
+    }
+    b.ok(r#"kea("lab").dhcp6.delete_reservation("2001:db8:1::5");"#);
+    assert!(reservations_of(&b.file("dhcp6"), 1).is_empty());
+}
+
+/// Writes a CSV of `n` reservations in subnet 1's 10.x space… of the lab's subnet ids
+/// 2.. (a /16 added for the test), with `bad` rows (line numbers) broken.
+fn write_csv(path: &Path, n: usize, bad: &[usize]) {
+    let mut text = String::from("hw_address,ip_address,hostname\n");
+    for i in 0..n {
+        let line = i + 2;
+        let mac = format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256);
+        let ip = format!("10.50.{}.{}", i / 250, i % 250 + 1);
+        let row = match bad.iter().position(|b| *b == line) {
+            Some(0) => format!("02:zz:00:00:00:00,{ip},h{i}"),
+            Some(1) => format!("{mac},10.99.0.1,h{i}"),
+            Some(_) => format!("{mac},10.50.0.1,h{i}"),
+            None => format!("{mac},{ip},h{i}"),
+        };
+        text.push_str(&row);
+        text.push('\n');
+    }
+    std::fs::write(path, text).expect("csv");
+}
+
+#[test]
+fn importing_ten_thousand_reservations_is_one_change_or_none() {
+    let Some(b) = Bench::new() else { return };
+    b.ok(r#"kea("lab").dhcp4.add_subnet(#{ id: 50, subnet: "10.50.0.0/16" });"#);
+    let csv = b.tmp.path().join("hosts.csv");
+    // Lines 100, 5000 and 9000 are bad: a malformed MAC, an address outside the subnet, an
+    // address another row already reserved.
+    write_csv(&csv, 10_000, &[100, 5000, 9000]);
+    let before = b.config("dhcp4");
+    let audit_before = b.audit().len();
+    let err = b.fails(&format!(
+        r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 50 }});"#,
+        csv.display()
+    ));
+    assert!(err.contains("3 bad rows"), "{err}");
+    assert!(
+        err.contains("line 100: hw_address \"02:zz:00:00:00:00\" is malformed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 5000: ip_address 10.99.0.1 is outside its subnet 10.50.0.0/16"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 9000: ip_address 10.50.0.1 is already reserved in subnet 50"),
+        "{err}"
+    );
+    assert_eq!(b.config("dhcp4"), before, "nothing changed");
+    assert_eq!(b.audit().len(), audit_before, "nothing recorded");
+    write_csv(&csv, 10_000, &[]);
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"let c = kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 50 }});
+           print(`${{c.added}} ${{c.updated}} ${{c.unchanged}}`);"#,
+        csv.display()
+    ));
+    assert_eq!(r.stdout.trim(), "10000 0 0");
+    assert_eq!(
+        b.mutations_since("dhcp4", mark),
+        ["config-set", "config-write"]
+    );
+    let entries = b.audit();
+    assert_eq!(entries.len(), audit_before + 1, "one audit entry");
+    assert_eq!(entries.last().unwrap()["kind"], "reservation");
+    assert_eq!(entries.last().unwrap()["action"], "import");
+    for root in b.both("dhcp4") {
+        let list = reservations_of(&root, 50);
+        assert_eq!(list.len(), 10_000);
+        let x = by_mac(&list, "02:00:00:00:27:0f").expect("the last row");
+        assert_eq!(x["ip-address"], "10.50.39.250");
+        assert_eq!(x["hostname"], "h9999");
+    }
+    // The same file again changes nothing.
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"let c = kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 50 }});
+           print(`${{c.added}} ${{c.updated}} ${{c.unchanged}}`);"#,
+        csv.display()
+    ));
+    assert_eq!(r.stdout.trim(), "0 0 10000");
+    assert!(b.mutations_since("dhcp4", mark).is_empty());
+}
+
+#[test]
+fn a_real_dhcp_client_gets_its_reserved_address() {
+    use crate::support::netns::{NetnsKea, root_or_skip};
+    if !root_or_skip("the perfdhcp reservation test") {
+        return;
+    }
+    let mut kea = NetnsKea::start(serde_json::json!([{
+        "id": 1, "subnet": "192.0.2.0/24",
+        "pools": [{ "pool": "192.0.2.10 - 192.0.2.200" }]
+    }]));
+    let mac = "02:42:ac:11:00:07";
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = kea.inventory();
+    let run = |text: &str| {
+        let path = script(tmp.path(), "s.rhai", text);
+        keascript()
+            .arg("--config")
+            .arg(&inventory)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("keascript")
+    };
+    // Idempotent: check before adding.
+    let out = run(&format!(
+        r#"let d = kea().dhcp4;
+           if d.reservation(#{{ hw_address: "{mac}" }}) == () {{
+               d.add_reservation(#{{ subnet: 1, hw_address: "{mac}", ip_address: "192.0.2.222", hostname: "probe" }});
+           }}"#
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(kea.config_file()).unwrap()).unwrap();
+    assert_eq!(
+        by_mac(&reservations_of(&file["Dhcp4"], 1), mac).expect("in the file")["ip-address"],
+        "192.0.2.222"
+    );
+    let report = kea.perfdhcp4(mac);
+    let line = kea.wait_lease_line(mac);
+    assert!(
+        line.starts_with("192.0.2.222,"),
+        "the client got {line:?}, not its reserved address\n{report}"
+    );
+    // And through keascript (lease4-get).
+    let out = run(r#"let l = kea().dhcp4.lease("192.0.2.222"); print(l.hw_address);"#);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mac);
+    // A client without a reservation gets a pool address; reserving that address for
+    // another device is allowed, with warnings naming the lease and the pool.
+    let other = "02:42:ac:11:00:08";
+    kea.perfdhcp4(other);
+    let line = kea.wait_lease_line(other);
+    let leased = line.split(',').next().unwrap().to_string();
+    let out = run(&format!(
+        r#"kea().dhcp4.add_reservation(#{{ subnet: 1, hw_address: "02:42:ac:11:00:09", ip_address: "{leased}" }});"#
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: reserved address {leased} is leased to another client (hw_address {other}"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("inside the dynamic pool 192.0.2.10-192.0.2.200"),
+        "{err}"
+    );
+}
+
+/// Kea 3.0's lab with a hosts database in a real PostgreSQL: reservations change through
+/// host_cmds (`reservation-add`/`-update`/`-del`), land in PostgreSQL's `hosts` table, and
+/// never in the configuration file.
+#[test]
+fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
+    use crate::support::kea_raw;
+    use crate::support::postgres::Postgres;
+    let Some(b) = Bench::new() else { return };
+    let svc = b.service("dhcp4");
+    let caps = rt().block_on(svc.capabilities()).expect("list-commands");
+    if !caps.host_cmds {
+        eprintln!(
+            "skipping the hosts-database test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            b.lab.version
+        );
+        return;
+    }
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    // Kea ≥ 2.7: the PostgreSQL backend is a hook library beside the others.
+    let mut cfg = rt().block_on(svc.config()).expect("config-get");
+    cfg.as_object_mut().unwrap().remove("hash");
+    let root = &mut cfg["Dhcp4"];
+    let lease_cmds = root["hooks-libraries"][0]["library"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pgsql = Path::new(&lease_cmds).with_file_name("libdhcp_pgsql.so");
+    root["hooks-libraries"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, serde_json::json!({ "library": pgsql }));
+    root["hosts-database"] = pg.hosts_database();
+    let sock = b.lab.socket("dhcp4");
+    for (cmd, args) in [("config-set", Some(cfg.clone())), ("config-write", None)] {
+        let mut body = serde_json::json!({ "command": cmd });
+        if let Some(a) = args {
+            body["arguments"] = a;
+        }
+        let answer = kea_raw(&sock, &body).expect("answer");
+        assert_eq!(answer["result"], 0, "{cmd}: {answer}");
+    }
+    let r = b.ok(
+        r#"let c = kea("lab").dhcp4.capabilities(); print(`${c.host_cmds} ${c.reservations}`);"#,
+    );
+    assert_eq!(r.stdout.trim(), "true database");
+    let mac = "02:42:ac:11:00:99";
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"let d = kea("lab").dhcp4;
+           if d.reservation(1, #{{ hw_address: "{mac}" }}) == () {{
+               d.add_reservation(#{{ subnet: 1, hw_address: "{mac}", ip_address: "192.0.2.240", hostname: "db-host" }});
+           }}
+           print(d.reservation(#{{ hw_address: "{mac}" }}).hostname);
+           print(d.reservations(1).len());"#
+    ));
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), ["db-host", "1"]);
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(sent.iter().any(|c| c == "reservation-add"), "{sent:?}");
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c == "config-set" || c == "config-write"),
+        "host_cmds only: {sent:?}"
+    );
+    let rows = |sql: &str| pg.psql("kea", sql).expect("psql");
+    assert_eq!(
+        rows("SELECT encode(dhcp_identifier, 'hex'), ipv4_address, hostname, dhcp4_subnet_id FROM hosts").trim(),
+        format!("0242ac110099|{}|db-host|1", u32::from(std::net::Ipv4Addr::new(192, 0, 2, 240)))
+    );
+    assert!(
+        !b.file("dhcp4").to_string().contains(mac),
+        "not in the file"
+    );
+    let answer = kea_raw(
+        &sock,
+        &serde_json::json!({ "command": "reservation-get", "arguments":
+            { "subnet-id": 1, "identifier-type": "hw-address", "identifier": mac } }),
+    )
+    .unwrap();
+    assert_eq!(answer["arguments"]["ip-address"], "192.0.2.240", "{answer}");
+    // The rules hold against the database: nothing sent.
+    let mark = b.mark("dhcp4");
+    let err = b.fails(r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:98", ip_address: "192.0.2.240" });"#);
+    assert!(
+        err.contains("address 192.0.2.240 is already reserved in subnet 1"),
+        "{err}"
+    );
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c.starts_with("reservation-add") || c == "config-set"),
+        "{sent:?}"
+    );
+    b.ok(&format!(
+        r#"kea("lab").dhcp4.update_reservation(#{{ hw_address: "{mac}" }}, #{{ hostname: "renamed" }});"#
+    ));
+    assert_eq!(rows("SELECT hostname FROM hosts").trim(), "renamed");
+    let err = b.fails(
+        r#"let tx = kea("lab").dhcp4.begin(); tx.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:97", hostname: "x" }); tx.commit();"#,
+    );
+    assert!(
+        err.contains("keeps its reservations in a hosts database"),
+        "{err}"
+    );
+    b.ok(r#"kea("lab").dhcp4.delete_reservation("192.0.2.240");"#);
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "0");
+    let actions: Vec<String> = b
+        .audit()
+        .iter()
+        .filter(|e| e["kind"] == "reservation")
+        .filter_map(|e| e["action"].as_str().map(String::from))
+        .collect();
+    assert_eq!(actions, ["add", "update", "delete"]);
+    assert!(
+        !std::fs::read_to_string(b.audit_file())
+            .unwrap()
+            .contains(crate::support::postgres::PASSWORD),
+        "no password in the audit trail"
+    );
+}
