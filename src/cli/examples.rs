@@ -141,3 +141,33 @@ pub const MAN: &str = "\
 Examples:
   keascript man | man -l -
   keascript man > /usr/local/share/man/man1/keascript.1";
+
+/// `keascript snapshots --help`.
+pub const SNAPSHOTS: &str = "\
+Examples:
+  keascript snapshots
+  keascript snapshots --server edge1 --output json";
+
+/// `keascript restore --help`.
+pub const RESTORE: &str = "\
+Examples:
+  keascript restore --server edge1 --dry-run 3f2a
+  keascript restore --server edge1 --service dhcp4 3f2a9c";
+
+/// `keascript undo --help`.
+pub const UNDO: &str = "\
+Examples:
+  keascript history -n 5                   find the change's id
+  keascript undo 1a234e0a05e-261bc9";
+
+/// `keascript confirm --help`.
+pub const CONFIRM: &str = "\
+Examples:
+  keascript run --confirm 5m change.rhai   then, once the network is fine:
+  keascript confirm";
+
+/// `keascript rollback --help`.
+pub const ROLLBACK: &str = "\
+Examples:
+  keascript run --confirm 5m change.rhai   then, if something is wrong:
+  keascript rollback";

@@ -75,18 +75,22 @@ pub fn history(args: HistoryArgs) -> u8 {
                 return 0;
             }
             println!(
-                "{:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} OUTCOME",
-                "TIME", "USER", "SERVER", "SERVICE", "KIND", "ACTION", "KEY"
+                "{:<18} {:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} OUTCOME",
+                "ID", "TIME", "USER", "SERVER", "SERVICE", "KIND", "ACTION", "KEY"
             );
             for e in &entries {
-                let outcome = match &e.error {
+                let mut outcome = match &e.error {
                     Some(err) => format!("{}: {err}", e.outcome),
                     None => e.outcome.clone(),
                 };
+                if let Some(u) = &e.undoes {
+                    outcome.push_str(&format!(" (undoes {u})"));
+                }
                 // Entries written before keascript made Kea's texts printable may hold
                 // terminal controls; an entry never holds a secret, but scrub it anyway.
                 let row = format!(
-                    "{:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} {}",
+                    "{:<18} {:<24} {:<10} {:<14} {:<8} {:<10} {:<8} {:<28} {}",
+                    e.id.as_deref().unwrap_or("-"),
                     e.time,
                     e.user,
                     e.server,

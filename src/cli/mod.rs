@@ -13,6 +13,10 @@ mod lab;
 mod repl;
 mod run;
 mod shell;
+// Taking changes back: snapshots, restore, undo, commit-confirmed.
+mod confirm;
+mod snapshots;
+mod undo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +94,24 @@ pub enum Command {
     /// Print the man page (roff) of keascript
     #[command(after_help = examples::MAN)]
     Man,
+    /// List the configurations kept before keascript replaced them (newest first)
+    #[command(after_help = examples::SNAPSHOTS)]
+    Snapshots(snapshots::SnapshotsArgs),
+    /// Put a snapshot back through the edit pipeline (every HA peer from its own snapshot)
+    #[command(after_help = examples::RESTORE)]
+    Restore(undo::RestoreArgs),
+    /// Revert one recorded change (its id from `keascript history`)
+    #[command(after_help = examples::UNDO)]
+    Undo(undo::UndoArgs),
+    /// Keep the changes of a `run --confirm` (default: every pending change of this user)
+    #[command(after_help = examples::CONFIRM)]
+    Confirm(confirm::ConfirmArgs),
+    /// Revert the changes of a `run --confirm` now (default: every pending change of this user)
+    #[command(after_help = examples::ROLLBACK)]
+    Rollback(confirm::ConfirmArgs),
+    /// The detached process that reverts a `run --confirm` when its window ends (internal)
+    #[command(hide = true)]
+    RevertTimer(confirm::TimerArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit status.
@@ -141,6 +163,13 @@ fn command(cli: Cli) -> u8 {
             return 1;
         }
     };
+    // A change whose revert timer died waits for someone to decide: say so.
+    if !matches!(
+        cli.command,
+        Command::Confirm(_) | Command::Rollback(_) | Command::RevertTimer(_)
+    ) {
+        confirm::warn_orphans();
+    }
     match cli.command {
         Command::Run(args) => run::run(&runtime, cli.config.as_deref(), args),
         Command::Lab(args) => lab::lab(&runtime, args),
@@ -160,6 +189,12 @@ fn command(cli: Cli) -> u8 {
         Command::Get(args) => get::get(&runtime, cli.config.as_deref(), args),
         Command::Completions(args) => shell::completions(args),
         Command::Man => shell::man(),
+        Command::Snapshots(args) => snapshots::snapshots(args),
+        Command::Restore(args) => undo::restore(&runtime, cli.config.as_deref(), args),
+        Command::Undo(args) => undo::undo(&runtime, cli.config.as_deref(), args),
+        Command::Confirm(args) => confirm::confirm(args),
+        Command::Rollback(args) => confirm::rollback(args),
+        Command::RevertTimer(args) => confirm::revert_timer(&runtime, args),
     }
 }
 

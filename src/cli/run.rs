@@ -42,6 +42,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::common::parse_memory)]
     pub max_memory: usize,
 
+    /// Commit-confirmed: revert every change of the run when this window ends (e.g. 5m)
+    /// unless `keascript confirm` keeps them
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, conflicts_with_all = ["lab", "dry_run"])]
+    pub confirm: Option<Duration>,
+
+    /// With --confirm: a check script run every --health-interval during the window; the
+    /// changes are reverted at once when it fails
+    #[arg(long, value_name = "CHECK.rhai", requires = "confirm")]
+    pub health: Option<PathBuf>,
+
+    /// How often --health runs
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub health_interval: Duration,
+
     /// Arguments for the script (`args` in the script), after `--`
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -62,6 +76,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     };
     if let (false, Err(e)) = (from_stdin, super::common::check_script(&args.script)) {
         eprintln!("error: {e}");
+        return 2;
+    }
+    if let Some(Err(e)) = args.health.as_deref().map(super::common::check_script) {
+        eprintln!("error: --health: {e}");
         return 2;
     }
     let mut lab = None;
@@ -95,6 +113,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
     // Ctrl-C or SIGTERM stops the script (and a Kea call in flight) so the lab, if any,
     // is torn down properly.
     let on_signal = ctx.clone();
+    let ctx_for_confirm = ctx.clone();
     let watcher = runtime.spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
@@ -114,5 +133,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
         eprintln!("{msg}");
     }
     drop(lab);
+    if let Some(window) = args.confirm {
+        let armed = super::confirm::arm(
+            &ctx_for_confirm,
+            &args.script.display().to_string(),
+            window,
+            args.health.as_deref(),
+            args.health_interval,
+        );
+        return outcome.status.max(armed);
+    }
     outcome.status
 }

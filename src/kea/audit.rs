@@ -55,6 +55,10 @@ pub struct AuditEntry {
     /// On an entry that settles a change whose outcome was `unknown`: that change's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolves: Option<String>,
+    /// On an entry made by `undo`, `restore` or a commit-confirmed revert: the change (or
+    /// `snapshot ID`) it undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 impl AuditEntry {
@@ -78,6 +82,7 @@ impl AuditEntry {
             skipped: Vec::new(),
             id: None,
             resolves: None,
+            undoes: None,
         }
     }
 }

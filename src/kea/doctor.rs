@@ -360,8 +360,9 @@ async fn persistence(svc: &Service, service: &str, f: &mut Report<'_>) {
                     file.display()
                 ),
                 Some(format!(
-                    "keep a copy of {} before the first change; keascript's audit trail keeps each change's configuration before and after",
-                    file.display()
+                    "keascript keeps a copy of {}'s text beside the snapshot it takes before each change, in {} (`keascript snapshots` lists them); keep your own copy too if the comments matter",
+                    file.display(),
+                    super::edit::state_dir().join("snapshots").display()
                 )),
             );
         }

@@ -57,6 +57,16 @@ struct File {
     servers: BTreeMap<String, ServerEntry>,
     #[serde(default)]
     ha: BTreeMap<String, HaEntry>,
+    #[serde(default)]
+    snapshots: SnapshotSettings,
+}
+
+/// `[snapshots]`: how many configurations are kept per server and service.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSettings {
+    /// Snapshots kept per server and service (default 50; at least 1).
+    pub keep: Option<usize>,
 }
 
 /// The servers keascript knows.
@@ -67,6 +77,7 @@ pub struct Inventory {
     pub default: String,
     pub servers: BTreeMap<String, ServerEntry>,
     pub ha: BTreeMap<String, HaEntry>,
+    pub snapshots: SnapshotSettings,
 }
 
 impl Inventory {
@@ -85,6 +96,7 @@ impl Inventory {
             default: "default".into(),
             servers,
             ha: BTreeMap::new(),
+            snapshots: SnapshotSettings::default(),
         }
     }
 
@@ -128,6 +140,9 @@ impl Inventory {
         })?;
         let inventory = Self::parse(&text, Some(path))?;
         inventory.remember_secrets();
+        if let Some(n) = inventory.snapshots.keep {
+            super::snapshots::set_keep(n);
+        }
         Ok(inventory)
     }
 
@@ -188,6 +203,11 @@ impl Inventory {
                 }
             },
         };
+        if file.snapshots.keep == Some(0) {
+            return Err(KeaError::invalid(format!(
+                "{shown}: [snapshots] keep = 0: keep at least 1 snapshot per server and service"
+            )));
+        }
         for (name, ha) in &file.ha {
             for p in &ha.peers {
                 if !servers.contains_key(p) {
@@ -202,6 +222,7 @@ impl Inventory {
             default,
             servers,
             ha: file.ha,
+            snapshots: file.snapshots,
         })
     }
 
@@ -374,6 +395,17 @@ fn strip_kind(e: &TransportError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_retention_is_read_and_checked() {
+        let base = "[servers.a]\nurl = \"http://127.0.0.1:8000\"\n";
+        let i = Inventory::parse(&format!("{base}[snapshots]\nkeep = 7\n"), None).unwrap();
+        assert_eq!(i.snapshots.keep, Some(7));
+        assert_eq!(Inventory::parse(base, None).unwrap().snapshots.keep, None);
+        let e = Inventory::parse(&format!("{base}[snapshots]\nkeep = 0\n"), None).unwrap_err();
+        assert!(e.message.contains("keep = 0"), "{}", e.message);
+        assert!(Inventory::parse(&format!("{base}[snapshots]\nkept = 3\n"), None).is_err());
+    }
 
     const EXAMPLE: &str = r#"
 default = "edge-1"

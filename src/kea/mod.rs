@@ -5,6 +5,7 @@ pub mod audit;
 mod capabilities;
 pub mod catalog;
 pub mod config;
+pub mod confirm;
 pub mod doctor;
 pub mod drift;
 pub mod edit;
@@ -16,7 +17,9 @@ mod inventory;
 pub mod leases;
 pub mod redact;
 mod server;
+pub mod snapshots;
 pub mod stats;
+pub mod undo;
 mod version;
 
 pub use capabilities::Capabilities;

@@ -48,6 +48,10 @@ pub struct RunContext {
     pub audit: AuditLog,
     pub script_name: Mutex<Option<String>>,
     trigger_name: Mutex<Option<String>>,
+    /// While an undo runs: the change it undoes (its audit entries say so).
+    pub undoing: Mutex<Option<String>>,
+    /// The ids of the changes this run recorded, in order (for `run --confirm`).
+    pub recorded: Mutex<Vec<String>>,
     /// The process's heap when the clock started: a run's memory is what it grew by since.
     heap_at_start: AtomicUsize,
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
@@ -73,6 +77,8 @@ impl RunContext {
             audit: AuditLog::default_log(),
             script_name: Mutex::new(None),
             trigger_name: Mutex::new(None),
+            undoing: Mutex::new(None),
+            recorded: Mutex::new(Vec::new()),
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
@@ -96,6 +102,24 @@ impl RunContext {
         }
         entry.script = self.script_name.lock().expect("script lock").clone();
         entry.trigger = self.trigger_name.lock().expect("trigger lock").clone();
+        if let Some(u) = self.undoing.lock().expect("undo lock").clone() {
+            entry.undoes = Some(u);
+        }
+        // Every entry gets an id (`keascript undo ID` names entries by it; lease, HA and
+        // command entries then answer `unsupported` instead of "not found").
+        if entry.id.is_none() {
+            entry.id = Some(crate::kea::edit::journal::new_id());
+        }
+        if let Some(id) = &entry.id
+            && entry.outcome == "ok"
+            && entry.resolves.is_none()
+            && !crate::kea::undo::NOT_UNDOABLE.contains(&entry.kind.as_str())
+        {
+            let mut r = self.recorded.lock().expect("recorded lock");
+            if !r.contains(id) {
+                r.push(id.clone());
+            }
+        }
         if let Err(e) = self.audit.append(&entry) {
             eprintln!("warning: {}", e.message);
         }

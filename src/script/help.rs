@@ -793,6 +793,12 @@ pub const ENTRIES: &[Entry] = &[
         "audit entries, newest first; kind: subnet, pool, class, option, option_def, settings, config, lease, ha, command",
         LEASES,
     ),
+    f(
+        "undo",
+        &["undo(id)"],
+        "revert the recorded change id (history()'s id) on every HA peer; conflict when changed since",
+        LEASES,
+    ),
     // Triggers
     f(
         "on_change",

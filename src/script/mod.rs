@@ -14,6 +14,7 @@ mod resolver;
 mod runner;
 pub mod triggers;
 
+pub use api::undo::{restore_snapshot, undo_change};
 pub use bounds::{OVERRIDES, nested_deeper_than};
 pub use context::{RunContext, STOP_CANCELLED, STOP_DEADLINE};
 pub use engine::{Limits, SCRIPT_STACK_SIZE, build_engine};

@@ -238,6 +238,7 @@ fn every_command_has_examples_and_every_variable_is_documented() {
             "README.md does not document {v}"
         );
     }
+    let reference = std::fs::read_to_string(repo().join("docs/cli.md")).unwrap();
     for sub in [
         "run",
         "lab",
@@ -250,7 +251,16 @@ fn every_command_has_examples_and_every_variable_is_documented() {
         "get",
         "completions",
         "man",
+        "snapshots",
+        "restore",
+        "undo",
+        "confirm",
+        "rollback",
     ] {
+        assert!(
+            reference.contains(&format!("`keascript {sub}")),
+            "docs/cli.md does not describe keascript {sub}"
+        );
         keascript()
             .args([sub, "--help"])
             .assert()

@@ -57,7 +57,7 @@ struct Def {
     record_types: Vec<String>,
 }
 
-fn option_list_mut<'a>(
+pub fn option_list_mut<'a>(
     doc: &'a mut ConfigDoc,
     scope: &OptionScope,
 ) -> Result<&'a mut Vec<Value>, KeaError> {

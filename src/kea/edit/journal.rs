@@ -32,6 +32,9 @@ pub struct InFlight {
     pub before: Value,
     /// The configuration sent.
     pub after: Value,
+    /// The snapshot kept of `before` (see [`crate::kea::snapshots`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
 }
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -156,6 +159,7 @@ mod tests {
             phase: "sent".into(),
             before: json!({"Dhcp4": {}}),
             after: json!({"Dhcp4": {"valid-lifetime": 5}}),
+            snapshot: None,
         };
         assert_eq!(pending_in(d.path(), "http://x:1/-dhcp4"), None);
         record_in(d.path(), "http://x:1/-dhcp4", &e).unwrap();

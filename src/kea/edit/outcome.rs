@@ -205,6 +205,7 @@ mod tests {
             phase: "sent".into(),
             before,
             after,
+            snapshot: None,
         }
     }
 

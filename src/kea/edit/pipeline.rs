@@ -306,8 +306,10 @@ async fn commit_read(
     // The change is recorded in the journal (durably: that takes an fsync) before the
     // last check, so nothing slow sits between that check and the send.
     let key = lock_key(svc);
+    let id = journal::new_id();
     let entry = InFlight {
-        id: journal::new_id(),
+        snapshot: crate::kea::snapshots::take(svc, &live.value, &id).await,
+        id,
         time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         server: svc.server.name().to_string(),
         service: svc.name.clone(),

@@ -290,14 +290,18 @@ pub async fn commit_relationship(
         // counted in flight (a cancelled script waits for it to be written or undone).
         let _in_flight = InFlightGuard::new();
         let mut done: Vec<usize> = Vec::new();
+        // One change id for every peer: each peer's snapshot is found by it.
+        let change_id = journal::new_id();
         for (i, m) in members.iter().enumerate() {
             if !changed[i] {
                 continue;
             }
             let p = m.prepared.as_ref().expect("prepared");
             let key = lock_key(&m.svc);
+            reports[i].change_id = Some(change_id.clone());
             let entry = InFlight {
-                id: journal::new_id(),
+                snapshot: crate::kea::snapshots::take(&m.svc, &m.live.value, &change_id).await,
+                id: change_id.clone(),
                 time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
                 server: m.svc.server.name().to_string(),
                 service: m.svc.name.clone(),

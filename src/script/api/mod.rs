@@ -12,6 +12,7 @@ mod reservations;
 mod server;
 mod service;
 mod triggers;
+pub mod undo;
 mod views;
 
 use std::sync::Arc;
@@ -35,5 +36,6 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());
     triggers::register(engine, ctx.clone());
+    undo::register(engine, ctx.clone());
     misc::register(engine, ctx);
 }

@@ -1,0 +1,206 @@
+//! Commit-confirmed on a real Kea lab: `run --confirm` changes the server, then a detached
+//! process reverts every change of the run when the window ends — unless `keascript confirm`
+//! comes first — or at once when the `--health` check fails. A killed waiter leaves the change
+//! pending: the next command says so and `keascript rollback` reverts it. Each revert goes
+//! through the pipeline (undo's conflict check) and the audit trail.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keascript::kea::confirm::{Pending, PendingStore};
+use keascript::lab::Lab;
+
+use crate::snapshots::{
+    comparable, history, ks, running, snapshot_before, snapshot_config, subnet_ids, wait_for,
+};
+use crate::support::{alive, lab, script};
+
+const CHANGE: &str = r#"let v4 = kea().dhcp4;
+v4.add_subnet(#{ subnet: "10.61.0.0/24", pools: ["10.61.0.10-10.61.0.99"] });
+v4.set(#{ valid_lifetime: 4321 });"#;
+
+/// Generous: the suite runs on two busy cores.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+fn state(lab: &Lab) -> PathBuf {
+    let d = lab.dir().join("state");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn pending(state: &Path) -> Vec<Pending> {
+    PendingStore::at(state).list()
+}
+
+fn changed(lab: &Lab) -> bool {
+    subnet_ids(&running(lab, 0)).len() == 2
+}
+
+/// The ids of the run's changes, in the order they were made.
+fn run_changes(state: &Path) -> Vec<String> {
+    let mut v: Vec<String> = history(state)
+        .iter()
+        .filter(|e| e["undoes"].is_null())
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    v.reverse();
+    v
+}
+
+/// Every change of the run was undone by an audited revert.
+fn reverted_in_audit(state: &Path, changes: &[String]) -> bool {
+    let h = history(state);
+    changes.iter().all(|c| {
+        h.iter()
+            .any(|e| e["undoes"] == c.as_str() && e["outcome"] == "ok")
+    })
+}
+
+fn run_confirm(lab: &Lab, state: &Path, extra: &[&str]) -> Vec<String> {
+    let s = script(state, "change.rhai", CHANGE);
+    let out = ks(lab, state)
+        .arg("run")
+        .args(extra)
+        .arg(&s)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("pending confirmation"), "{err}");
+    let changes = run_changes(state);
+    assert_eq!(changes.len(), 2, "both changes were made and recorded");
+    changes
+}
+
+#[test]
+fn an_unconfirmed_change_is_reverted_when_the_window_ends() {
+    let Some(lab) = lab() else { return };
+    let state = state(&lab);
+    let original = running(&lab, 0);
+    // A 3 s window: by the time this looks, it may have ended; the audit trail shows the
+    // changes were made (and, below, undone).
+    let changes = run_confirm(&lab, &state, &["--confirm", "3s"]);
+    wait_for("the revert's audit entries", PATIENCE, || {
+        reverted_in_audit(&state, &changes)
+    });
+    let now = running(&lab, 0);
+    assert_eq!(comparable(&now), comparable(&original));
+    let snap = snapshot_before(&state, "lab", &changes[0]);
+    assert_eq!(
+        comparable(&now),
+        comparable(&snapshot_config(&state, &snap))
+    );
+    assert!(pending(&state).is_empty());
+    // Newest first: the settings change was undone before the subnet.
+    let h = history(&state);
+    let order: Vec<&str> = h
+        .iter()
+        .rev()
+        .filter_map(|e| e["undoes"].as_str())
+        .collect();
+    assert_eq!(order, vec![changes[1].as_str(), changes[0].as_str()]);
+}
+
+#[test]
+fn confirm_stops_the_revert() {
+    let Some(lab) = lab() else { return };
+    let state = state(&lab);
+    run_confirm(&lab, &state, &["--confirm", "20s"]);
+    assert!(changed(&lab), "the change is made at once");
+    let p = pending(&state);
+    assert_eq!(p.len(), 1);
+    let pid = p[0].pid.expect("the waiter's pid");
+    assert!(alive(pid));
+    // The terminal closing (SIGHUP) does not stop it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let out = ks(&lab, &state).arg("snapshots").assert().success();
+    assert!(
+        !String::from_utf8_lossy(&out.get_output().stderr).contains("no revert timer"),
+        "the waiter survived SIGHUP"
+    );
+    assert!(alive(pid), "the waiter survived SIGHUP");
+    let out = ks(&lab, &state).arg("confirm").assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("confirmed"));
+    wait_for("the waiter to stop", PATIENCE, || !alive(pid));
+    assert!(pending(&state).is_empty());
+    assert!(changed(&lab), "confirmed changes stay");
+    assert!(history(&state).iter().all(|e| e["undoes"].is_null()));
+    // Nothing left to confirm.
+    ks(&lab, &state).arg("confirm").assert().code(1);
+}
+
+#[test]
+fn a_failing_health_check_reverts_at_once() {
+    let Some(lab) = lab() else { return };
+    let state = state(&lab);
+    let original = running(&lab, 0);
+    // The check fails on the changed lifetime.
+    let check = script(
+        &state,
+        "check.rhai",
+        r#"if kea().dhcp4.config().Dhcp4["valid-lifetime"] == 4321 { throw "valid-lifetime 4321 breaks the phones"; }"#,
+    );
+    let changes = run_confirm(
+        &lab,
+        &state,
+        &[
+            "--confirm",
+            "30m",
+            "--health",
+            check.to_str().unwrap(),
+            "--health-interval",
+            "1s",
+        ],
+    );
+    wait_for("the revert after the failed check", PATIENCE, || {
+        reverted_in_audit(&state, &changes)
+    });
+    assert_eq!(comparable(&running(&lab, 0)), comparable(&original));
+    let log = std::fs::read_to_string(
+        PendingStore::at(&state).log_path(
+            &std::fs::read_dir(state.join("pending"))
+                .unwrap()
+                .flatten()
+                .find_map(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .strip_suffix(".log")
+                        .map(str::to_string)
+                })
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    assert!(log.contains("breaks the phones"), "{log}");
+}
+
+#[test]
+fn a_killed_waiter_leaves_the_change_pending_and_rollback_reverts_it() {
+    let Some(lab) = lab() else { return };
+    let state = state(&lab);
+    let original = running(&lab, 0);
+    let changes = run_confirm(&lab, &state, &["--confirm", "30m"]);
+    assert!(changed(&lab), "the change is made at once");
+    let pid = pending(&state)[0].pid.expect("pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_for("the waiter to die", PATIENCE, || !alive(pid));
+    // The next command says so.
+    let out = ks(&lab, &state).arg("snapshots").assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("pending confirmation"), "{err}");
+    assert!(err.contains("keascript rollback"), "{err}");
+    assert!(changed(&lab));
+    ks(&lab, &state).arg("rollback").assert().success();
+    assert!(reverted_in_audit(&state, &changes));
+    assert_eq!(comparable(&running(&lab, 0)), comparable(&original));
+    assert!(pending(&state).is_empty());
+    let out = ks(&lab, &state).arg("snapshots").assert().success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("pending confirmation"));
+}
