@@ -65,14 +65,17 @@ pub fn start_lab(
     runtime: &tokio::runtime::Runtime,
     note: &str,
 ) -> Option<(Lab, Result<Inventory, KeaError>)> {
-    match runtime.block_on(Lab::start(LabOptions::default())) {
+    let progress = crate::term::Progress::spinner("starting the Kea lab…");
+    let started = runtime.block_on(Lab::start(LabOptions::default()));
+    progress.finish();
+    match started {
         Ok(l) => {
-            eprintln!(
+            crate::term::note(&format!(
                 "lab: Kea {} up at {} ({}){note}",
                 l.version,
                 l.url(),
                 l.dir().display()
-            );
+            ));
             let inventory = Inventory::load(l.inventory());
             Some((l, inventory))
         }
@@ -81,4 +84,41 @@ pub fn start_lab(
             None
         }
     }
+}
+
+/// Runs `fut` to its end; once it has taken more than a second, a progress line says
+/// `message` (e.g. "waiting for edge1…") until it ends. Nothing is shown when stderr is
+/// not a terminal or under `-q`.
+pub fn block_with_progress<F: std::future::Future>(
+    runtime: &tokio::runtime::Runtime,
+    message: &str,
+    fut: F,
+) -> F::Output {
+    runtime.block_on(async {
+        let mut fut = std::pin::pin!(fut);
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let progress = crate::term::Progress::spinner(message);
+        let out = fut.await;
+        progress.finish();
+        out
+    })
+}
+
+/// The inventory (`--config`, …) and its server `name` (default: the inventory's
+/// default), ready to send commands; a message when either cannot be had.
+pub fn inventory_server(
+    runtime: &tokio::runtime::Runtime,
+    config: Option<&Path>,
+    name: Option<&str>,
+) -> Result<std::sync::Arc<crate::kea::Server>, String> {
+    let inventory = Inventory::discover(config).map_err(|e| e.message)?;
+    let name = name.unwrap_or(&inventory.default).to_string();
+    let entry = inventory.get(&name).map_err(|e| e.message)?.clone();
+    let _guard = runtime.enter();
+    crate::kea::Server::from_entry(&name, &entry)
+        .map(std::sync::Arc::new)
+        .map_err(|e| e.message)
 }

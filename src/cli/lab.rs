@@ -26,7 +26,17 @@ pub fn lab(runtime: &tokio::runtime::Runtime, args: LabArgs) -> u8 {
         ha: args.ha,
         ..Default::default()
     };
-    let lab = match runtime.block_on(Lab::start(options)) {
+    let what = match options.ha {
+        Some(mode) => format!(
+            "starting a Kea HA pair ({}) and waiting for it to settle…",
+            mode.as_str()
+        ),
+        None => "starting the Kea lab…".to_string(),
+    };
+    let progress = crate::term::Progress::spinner(&what);
+    let started = runtime.block_on(Lab::start(options));
+    progress.finish();
+    let lab = match started {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");

@@ -11,10 +11,12 @@
 //! - a source: a timer ([`schedule`]) or the watch of its file's directory ([`watch`]).
 //!
 //! The [`supervisor`] handles signals (SIGINT/SIGTERM: stop, SIGHUP: reload the script);
-//! [`logging`] formats the log for journald or as JSON.
+//! [`logging`] formats the log for journald or as JSON; [`notify`] speaks systemd's
+//! readiness and watchdog protocol.
 
 pub mod executor;
 pub mod logging;
+pub mod notify;
 pub mod policy;
 pub mod schedule;
 pub mod supervisor;

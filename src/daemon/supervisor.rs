@@ -306,16 +306,22 @@ pub fn run(runtime: &tokio::runtime::Runtime, opts: DaemonOptions) -> u8 {
             script = %name, pid = std::process::id(),
             "daemon started: {} triggers from {name}", loaded.triggers.len()
         );
+        super::notify::ready(loaded.triggers.len());
+        let watchdog = super::notify::spawn_watchdog();
         loop {
             tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
                 _ = hup.recv() => {
                     tracing::info!(script = %name, "SIGHUP: reloading {name}");
+                    super::notify::reloading();
                     match load_async(opts.setup.clone()).await {
-                        Err(e) => tracing::error!(
-                            "reload failed, the previous triggers go on: {}", e.message
-                        ),
+                        Err(e) => {
+                            tracing::error!(
+                                "reload failed, the previous triggers go on: {}", e.message
+                            );
+                            super::notify::ready(loaded.triggers.len());
+                        }
                         Ok(new) => {
                             current.stop(std::future::pending()).await;
                             match Generation::start(&new, &opts).await {
@@ -326,13 +332,17 @@ pub fn run(runtime: &tokio::runtime::Runtime, opts: DaemonOptions) -> u8 {
                                     );
                                     current = g;
                                     loaded = new;
+                                    super::notify::ready(loaded.triggers.len());
                                 }
                                 Err(e) => {
                                     tracing::error!(
                                         "reload failed ({e}); restarting the previous triggers"
                                     );
                                     match Generation::start(&loaded, &opts).await {
-                                        Ok(g) => current = g,
+                                        Ok(g) => {
+                                            current = g;
+                                            super::notify::ready(loaded.triggers.len());
+                                        }
                                         Err(e) => {
                                             tracing::error!("error: {e}");
                                             return 1;
@@ -352,7 +362,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, opts: DaemonOptions) -> u8 {
                 _ = int.recv() => {}
             }
         };
+        super::notify::stopping();
         current.stop(again).await;
+        if let Some(w) = watchdog {
+            w.abort();
+        }
         tracing::info!("daemon stopped");
         0
     })

@@ -173,9 +173,8 @@ impl Repl {
             .keys()
             .cloned()
             .collect();
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        // The one rule for colour (terminal, NO_COLOR, TERM=dumb, CLICOLOR_FORCE).
+        let color = crate::term::colour_stdout();
         rl.set_helper(Some(helper::ReplHelper::new(
             catalog::Catalog::from_engine(&self.session.engine),
             self.session.view(),

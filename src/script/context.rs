@@ -401,8 +401,16 @@ impl RunContext {
             let mut stop: Option<&'static str> = None;
             let grace = tokio::time::sleep(IN_FLIGHT_GRACE);
             tokio::pin!(grace);
+            // A slow or hung server: after a second, a progress line on a terminal.
+            let slow = tokio::time::sleep(std::time::Duration::from_secs(1));
+            tokio::pin!(slow);
+            let mut progress: Option<crate::term::Progress> = None;
             loop {
                 let why = tokio::select! {
+                    _ = &mut slow, if progress.is_none() => {
+                        progress = Some(crate::term::Progress::spinner("waiting for Kea's answer…"));
+                        continue;
+                    }
                     r = &mut fut => {
                         if stop.is_some() {
                             stop_after.store(true, Ordering::SeqCst);

@@ -122,6 +122,7 @@ pub fn build_engine(
         limits.max_memory,
     );
     api::register(&mut engine, ctx);
+    super::errors::remember_function_names(&engine);
     engine
 }
 

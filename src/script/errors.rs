@@ -99,11 +99,110 @@ pub fn exit_status_of(err: &EvalAltResult) -> u8 {
     }
 }
 
-/// A human message for an error that ended a script, with where it happened.
-pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits) -> String {
-    let (inner, chain) = innermost(err);
-    // Errors raised inside native calls may carry no position of their own: use the
-    // nearest one on the way in.
+/// Every function name the engine knows (API and Rhai's packages), for "did you mean";
+/// set once by [`remember_function_names`] when the first engine is built.
+static FUNCTION_NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Records the function names of `engine` (once per process: every engine has the same).
+pub fn remember_function_names(engine: &rhai::Engine) {
+    FUNCTION_NAMES.get_or_init(|| function_names(engine));
+}
+
+/// The names of every function `engine` has (API and packages), sorted, without
+/// operators, property accessors and namespaced functions.
+pub fn function_names(engine: &rhai::Engine) -> Vec<String> {
+    let mut names: Vec<String> = engine
+        .gen_fn_signatures(true)
+        .iter()
+        .filter_map(|sig| {
+            let name = &sig[..sig.find('(')?];
+            (!name.contains("::")
+                && !name.contains('$')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then(|| name.to_string())
+        })
+        .chain(
+            [
+                "print",
+                "debug",
+                "type_of",
+                "Fn",
+                "call",
+                "curry",
+                "is_shared",
+                "is_def_var",
+                "is_def_fn",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A human message for an error that ended a script, with where it happened and, when
+/// `text` is the script's source, the line with a caret under the column.
+pub fn describe_error_in(
+    err: &EvalAltResult,
+    name: &str,
+    text: &str,
+    limits: &super::Limits,
+) -> String {
+    let colour = crate::term::colour_stderr();
+    let mut out = describe_error(err, name, limits);
+    // A function the script defines itself, called with other arguments, is not unknown.
+    if let EvalAltResult::ErrorFunctionNotFound(sig, _) = innermost(err).0 {
+        let bare = sig.split(" (").next().unwrap_or(sig);
+        if text.contains(&format!("fn {bare}(")) {
+            let call = explain_fn_not_found(sig, &[bare.to_string()]);
+            if let Some(start) = out.find("unknown function ") {
+                let end = out[start..].find(" at ").map_or(out.len(), |e| start + e);
+                out.replace_range(start..end, &call);
+            }
+        }
+    }
+    if colour && let Some(rest) = out.strip_prefix("error:") {
+        out = format!(
+            "{}:{rest}",
+            crate::term::paint("error", crate::term::Paint::Error, true)
+        );
+    }
+    let in_module = {
+        let mut cur = err;
+        loop {
+            match cur {
+                EvalAltResult::ErrorInModule(..) => break true,
+                EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {
+                    if !src.is_empty() && src != name {
+                        break true;
+                    }
+                    cur = inner;
+                }
+                _ => break false,
+            }
+        }
+    };
+    let pos = innermost_position(err);
+    if let (false, Some(line)) = (in_module, pos.line()) {
+        let excerpt = source_excerpt(text, line, pos.position(), colour);
+        if !excerpt.is_empty() {
+            // After the first line, before the call chain.
+            let (first, rest) = out.split_once('\n').unwrap_or((&out, ""));
+            let excerpt = crate::kea::redact::text(&excerpt).into_owned();
+            out = if rest.is_empty() {
+                format!("{first}\n{excerpt}")
+            } else {
+                format!("{first}\n{excerpt}\n{rest}")
+            };
+        }
+    }
+    out
+}
+
+/// The nearest position to the error, on the way in through function calls.
+fn innermost_position(err: &EvalAltResult) -> Position {
     let mut pos = err.position();
     let mut cur = err;
     loop {
@@ -113,9 +212,17 @@ pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits)
         match cur {
             EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
             | EvalAltResult::ErrorInModule(_, inner, _) => cur = inner,
-            _ => break,
+            _ => return pos,
         }
     }
+}
+
+/// A human message for an error that ended a script, with where it happened.
+pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits) -> String {
+    let (inner, chain) = innermost(err);
+    // Errors raised inside native calls may carry no position of their own: use the
+    // nearest one on the way in.
+    let pos = innermost_position(err);
     let where_ = if pos.is_none() {
         String::new()
     } else {
@@ -162,13 +269,18 @@ pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits)
                 other => format!("the script was stopped: {other}"),
             }
         }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            let known = FUNCTION_NAMES.get().map(Vec::as_slice).unwrap_or(&[]);
+            explain_fn_not_found(sig, known)
+        }
         other => {
-            // Rhai's own message without its trailing "(line x, position y)".
+            // Rhai's own message without its trailing "(line x, position y)", in the
+            // script's words for types.
             let s = other.to_string();
-            match s.rfind(" (line ") {
-                Some(i) if s.ends_with(')') => s[..i].to_string(),
-                _ => s,
-            }
+            script_words(match s.rfind(" (line ") {
+                Some(i) if s.ends_with(')') => &s[..i],
+                _ => &s,
+            })
         }
     };
     let mut out = format!("error: {what}{where_}");
@@ -177,4 +289,290 @@ pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits)
     }
     // An uncaught throw may carry anything the script built, a loaded secret too.
     crate::kea::redact::text(&out).into_owned()
+}
+
+/// The line `line` (1-based) of `source` with a caret under column `col` (1-based), as
+/// rustc and just show it:
+///
+/// ```text
+///    |
+///  3 | v4.add_subnt(#{ subnet: "10.1.0.0/24" });
+///    |    ^
+/// ```
+///
+/// Empty when the line does not exist. The caret is painted when `colour`.
+pub fn source_excerpt(source: &str, line: usize, col: Option<usize>, colour: bool) -> String {
+    let Some(text) = source
+        .lines()
+        .nth(line.saturating_sub(1))
+        .filter(|_| line > 0)
+    else {
+        return String::new();
+    };
+    let text = text.trim_end();
+    let number = line.to_string();
+    if mentions_secret(text) {
+        let pad = " ".repeat(number.len());
+        let bar = crate::term::paint("|", crate::term::Paint::Dim, colour);
+        return format!(
+            "{pad} {bar}\n{number} {bar} (the line is not shown: it mentions a secret)"
+        );
+    }
+    let pad = " ".repeat(number.len());
+    let bar = crate::term::paint("|", crate::term::Paint::Dim, colour);
+    let mut out = format!("{pad} {bar}\n{number} {bar} {text}");
+    if let Some(col) = col.filter(|c| *c > 0) {
+        // Tabs keep their width so the caret lines up under the same character.
+        let lead: String = text
+            .chars()
+            .take(col - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let caret = crate::term::paint("^", crate::term::Paint::Error, colour);
+        out.push_str(&format!("\n{pad} {bar} {lead}{caret}"));
+    }
+    out
+}
+
+/// Whether a source line may hold a secret: a secret-like word or name (`password`,
+/// `token`, `pw`, `api_key`…), a secret loaded by this process, or a URL with a password —
+/// the REPL history's rule. Such a line is never quoted in an error.
+fn mentions_secret(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    ["password", "passwd", "secret", "token"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(crate::kea::redact::is_secret_name)
+        || crate::kea::redact::contains_secret(line)
+}
+
+/// The names nearest to `wanted` among `known` (at most three, nearest first): a
+/// misspelling (Damerau-Levenshtein distance up to a third of the name, at least 1) or the
+/// same words in another order (`subnet_add` for `add_subnet`).
+pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let max = (wanted.chars().count() / 3).max(1);
+    let words = |s: &str| {
+        let mut w: Vec<String> = s.split('_').map(str::to_string).collect();
+        w.sort();
+        w
+    };
+    let wanted_words = words(wanted);
+    let mut scored: Vec<(usize, &str)> = known
+        .into_iter()
+        .filter(|k| *k != wanted)
+        .filter_map(|k| {
+            let d = strsim::damerau_levenshtein(wanted, k);
+            if d <= max {
+                Some((d, k))
+            } else if k.contains('_') && words(k) == wanted_words {
+                Some((max, k))
+            } else {
+                None
+            }
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    // Only the nearest: `reverse` for `revers`, not also `every`.
+    let best = scored.first().map(|(d, _)| *d);
+    scored
+        .into_iter()
+        .filter(|(d, _)| Some(*d) == best)
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
+}
+
+/// ` (did you mean `a` or `b`?)`, or nothing.
+pub fn suggestion_text(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!(" (did you mean `{one}`?)"),
+        [rest @ .., last] => format!(
+            " (did you mean {} or `{last}`?)",
+            rest.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A type as Rhai scripts name it (`string`, `map`, `array`, `int`, `Service`…) instead of
+/// Rust's (`alloc::string::String`, `rhai::Map`, `keascript::script::api::ServiceHandle`).
+pub fn script_type_name(rust: &str) -> String {
+    let t = rust
+        .trim()
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
+    let last = t.rsplit("::").next().unwrap_or(t);
+    match last {
+        "ImmutableString" | "String" | "str" => "string",
+        "Map" | "BTreeMap<SmartString, Dynamic>" => "map",
+        "Array" | "Vec<Dynamic>" => "array",
+        "Blob" | "Vec<u8>" => "blob",
+        "i64" | "INT" | "i32" | "u64" | "u32" | "u16" | "u8" | "usize" => "int",
+        "f64" | "f32" | "FLOAT" => "float",
+        "bool" => "bool",
+        "char" => "char",
+        "()" => "()",
+        "Dynamic" => "any",
+        "FnPtr" => "Fn",
+        "Instant" => "timestamp",
+        "ServerHandle" => "Server",
+        "ServiceHandle" => "Service",
+        "TxHandle" => "Transaction",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Rhai's "Function not found: name (type, type)" message in script words: the argument
+/// types as scripts name them, and the nearest registered names when the name itself is
+/// unknown (`known`: every function name the engine has).
+pub fn explain_fn_not_found(signature: &str, known: &[String]) -> String {
+    let (name, args) = match signature.find(" (") {
+        Some(i) => (&signature[..i], signature[i + 2..].trim_end_matches(')')),
+        None => (signature, ""),
+    };
+    let types: Vec<String> = split_types(args)
+        .iter()
+        .map(|t| script_type_name(t))
+        .collect();
+    let call = format!("{name}({})", types.join(", "));
+    let bare = name.rsplit('.').next().unwrap_or(name);
+    if known.iter().any(|k| k == bare) {
+        format!("no function {call}: `{bare}` exists but takes other arguments (see :help {bare})")
+    } else {
+        let near = did_you_mean(bare, known.iter().map(String::as_str));
+        format!("unknown function {call}{}", suggestion_text(&near))
+    }
+}
+
+/// Splits "a, b<c, d>, e" at top-level commas.
+fn split_types(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out.into_iter().map(|t| t.trim().to_string()).collect()
+}
+
+/// Rust type names in a message replaced by the script's (`alloc::string::String` →
+/// `string`).
+pub fn script_words(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, script) in [
+        ("alloc::string::String", "string"),
+        ("rhai::ImmutableString", "string"),
+        ("ImmutableString", "string"),
+        ("&str", "string"),
+        ("rhai::Map", "map"),
+        (
+            "std::collections::BTreeMap<smartstring::SmartString<smartstring::config::LazyCompact>, rhai::Dynamic>",
+            "map",
+        ),
+        ("alloc::vec::Vec<rhai::Dynamic>", "array"),
+        ("rhai::Array", "array"),
+        ("rhai::Dynamic", "any"),
+        ("rhai::FnPtr", "Fn"),
+        ("keascript::script::api::server::ServerHandle", "Server"),
+        ("keascript::script::api::service::ServiceHandle", "Service"),
+        ("keascript::script::api::editing::TxHandle", "Transaction"),
+        ("i64", "int"),
+        ("f64", "float"),
+    ] {
+        out = out.replace(rust, script);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_puts_the_caret_under_the_column() {
+        let src = "let a = 1;\n  v4.add_subnt(x);\n";
+        let e = source_excerpt(src, 2, Some(6), false);
+        assert_eq!(e, "  |\n2 |   v4.add_subnt(x);\n  |      ^");
+        assert_eq!(source_excerpt(src, 9, Some(1), false), "");
+        let e = source_excerpt("let pw = \"hunter2\" + ;\n", 1, Some(20), false);
+        assert!(!e.contains("hunter2") && e.contains("not shown"), "{e}");
+    }
+
+    #[test]
+    fn near_names_are_suggested_nearest_first() {
+        let known = [
+            "add_subnet",
+            "add_pool",
+            "update_subnet",
+            "subnets",
+            "delete_subnet",
+        ];
+        assert_eq!(did_you_mean("add_subnt", known), vec!["add_subnet"]);
+        assert_eq!(did_you_mean("subnet_add", known), vec!["add_subnet"]);
+        assert!(did_you_mean("frobnicate", known).is_empty());
+        assert_eq!(
+            suggestion_text(&["a".into(), "b".into()]),
+            " (did you mean `a` or `b`?)"
+        );
+    }
+
+    #[test]
+    fn a_script_function_called_with_other_arguments_is_not_unknown() {
+        let engine = rhai::Engine::new();
+        let text = "fn helper(x) { x }\nhelper(1, 2);\n";
+        let err = engine.run(text).unwrap_err();
+        let m = describe_error_in(&err, "t.rhai", text, &super::super::Limits::default());
+        assert!(
+            m.contains("no function helper(int, int): `helper` exists"),
+            "{m}"
+        );
+        assert!(m.contains("2 | helper(1, 2);"), "{m}");
+    }
+
+    #[test]
+    fn rust_type_names_become_script_words() {
+        assert_eq!(script_type_name("alloc::string::String"), "string");
+        assert_eq!(script_type_name("rhai::Map"), "map");
+        assert_eq!(
+            script_type_name("&mut keascript::script::api::service::ServiceHandle"),
+            "Service"
+        );
+        let known = vec!["add_subnet".to_string()];
+        let m = explain_fn_not_found(
+            "add_subnt (keascript::script::api::service::ServiceHandle, rhai::Map)",
+            &known,
+        );
+        assert_eq!(
+            m,
+            "unknown function add_subnt(Service, map) (did you mean `add_subnet`?)"
+        );
+        let m = explain_fn_not_found(
+            "add_subnet (keascript::script::api::service::ServiceHandle, i64)",
+            &known,
+        );
+        assert!(
+            m.starts_with("no function add_subnet(Service, int): `add_subnet` exists"),
+            "{m}"
+        );
+    }
 }

@@ -112,6 +112,7 @@ const SCOPES: &str = "Scopes and pools";
 const CLASSES: &str = "Client classes";
 const HOSTS: &str = "Host reservations, shared networks and PD pools";
 const OPTIONS: &str = "Options and option definitions";
+const ENSURE: &str = "Idempotent changes";
 const PROPS: &str = "Server properties";
 const TXS: &str = "Transactions and dry runs";
 const HA: &str = "High availability";
@@ -553,6 +554,46 @@ pub const ENTRIES: &[Entry] = &[
         &["v4.delete_option_def(code, space)"],
         "remove an option definition; refused while option data uses it",
         OPTIONS,
+    ),
+    // Idempotent changes
+    m(
+        SERVICE,
+        "ensure_subnet",
+        &["v4.ensure_subnet(map)"],
+        "create the subnet (by prefix) when missing, update the keys named when different, send nothing when equal; returns #{ action, value }",
+        ENSURE,
+    ),
+    m(
+        SERVICE,
+        "ensure_pool",
+        &["v4.ensure_pool(key, range)"],
+        "add the pool to the subnet unless it is there (however the range is spelled); returns #{ action, value }",
+        ENSURE,
+    ),
+    m(
+        SERVICE,
+        "ensure_class",
+        &["v4.ensure_class(map)"],
+        "create the class (by name) when missing, update the keys named when different; returns #{ action, value }",
+        ENSURE,
+    ),
+    m(
+        SERVICE,
+        "ensure_option",
+        &[
+            "v4.ensure_option(name_or_code, data)",
+            "v4.ensure_option(scope, name_or_code, data)",
+            "v4.ensure_option(scope, map)",
+        ],
+        "set_option unless the option already has that value; returns #{ action, value }",
+        ENSURE,
+    ),
+    m(
+        SERVICE,
+        "ensure_option_def",
+        &["v4.ensure_option_def(map)"],
+        "define the option (by code and space) when missing, update when different; returns #{ action, value }",
+        ENSURE,
     ),
     // Server properties
     m(

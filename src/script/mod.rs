@@ -3,10 +3,11 @@
 
 mod api;
 mod bounds;
+pub mod check;
 mod context;
 mod convert;
 mod engine;
-mod errors;
+pub mod errors;
 pub mod help;
 pub mod memory;
 pub mod output;

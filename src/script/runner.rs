@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rhai::{AST, Array, Dynamic, Engine, EvalAltResult, FnPtr, Scope};
 
-use super::errors::kind_of_error;
+use super::errors::{describe_error_in, kind_of_error, source_excerpt};
 use super::{Limits, RunContext, build_engine, describe_error, exit_status_of};
 
 /// How a run ended.
@@ -91,14 +91,28 @@ impl Script {
                     (Some(l), None) => format!("{name}:{l}"),
                     _ => name.to_string(),
                 };
-                RunOutcome::failed(
-                    1,
-                    "script",
-                    format!("error: syntax error: {} at {loc}", e.err_type()),
-                )
+                let mut error = format!("error: syntax error: {} at {loc}", e.err_type());
+                // The line, with a caret under the column (never a line holding a secret).
+                if let Some(line) = pos.line() {
+                    let excerpt = source_excerpt(
+                        &self.source,
+                        line,
+                        pos.position(),
+                        crate::term::colour_stderr(),
+                    );
+                    if !excerpt.is_empty() {
+                        error.push('\n');
+                        error.push_str(&crate::kea::redact::text(&excerpt));
+                    }
+                }
+                RunOutcome::failed(1, "script", error)
             })?;
         ast.set_source(self.name.as_str());
-        Ok(Compiled { ast, scope })
+        Ok(Compiled {
+            ast,
+            scope,
+            source: self.source.clone(),
+        })
     }
 }
 
@@ -106,6 +120,8 @@ impl Script {
 pub struct Compiled {
     pub ast: AST,
     pub scope: Scope<'static>,
+    /// The script's text (an error quotes its line).
+    pub source: String,
 }
 
 impl Compiled {
@@ -119,7 +135,7 @@ impl Compiled {
     ) -> RunOutcome {
         ctx.start_clock();
         let result = ctx.finish(engine.run_ast_with_scope(&mut self.scope, &self.ast));
-        ended(result.map(|_| ()), ctx, name, limits)
+        ended(result.map(|_| ()), ctx, name, Some(&self.source), limits)
     }
 }
 
@@ -128,6 +144,7 @@ fn ended(
     result: Result<(), Box<EvalAltResult>>,
     ctx: &RunContext,
     name: &str,
+    source: Option<&str>,
     limits: &Limits,
 ) -> RunOutcome {
     match result {
@@ -147,7 +164,10 @@ fn ended(
         Err(e) => RunOutcome::failed(
             exit_status_of(&e),
             &kind_of_error(&e),
-            describe_error(&e, name, limits),
+            match source {
+                Some(text) => describe_error_in(&e, name, text, limits),
+                None => describe_error(&e, name, limits),
+            },
         ),
     }
 }
@@ -222,12 +242,12 @@ pub fn call_trigger(
                 EvalAltResult::ErrorInFunctionCall(g, _, inner, _) if g == f.fn_name() => inner,
                 other => Box::new(other),
             };
-            let mut outcome = ended(Err(e), ctx, name, limits);
+            let mut outcome = ended(Err(e), ctx, name, None, limits);
             // One line per log event.
             outcome.error = outcome.error.map(|m| m.replace("\n  ", "; "));
             outcome
         }
-        Ok(_) => ended(Ok(()), ctx, name, limits),
+        Ok(_) => ended(Ok(()), ctx, name, None, limits),
     }
 }
 

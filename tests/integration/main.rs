@@ -11,6 +11,7 @@ mod audit_names;
 mod auth_tls;
 mod cli;
 mod confirm;
+mod conventions;
 mod daemon;
 mod daemon_http;
 mod doctor;

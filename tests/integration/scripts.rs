@@ -574,29 +574,55 @@ fn example_tune_lifetimes_in_a_dry_run_and_for_real() {
     assert_eq!(cfg["Dhcp4"]["rebind-timer"], 3600);
 }
 
-/// Every `rhai` block of the README compiles as written (a `#` comment, for one, does not).
-#[test]
-fn readme_rhai_examples_compile() {
-    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+/// The ```` ```rhai ```` blocks of a Markdown file, in order, each with its info string
+/// (`rhai`, `rhai,ha`, `rhai,no-run`).
+fn rhai_blocks(path: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
     let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme.lines() {
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
         match (&mut current, line.trim_start()) {
-            (None, l) if l.starts_with("```rhai") => current = Some(String::new()),
+            (None, l) if l.starts_with("```rhai") => {
+                current = Some((
+                    l.trim_start_matches("```").trim().to_string(),
+                    String::new(),
+                ))
+            }
             (Some(b), l) if l.starts_with("```") => {
                 blocks.push(std::mem::take(b));
                 current = None;
             }
-            (Some(b), _) => {
+            (Some((_, b)), _) => {
                 b.push_str(line);
                 b.push('\n');
             }
             _ => {}
         }
     }
-    assert!(blocks.len() >= 4, "found {} rhai blocks", blocks.len());
+    blocks
+}
+
+/// README.md's and docs/'s Markdown files, README first.
+fn documents() -> Vec<std::path::PathBuf> {
+    let mut docs = vec![crate::support::repo().join("README.md")];
+    let mut more: Vec<_> = std::fs::read_dir(crate::support::repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    more.sort();
+    docs.extend(more);
+    docs
+}
+
+/// Every `rhai` block of the README and docs/ compiles as written (a `#` comment, for one,
+/// does not).
+#[test]
+fn readme_rhai_examples_compile() {
+    let blocks: Vec<(String, String)> = documents().iter().flat_map(|d| rhai_blocks(d)).collect();
+    assert!(blocks.len() >= 6, "found {} rhai blocks", blocks.len());
     let engine = rhai::Engine::new();
-    for b in &blocks {
+    for (_, b) in &blocks {
         // A block may be a fragment of a map (`#{ ... }` shown alone): compile it as an
         // expression when it is not a script.
         if let Err(e) = engine.compile(b) {
@@ -606,4 +632,188 @@ fn readme_rhai_examples_compile() {
             );
         }
     }
+}
+
+/// Every plain `rhai` block of the README and docs/ runs against one lab, in order, and
+/// the whole sequence runs twice: the second time it sends no mutating command and writes
+/// nothing to the audit trail. Blocks marked `rhai,ha` (an HA pair) or `rhai,no-run`
+/// (arguments, a daemon, files of a real server) are only checked by `keascript check`.
+#[test]
+fn readme_rhai_examples_run_twice_and_the_second_run_changes_nothing() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    // Blocks that are only checked name the servers of `lab` and of `lab --ha`.
+    let check_inventory = dir.path().join("check.toml");
+    std::fs::write(
+        &check_inventory,
+        ["lab", "lab-unix", "server1", "server2"]
+            .iter()
+            .map(|n| format!("[servers.{n}]\nurl = \"http://127.0.0.1:1\"\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let mut to_run = Vec::new();
+    for doc in documents() {
+        for (i, (info, text)) in rhai_blocks(&doc).into_iter().enumerate() {
+            let name = format!("{}-{i}.rhai", doc.file_stem().unwrap().to_string_lossy());
+            let path = dir.path().join(&name);
+            std::fs::write(&path, &text).unwrap();
+            if info == "rhai" {
+                // Checked too: no finding in an example that runs.
+                keascript()
+                    .arg("--config")
+                    .arg(lab.inventory())
+                    .arg("check")
+                    .arg(&path)
+                    .assert()
+                    .success();
+                to_run.push((name, path));
+            } else {
+                // Not run: compiled, every closure and import included.
+                keascript()
+                    .arg("--config")
+                    .arg(&check_inventory)
+                    .arg("check")
+                    .arg(&path)
+                    .assert()
+                    .success();
+            }
+        }
+    }
+    assert!(to_run.len() >= 3, "{} blocks to run", to_run.len());
+    // The files the examples read, in the directory they run from.
+    std::fs::write(
+        dir.path().join("hosts.csv"),
+        "hw_address,ip_address,hostname\n02:42:ac:11:00:08,10.50.0.201,scanner-2f\n",
+    )
+    .unwrap();
+    let run_all = || {
+        for (name, path) in &to_run {
+            let out = keascript()
+                .arg("--config")
+                .arg(lab.inventory())
+                .arg("run")
+                .arg(path)
+                .current_dir(dir.path())
+                .env("KEASCRIPT_AUDIT_FILE", &audit)
+                .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+                .timeout(Duration::from_secs(120))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let mutating = || {
+        ["dhcp4", "dhcp6"]
+            .iter()
+            .flat_map(|s| crate::support::commands_in(lab.dir(), s))
+            .filter(|c| crate::support::is_mutating(c) || c.starts_with("lease"))
+            .filter(|c| !c.ends_with("-get") && !c.contains("-get-"))
+            .count()
+    };
+    let audit_lines = || {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    run_all();
+    let (sent, audited) = (mutating(), audit_lines());
+    assert!(
+        audited > 0,
+        "the first run changed nothing: are the examples still changing things?"
+    );
+    run_all();
+    assert_eq!(
+        audit_lines(),
+        audited,
+        "the second run wrote to the audit trail:\n{}",
+        std::fs::read_to_string(&audit).unwrap_or_default()
+    );
+    assert_eq!(mutating(), sent, "the second run sent a mutating command");
+}
+
+/// The README's `rhai,ha` blocks run on a real HA pair, twice: the change reaches both
+/// peers the first time, and the second run sends no mutating command to either and
+/// audits nothing.
+#[test]
+fn readme_ha_examples_run_twice_on_a_pair_and_the_second_run_changes_nothing() {
+    let Some(lab) = crate::support::lab_with(keascript::lab::LabOptions {
+        ha: Some(keascript::lab::HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let blocks: Vec<String> = documents()
+        .iter()
+        .flat_map(|d| rhai_blocks(d))
+        .filter(|(info, _)| info == "rhai,ha")
+        .map(|(_, text)| text)
+        .collect();
+    assert!(!blocks.is_empty(), "no rhai,ha block");
+    let run_all = || {
+        for (i, text) in blocks.iter().enumerate() {
+            let path = script(dir.path(), &format!("ha-{i}.rhai"), text);
+            let out = keascript()
+                .arg("--config")
+                .arg(lab.inventory())
+                .arg("run")
+                .arg(&path)
+                .env("KEASCRIPT_AUDIT_FILE", &audit)
+                .env("KEASCRIPT_STATE_DIR", dir.path().join("state"))
+                .timeout(Duration::from_secs(180))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{text}\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let node_dirs: Vec<std::path::PathBuf> = (0..lab.nodes().len())
+        .map(|i| {
+            let d = lab.dir().join(&lab.nodes()[i].name);
+            if d.is_dir() {
+                d
+            } else {
+                lab.dir().to_path_buf()
+            }
+        })
+        .collect();
+    let mutating = || {
+        node_dirs
+            .iter()
+            .flat_map(|d| crate::support::commands_in(d, "dhcp4"))
+            .filter(|c| crate::support::is_mutating(c))
+            .count()
+    };
+    let audit_lines = || {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    run_all();
+    let (sent, audited) = (mutating(), audit_lines());
+    assert!(
+        audited > 0 && sent >= 2,
+        "audited {audited}, sent {sent}: both peers changed?"
+    );
+    run_all();
+    assert_eq!(
+        audit_lines(),
+        audited,
+        "the second run wrote to the audit trail"
+    );
+    assert_eq!(mutating(), sent, "the second run sent a mutating command");
 }

@@ -6,6 +6,7 @@ pub mod class_keys;
 pub mod classes;
 mod diff;
 mod doc;
+pub mod ensure;
 pub mod inherit;
 mod keys;
 mod keywords;

@@ -64,7 +64,7 @@ impl Target for TxHandle {
 }
 
 /// What a mutator returns: the object as it now is, in the script's spelling.
-fn shape(edit: &Edit, v: &Value, family: Family) -> Value {
+pub(super) fn shape(edit: &Edit, v: &Value, family: Family) -> Value {
     if v.is_null() {
         return Value::Null;
     }

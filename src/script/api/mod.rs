@@ -3,6 +3,7 @@
 mod args;
 mod connect;
 mod editing;
+mod ensure;
 mod ha;
 mod leases;
 mod misc;
@@ -30,6 +31,7 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     service::register(engine, ctx.clone());
     reading::register(engine, ctx.clone());
     editing::register(engine, ctx.clone());
+    ensure::register(engine, ctx.clone());
     reservations::register(engine, ctx.clone());
     ha::register(engine, ctx.clone());
     leases::register(engine, ctx.clone());

@@ -1,0 +1,343 @@
+//! Idempotent changes (`ensure_subnet`, `ensure_pool`, `ensure_class`, `ensure_option`,
+//! `ensure_option_def`): given the current configuration and the desired object, whether
+//! to create it, update it (only the keys named), or leave it alone.
+//!
+//! The comparison applies the change to a copy with the same functions the edit pipeline
+//! uses and compares the object before and after, so Kea's spellings (pool ranges with or
+//! without spaces, the two spellings of class keys, option data given as a list) never
+//! make an equal object look different; keascript's own bookkeeping in `user-context`
+//! (which keys a script set) is left out of the comparison.
+
+use serde_json::{Map, Value};
+
+use super::class_keys::canonical_form;
+use super::{ConfigDoc, OWN_KEY, OptionScope, SubnetKey, classes, net::Range, options, subnets};
+use crate::kea::{ErrorKind, KeaError};
+
+/// What an `ensure_*` call has to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ensure {
+    /// The object is missing: create it from the desired map.
+    Create,
+    /// The object differs: send this patch (the keys named, identity keys left out).
+    Update(Map<String, Value>),
+    /// The object already matches; it is as shown. Nothing is sent.
+    Unchanged(Value),
+}
+
+impl Ensure {
+    /// `created`, `updated` or `unchanged`, as scripts see it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Create => "created",
+            Self::Update(_) => "updated",
+            Self::Unchanged(_) => "unchanged",
+        }
+    }
+}
+
+/// A map without keascript's bookkeeping and in one class-key spelling, for comparing.
+fn comparable(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut c = canonical_form(m).into_owned();
+            if let Some(Value::Object(u)) = c.get_mut("user-context") {
+                u.remove(OWN_KEY);
+                if u.is_empty() {
+                    c.remove("user-context");
+                }
+            }
+            for (k, inner) in c.iter_mut() {
+                *inner = match (k.as_str(), &*inner) {
+                    // "10.0.0.10 - 10.0.0.20" and "10.0.0.10-10.0.0.20" are one pool.
+                    ("pool", Value::String(r)) => {
+                        Value::String(r.chars().filter(|c| !c.is_whitespace()).collect())
+                    }
+                    _ => comparable(inner),
+                };
+            }
+            Value::Object(c)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(comparable).collect()),
+        other => other.clone(),
+    }
+}
+
+fn without(m: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut m = m.clone();
+    for k in keys {
+        m.remove(*k);
+    }
+    m
+}
+
+/// `ensure_subnet(#{ subnet: "10.1.0.0/24", … })`: the subnet is found by its prefix.
+pub fn subnet(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensure, KeaError> {
+    let prefix = desired
+        .get("subnet")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            KeaError::invalid(
+                "ensure_subnet: the map needs the subnet's prefix (subnet: \"10.1.0.0/24\")",
+            )
+        })?;
+    let key = SubnetKey::parse(prefix, doc.family)?;
+    let loc = match doc.find_subnet(&key) {
+        Ok(loc) => loc,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(Ensure::Create),
+        Err(e) => return Err(e),
+    };
+    let current = Value::Object(doc.subnet(loc).clone());
+    let patch = without(desired, &["subnet"]);
+    let mut copy = doc.clone();
+    let after = subnets::update_subnet(&mut copy, &key, &patch)?;
+    Ok(decide(current, &after, patch))
+}
+
+/// `ensure_pool(subnet, "10.1.0.100-10.1.0.200")`: the pool is found by its range (however
+/// it is spelled); the subnet must exist.
+pub fn pool(doc: &ConfigDoc, key: &SubnetKey, range: &str) -> Result<Ensure, KeaError> {
+    Range::parse(range, doc.family, "pool")?;
+    let loc = doc.find_subnet(key)?;
+    match subnets::find_pool(doc, loc, range) {
+        Ok(i) => Ok(Ensure::Unchanged(doc.subnet(loc)["pools"][i].clone())),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(Ensure::Create),
+        Err(e) => Err(e),
+    }
+}
+
+/// `ensure_class(#{ name: "voip", test: "…" })`: the class is found by its name.
+pub fn class(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensure, KeaError> {
+    let name = desired
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| KeaError::invalid("ensure_class: the map needs the class's name"))?;
+    let Some(i) = classes::find_class(doc, name) else {
+        return Ok(Ensure::Create);
+    };
+    let current = doc.root_array("client-classes")[i].clone();
+    let patch = without(desired, &["name"]);
+    let mut copy = doc.clone();
+    let after = classes::update_class(&mut copy, name, &patch)?;
+    Ok(decide(current, &after, patch))
+}
+
+/// `ensure_option(scope, spec)`: the option is found by its code and space at the scope
+/// (which must exist). An update is a `set_option` of the whole spec.
+pub fn option(
+    doc: &ConfigDoc,
+    scope: &OptionScope,
+    spec: &Map<String, Value>,
+) -> Result<Ensure, KeaError> {
+    let before = options::options_at(doc, scope)?;
+    let mut copy = doc.clone();
+    let stored = options::set_option(&mut copy, scope, spec)?;
+    let after = options::options_at(&copy, scope)?;
+    let same_option = |o: &Value| {
+        o.get("code") == stored.get("code")
+            && o.get("space")
+                .and_then(Value::as_str)
+                .unwrap_or(doc.family.option_space())
+                == stored
+                    .get("space")
+                    .and_then(Value::as_str)
+                    .unwrap_or(doc.family.option_space())
+    };
+    let existing = before.iter().find(|o| same_option(o)).cloned();
+    Ok(match existing {
+        None => Ensure::Create,
+        Some(e)
+            if comparable(&Value::Array(before.clone())) == comparable(&Value::Array(after)) =>
+        {
+            Ensure::Unchanged(e)
+        }
+        Some(_) => Ensure::Update(spec.clone()),
+    })
+}
+
+/// `ensure_option_def(#{ code, name, type, space? … })`: found by code and space.
+pub fn option_def(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensure, KeaError> {
+    let code = desired
+        .get("code")
+        .and_then(Value::as_u64)
+        .filter(|c| *c <= u16::MAX as u64)
+        .ok_or_else(|| {
+            KeaError::invalid("ensure_option_def: the map needs the option's code (1–65535)")
+        })? as u16;
+    let space = desired
+        .get("space")
+        .and_then(Value::as_str)
+        .unwrap_or(doc.family.option_space())
+        .to_string();
+    let Some(current) = doc
+        .root_array("option-def")
+        .iter()
+        .find(|d| {
+            d.get("code").and_then(Value::as_u64) == Some(code as u64)
+                && d.get("space")
+                    .and_then(Value::as_str)
+                    .unwrap_or(doc.family.option_space())
+                    == space
+        })
+        .cloned()
+    else {
+        return Ok(Ensure::Create);
+    };
+    let patch = without(desired, &["code", "space"]);
+    let mut copy = doc.clone();
+    let after = options::update_option_def(&mut copy, code, &space, &patch)?;
+    Ok(decide(current, &after, patch))
+}
+
+/// Unchanged when everything in the object after the patch is already in the one before
+/// (Kea's echoes add defaults to what a script wrote: a pool written as
+/// `#{ pool: "…" }` comes back with `option-data: []`), and no key the patch removes
+/// (`null`) is there.
+fn decide(current: Value, after: &Value, patch: Map<String, Value>) -> Ensure {
+    let removes = patch
+        .iter()
+        .any(|(k, v)| v.is_null() && current.get(k).is_some_and(|c| !c.is_null()));
+    if patch.is_empty() || (!removes && contained(&comparable(after), &comparable(&current))) {
+        Ensure::Unchanged(current)
+    } else {
+        Ensure::Update(patch)
+    }
+}
+
+/// Whether everything `a` says, `b` says too: the keys of a map (recursively), the items
+/// of a list (same length, in order), any other value equal.
+fn contained(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x.iter().all(|(k, v)| {
+            y.get(k).is_some_and(|w| contained(v, w)) || (v.is_null() && !y.contains_key(k))
+        }),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| contained(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kea::config::Family;
+    use serde_json::json;
+
+    fn doc() -> ConfigDoc {
+        ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {
+                "subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "valid-lifetime": 3600,
+                    "pools": [{"pool": "10.0.0.10 - 10.0.0.20"}],
+                    "user-context": {"keascript-own": ["valid-lifetime"]}}],
+                "client-classes": [{"name": "voip", "test": "substring(option[60].hex,0,4) == 'voip'"}],
+                "option-data": [{"name": "domain-name-servers", "code": 6, "space": "dhcp4",
+                    "csv-format": true, "data": "10.0.0.1, 10.0.0.2", "always-send": false}],
+                "option-def": [{"name": "tftp", "code": 150, "type": "ipv4-address", "space": "dhcp4",
+                    "array": false, "record-types": "", "encapsulate": ""}]
+            }}),
+        )
+        .unwrap()
+    }
+
+    fn m(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn subnets_are_created_updated_or_left_alone() {
+        let d = doc();
+        assert_eq!(
+            subnet(&d, &m(json!({"subnet": "10.9.0.0/24"}))).unwrap(),
+            Ensure::Create
+        );
+        let same = subnet(
+            &d,
+            &m(json!({"subnet": "10.0.0.0/24", "valid-lifetime": 3600,
+            "pools": [{"pool": "10.0.0.10-10.0.0.20"}]})),
+        )
+        .unwrap();
+        assert_eq!(same.action(), "unchanged", "{same:?}");
+        let diff = subnet(
+            &d,
+            &m(json!({"subnet": "10.0.0.0/24", "valid-lifetime": 7200})),
+        )
+        .unwrap();
+        assert_eq!(diff, Ensure::Update(m(json!({"valid-lifetime": 7200}))));
+    }
+
+    #[test]
+    fn pools_classes_options_and_definitions() {
+        let d = doc();
+        let k = SubnetKey::parse("10.0.0.0/24", Family::V4).unwrap();
+        assert_eq!(
+            pool(&d, &k, "10.0.0.10-10.0.0.20").unwrap().action(),
+            "unchanged"
+        );
+        assert_eq!(pool(&d, &k, "10.0.0.30-10.0.0.40").unwrap(), Ensure::Create);
+        assert_eq!(
+            class(
+                &d,
+                &m(json!({"name": "voip", "test": "substring(option[60].hex,0,4) == 'voip'"}))
+            )
+            .unwrap()
+            .action(),
+            "unchanged"
+        );
+        assert_eq!(
+            class(&d, &m(json!({"name": "voip", "test": "member('ALL')"})))
+                .unwrap()
+                .action(),
+            "updated"
+        );
+        assert_eq!(
+            class(&d, &m(json!({"name": "printers"}))).unwrap(),
+            Ensure::Create
+        );
+        let o = |data: Value| {
+            option(
+                &d,
+                &OptionScope::Global,
+                &m(json!({"name": "domain-name-servers", "data": data})),
+            )
+            .unwrap()
+            .action()
+        };
+        assert_eq!(o(json!("10.0.0.1, 10.0.0.2")), "unchanged");
+        assert_eq!(o(json!(["10.0.0.1", "10.0.0.2"])), "unchanged");
+        assert_eq!(o(json!("10.0.0.3")), "updated");
+        assert_eq!(
+            option(
+                &d,
+                &OptionScope::Global,
+                &m(json!({"name": "routers", "data": "10.0.0.1"}))
+            )
+            .unwrap(),
+            Ensure::Create
+        );
+        assert_eq!(
+            option_def(
+                &d,
+                &m(json!({"code": 150, "name": "tftp", "type": "ipv4-address"}))
+            )
+            .unwrap()
+            .action(),
+            "unchanged"
+        );
+        assert_eq!(
+            option_def(
+                &d,
+                &m(json!({"code": 150, "name": "tftp", "type": "ipv4-address", "array": true}))
+            )
+            .unwrap()
+            .action(),
+            "updated"
+        );
+        assert_eq!(
+            option_def(&d, &m(json!({"code": 151, "name": "x", "type": "uint8"}))).unwrap(),
+            Ensure::Create
+        );
+    }
+}
