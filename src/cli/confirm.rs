@@ -248,14 +248,20 @@ fn revert(p: &Pending, why: &str, who: &str) -> u8 {
     worst
 }
 
+/// The pending reverts `ID` names (none: every one of this user), or the exit status of why
+/// there are none.
+fn pick(store: &PendingStore, id: Option<&str>) -> Result<Vec<Pending>, u8> {
+    select(store, id).map_err(|e| {
+        eprintln!("error: {}", e.message);
+        ErrorKind::NotFound.exit_status()
+    })
+}
+
 pub fn confirm(args: ConfirmArgs) -> u8 {
     let store = PendingStore::default_store();
-    let picked = match select(&store, args.id.as_deref()) {
+    let picked = match pick(&store, args.id.as_deref()) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}", e.message);
-            return ErrorKind::NotFound.exit_status();
-        }
+        Err(status) => return status,
     };
     let mut status = 0;
     for p in picked {
@@ -289,12 +295,9 @@ pub fn confirm(args: ConfirmArgs) -> u8 {
 
 pub fn rollback(args: ConfirmArgs) -> u8 {
     let store = PendingStore::default_store();
-    let picked = match select(&store, args.id.as_deref()) {
+    let picked = match pick(&store, args.id.as_deref()) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}", e.message);
-            return ErrorKind::NotFound.exit_status();
-        }
+        Err(status) => return status,
     };
     let mut worst = 0;
     for p in picked {

@@ -278,15 +278,7 @@ impl Server {
     /// Sends a read-only command and returns the digest of its answer's bytes, without
     /// reading the answer (see [`Transport::digest`]); a Kea error is an error.
     pub async fn digest(&self, command: &str, service: Option<&str>) -> Result<u64, KeaError> {
-        let ctx = |e: KeaError| {
-            e.with_server(&self.name)
-                .with_service(service)
-                .with_command(command)
-        };
-        if let Some(s) = service {
-            check_service(s).map_err(ctx)?;
-        }
-        let transport = self.route(service).map_err(ctx)?;
+        let transport = self.transport_for(command, service)?;
         let request = RequestRef {
             command,
             service,
@@ -295,13 +287,33 @@ impl Server {
         match transport
             .digest(request)
             .await
-            .map_err(|e| ctx(KeaError::from_transport(&e)))?
+            .map_err(|e| self.in_context(KeaError::from_transport(&e), command, service))?
         {
             Ok(d) => Ok(d),
-            Err(answer) => Err(ctx(KeaError::from_answer(&answer).unwrap_or_else(|| {
-                KeaError::new(ErrorKind::Kea, "an HTTP error without a Kea error")
-            }))),
+            Err(answer) => Err(self.in_context(
+                KeaError::from_answer(&answer).unwrap_or_else(|| {
+                    KeaError::new(ErrorKind::Kea, "an HTTP error without a Kea error")
+                }),
+                command,
+                service,
+            )),
         }
+    }
+
+    /// `e`, naming this server, the service and the command.
+    fn in_context(&self, e: KeaError, command: &str, service: Option<&str>) -> KeaError {
+        e.with_server(&self.name)
+            .with_service(service)
+            .with_command(command)
+    }
+
+    /// The transport a command for `service` goes through (the service name checked).
+    fn transport_for(&self, command: &str, service: Option<&str>) -> Result<Transport, KeaError> {
+        if let Some(s) = service {
+            check_service(s).map_err(|e| self.in_context(e, command, service))?;
+        }
+        self.route(service)
+            .map_err(|e| self.in_context(e, command, service))
     }
 
     /// Sends one command, nothing checked but the service name.
@@ -311,15 +323,7 @@ impl Server {
         service: Option<&str>,
         arguments: Option<&Value>,
     ) -> Result<Answer, KeaError> {
-        let ctx = |e: KeaError| {
-            e.with_server(&self.name)
-                .with_service(service)
-                .with_command(command)
-        };
-        if let Some(s) = service {
-            check_service(s).map_err(ctx)?;
-        }
-        let transport = self.route(service).map_err(ctx)?;
+        let transport = self.transport_for(command, service)?;
         let request = RequestRef {
             command,
             service,
@@ -329,7 +333,7 @@ impl Server {
         let answer = transport
             .send_ref(request)
             .await
-            .map_err(|e| ctx(KeaError::from_transport(&e)))?;
+            .map_err(|e| self.in_context(KeaError::from_transport(&e), command, service))?;
         tracing::debug!(server = %self.name, service, command, result = answer.result, "answered");
         Ok(answer)
     }

@@ -45,7 +45,7 @@ impl Finding {
 }
 
 /// Rhai's own keywords that look like calls.
-const CALL_KEYWORDS: &[&str] = &[
+pub(crate) const CALL_KEYWORDS: &[&str] = &[
     "print",
     "debug",
     "type_of",

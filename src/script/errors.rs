@@ -121,21 +121,7 @@ pub fn function_names(engine: &rhai::Engine) -> Vec<String> {
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             .then(|| name.to_string())
         })
-        .chain(
-            [
-                "print",
-                "debug",
-                "type_of",
-                "Fn",
-                "call",
-                "curry",
-                "is_shared",
-                "is_def_var",
-                "is_def_fn",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        )
+        .chain(super::check::CALL_KEYWORDS.iter().map(|s| s.to_string()))
         .collect();
     names.sort();
     names.dedup();
