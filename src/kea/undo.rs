@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use super::audit::AuditEntry;
 use super::config::options::{OptionScope, option_list_mut};
-use super::config::{ConfigDoc, Family, SubnetKey, classes, settings, subnets};
+use super::config::reservations::{self, ResvKey, ResvScope};
+use super::config::{ConfigDoc, Family, SubnetKey, classes, networks, pd_pools, settings, subnets};
 use super::snapshots::fill_secrets;
 use super::{ErrorKind, KeaError, redact};
 
@@ -62,6 +63,12 @@ enum Place {
     Subnet(u64),
     Pool(SubnetKey, String),
     Class(String),
+    /// A reservation in its scope, by its identifier (the one it has after the change).
+    Reservation(ResvScope, ResvKey),
+    /// A shared network by name, with its subnets.
+    Network(String),
+    /// A PD pool by its prefix (`2001:db8:8::/56`) in its subnet.
+    PdPool(SubnetKey, String),
     Options(OptionScope),
     OptionDef(u64, String),
     Settings(Vec<String>),
@@ -81,8 +88,8 @@ fn place(e: &AuditEntry, family: Family) -> Result<Place, KeaError> {
     Ok(match e.kind.as_str() {
         "subnet" => Place::Subnet(obj.get("id").and_then(Value::as_u64).ok_or_else(bad)?),
         "pool" => {
-            let (k, r) = e.key.split_once(' ').ok_or_else(bad)?;
-            Place::Pool(SubnetKey::parse(k, family)?, r.to_string())
+            let (k, r) = subnet_and(&e.key, family).ok_or_else(bad)?;
+            Place::Pool(k, r)
         }
         "class" => Place::Class(
             obj.get("name")
@@ -90,6 +97,30 @@ fn place(e: &AuditEntry, family: Family) -> Result<Place, KeaError> {
                 .ok_or_else(bad)?
                 .to_string(),
         ),
+        "reservation" if e.action == "import" => {
+            return Err(KeaError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "change {}: an import of reservations ({}) is not undone one reservation at a time; `keascript restore` puts back the whole configuration kept before it",
+                    e.id.as_deref().unwrap_or("?"),
+                    e.key
+                ),
+            ));
+        }
+        "reservation" => {
+            let (scope, key) = reservations::identity_of_view(obj).ok_or_else(bad)?;
+            Place::Reservation(scope, key)
+        }
+        "shared_network" => Place::Network(
+            obj.get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(bad)?
+                .to_string(),
+        ),
+        "pd_pool" => {
+            let (k, p) = subnet_and(&e.key, family).ok_or_else(bad)?;
+            Place::PdPool(k, p)
+        }
         "option" => {
             let (_, scope) = e.key.rsplit_once(" at ").ok_or_else(bad)?;
             Place::Options(parse_scope(scope, family).ok_or_else(bad)?)
@@ -130,6 +161,14 @@ fn place(e: &AuditEntry, family: Family) -> Result<Place, KeaError> {
     })
 }
 
+/// A key `"<subnet> <range or prefix>"` as audited: the subnet as [`SubnetKey`]'s `Display`
+/// writes it (`id 1`, or its prefix), then the pool.
+fn subnet_and(key: &str, family: Family) -> Option<(SubnetKey, String)> {
+    let (k, rest) = key.rsplit_once(' ')?;
+    let k = k.strip_prefix("id ").unwrap_or(k);
+    Some((SubnetKey::parse(k, family).ok()?, rest.to_string()))
+}
+
 /// An option scope as [`OptionScope`]'s `Display` writes it.
 fn parse_scope(s: &str, family: Family) -> Option<OptionScope> {
     if s == "global" {
@@ -167,6 +206,20 @@ fn current(doc: &ConfigDoc, place: &Place) -> Value {
             .unwrap_or(Value::Null),
         Place::Class(n) => classes::find_class(doc, n)
             .map_or(Value::Null, |i| doc.root_array("client-classes")[i].clone()),
+        Place::Reservation(scope, key) => reservations::find(doc, Some(scope), key)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, |at| reservations::view(doc, at)),
+        Place::Network(n) => networks::find(doc, n).map_or(Value::Null, |i| {
+            doc.root_array("shared-networks")[i].clone()
+        }),
+        Place::PdPool(k, p) => pd_pools::find(doc, k, p)
+            .ok()
+            .and_then(|i| {
+                let l = doc.find_subnet(k).ok()?;
+                Some(doc.subnet(l)["pd-pools"][i].clone())
+            })
+            .unwrap_or(Value::Null),
         Place::Options(scope) => super::config::options::options_at(doc, scope)
             .map(Value::Array)
             .unwrap_or(Value::Null),
@@ -240,6 +293,39 @@ fn put(doc: &mut ConfigDoc, place: &Place, value: Value) -> Result<(), KeaError>
                 (Some(i), v) => list[i] = v,
                 (None, Value::Null) => {}
                 (None, v) => list.push(v),
+            }
+        }
+        Place::Reservation(scope, key) => {
+            reservations::put(doc, scope, key, value.as_object())?;
+        }
+        Place::Network(n) => {
+            let i = networks::find(doc, n);
+            let list = doc.root_array_mut("shared-networks");
+            match (i, value) {
+                (Some(i), Value::Null) => {
+                    list.remove(i);
+                }
+                (Some(i), v) => list[i] = v,
+                (None, Value::Null) => {}
+                (None, v) => list.push(v),
+            }
+        }
+        Place::PdPool(k, p) => {
+            let i = pd_pools::find(doc, k, p).ok();
+            let l = doc.find_subnet(k)?;
+            let pools = doc
+                .subnet_mut(l)
+                .entry("pd-pools")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+                .ok_or_else(|| KeaError::invalid("pd-pools is not a list"))?;
+            match (i, value) {
+                (Some(i), Value::Null) => {
+                    pools.remove(i);
+                }
+                (Some(i), v) => pools[i] = v,
+                (None, Value::Null) => {}
+                (None, v) => pools.push(v),
             }
         }
         Place::Options(scope) => {
@@ -349,6 +435,13 @@ pub fn reverted(e: &AuditEntry, live: &ConfigDoc, later: &[AuditEntry]) -> Resul
                 .collect(),
         ),
         _ => now.clone(),
+    };
+    let (now_cmp, want_now) = match &place {
+        Place::Reservation(..) => (
+            reservations::normalized(&now_cmp),
+            reservations::normalized(&want_now),
+        ),
+        _ => (now_cmp, want_now),
     };
     if !same_object(&comparable(&now_cmp), &comparable(&want_now)) {
         tracing::debug!(now = %comparable(&now_cmp), recorded = %comparable(&want_now), "undo: the object differs");
@@ -515,5 +608,71 @@ mod tests {
         );
         let v = reverted(&e, &live, &[]).unwrap();
         assert_eq!(v["Dhcp4"]["valid-lifetime"], 3);
+    }
+
+    #[test]
+    fn reservations_networks_and_pd_pools_are_put_back() {
+        let live = doc(json!({"Dhcp4": {
+            "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "reservations": [
+                {"hw-address": "aa:bb:cc:00:00:02", "hostname": "new", "next-server": "0.0.0.0"},
+                {"hw-address": "aa:bb:cc:00:00:09"}]}],
+            "shared-networks": [{"name": "n", "valid-lifetime": 8, "subnet4": []}]}}));
+        // An update that changed the identifier: found by the new one, the old one back.
+        let e = entry(
+            "reservation",
+            "hw-address aa:bb:cc:00:00:01 in subnet 1",
+            json!({"subnet": 1, "hw-address": "aa:bb:cc:00:00:01", "hostname": "old"}),
+            json!({"subnet": 1, "hw-address": "AA:BB:CC:00:00:02", "hostname": "new"}),
+        );
+        let v = reverted(&e, &live, &[]).unwrap();
+        assert_eq!(
+            v["Dhcp4"]["subnet4"][0]["reservations"],
+            json!([{"hw-address": "aa:bb:cc:00:00:01", "hostname": "old"},
+                   {"hw-address": "aa:bb:cc:00:00:09"}])
+        );
+        // Changed since: conflict.
+        let stale = entry(
+            "reservation",
+            "k",
+            Value::Null,
+            json!({"subnet": 1, "hw-address": "aa:bb:cc:00:00:02", "hostname": "other"}),
+        );
+        assert_eq!(
+            reverted(&stale, &live, &[]).unwrap_err().kind,
+            ErrorKind::Conflict
+        );
+        // A network added: removed; its update: the previous values back.
+        let add = entry(
+            "shared_network",
+            "n",
+            Value::Null,
+            json!({"name": "n", "valid-lifetime": 8, "subnet4": []}),
+        );
+        let v = reverted(&add, &live, &[]).unwrap();
+        assert_eq!(v["Dhcp4"]["shared-networks"], json!([]));
+        let upd = entry(
+            "shared_network",
+            "n",
+            json!({"name": "n", "valid-lifetime": 7, "subnet4": []}),
+            json!({"name": "n", "valid-lifetime": 8, "subnet4": []}),
+        );
+        let v = reverted(&upd, &live, &[]).unwrap();
+        assert_eq!(v["Dhcp4"]["shared-networks"][0]["valid-lifetime"], 7);
+        // A PD pool, keyed as audited ("id 1 <prefix>").
+        let live6 = ConfigDoc::new(
+            Family::V6,
+            json!({"Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "pd-pools": [
+                {"prefix": "2001:db8:9::", "prefix-len": 56, "delegated-len": 64}]}]}}),
+        )
+        .unwrap();
+        let mut add = entry(
+            "pd_pool",
+            "id 1 2001:db8:9::/56",
+            Value::Null,
+            json!({"prefix": "2001:db8:9::", "prefix-len": 56, "delegated-len": 64}),
+        );
+        add.service = Some("dhcp6".into());
+        let v = reverted(&add, &live6, &[]).unwrap();
+        assert_eq!(v["Dhcp6"]["subnet6"][0]["pd-pools"], json!([]));
     }
 }

@@ -802,7 +802,7 @@ pub const ENTRIES: &[Entry] = &[
     f(
         "undo",
         &["undo(id)"],
-        "revert the recorded change id (history()'s id) on every HA peer; conflict when changed since",
+        "revert the recorded change id (history()'s id) on every HA peer: a subnet, pool, class, options, settings, reservation, shared network, PD pool or apply; conflict when changed since; unsupported for leases, HA, command() and hosts-database reservations",
         LEASES,
     ),
     // Triggers

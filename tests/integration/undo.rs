@@ -140,3 +140,165 @@ fn an_ha_change_is_undone_on_both_peers() {
         );
     }
 }
+
+/// The running configuration's root map of `svc` (config-get) and the one in its file.
+fn both(lab: &keascript::lab::Lab, svc: &str) -> [Value; 2] {
+    let root = if svc == "dhcp6" { "Dhcp6" } else { "Dhcp4" };
+    let a = crate::support::kea_raw(
+        &lab.socket_of(0, svc),
+        &serde_json::json!({"command": "config-get"}),
+    )
+    .expect("config-get");
+    let text = std::fs::read_to_string(lab.config_file(svc)).expect("config file");
+    let file: Value = serde_json::from_str(&text).expect("JSON");
+    [a["arguments"][root].clone(), file[root].clone()]
+}
+
+/// The reservation for `mac` in subnet 1 (v4), `null` when there is none.
+fn resv(root: &Value, mac: &str) -> Value {
+    crate::reservations::subnet_in(root, 1)
+        .and_then(|s| s.get("reservations").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r["hw-address"].as_str() == Some(mac))
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn reservations_are_undone_in_their_scope() {
+    let Some(lab) = lab() else { return };
+    let state = lab.dir().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mac = "aa:bb:cc:00:00:61";
+    // Another change that must stay.
+    run(
+        &lab,
+        &state,
+        r#"kea().dhcp4.add_reservation(#{ subnet: 1, hw_address: "aa:bb:cc:00:00:62", ip_address: "192.0.2.62" });"#,
+    )
+    .success();
+    run(
+        &lab,
+        &state,
+        &format!(
+            r#"kea().dhcp4.add_reservation(#{{ subnet: 1, hw_address: "{mac}", ip_address: "192.0.2.61", hostname: "one" }});"#
+        ),
+    )
+    .success();
+    let add = newest_id(&state, "reservation");
+    for root in both(&lab, "dhcp4") {
+        assert_eq!(resv(&root, mac)["hostname"], "one");
+    }
+    // Updated, then the update undone: the previous values come back.
+    run(
+        &lab,
+        &state,
+        &format!(
+            r#"kea().dhcp4.update_reservation(1, #{{ hw_address: "{mac}" }}, #{{ hostname: "two", ip_address: "192.0.2.71" }});"#
+        ),
+    )
+    .success();
+    let upd = newest_id(&state, "reservation");
+    ks(&lab, &state).args(["undo", &upd]).assert().success();
+    for root in both(&lab, "dhcp4") {
+        let r = resv(&root, mac);
+        assert_eq!(r["hostname"], "one", "{r}");
+        assert_eq!(r["ip-address"], "192.0.2.61", "{r}");
+        assert!(
+            !resv(&root, "aa:bb:cc:00:00:62").is_null(),
+            "the other stays"
+        );
+    }
+    // B then C on the same reservation: undoing B is refused, naming C; nothing changes.
+    let change = |h: &str| {
+        format!(
+            r#"kea().dhcp4.update_reservation(1, #{{ hw_address: "{mac}" }}, #{{ hostname: "{h}" }});"#
+        )
+    };
+    run(&lab, &state, &change("bee")).success();
+    let b = newest_id(&state, "reservation");
+    run(&lab, &state, &change("cee")).success();
+    let c = newest_id(&state, "reservation");
+    let before = running(&lab, 0);
+    let refused = ks(&lab, &state).args(["undo", &b]).assert().code(5);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("conflict"), "{err}");
+    assert!(err.contains(&c), "names the later change: {err}");
+    assert_eq!(running(&lab, 0), before, "nothing changed");
+    // Undo C then B (newest first), then the add: gone from config-get and the file.
+    ks(&lab, &state).args(["undo", &c]).assert().success();
+    ks(&lab, &state).args(["undo", &b]).assert().success();
+    ks(&lab, &state).args(["undo", &add]).assert().success();
+    for root in both(&lab, "dhcp4") {
+        assert!(resv(&root, mac).is_null(), "{root}");
+        assert!(
+            !resv(&root, "aa:bb:cc:00:00:62").is_null(),
+            "the other stays"
+        );
+    }
+}
+
+#[test]
+fn shared_networks_and_pd_pools_are_undone() {
+    let Some(lab) = lab() else { return };
+    let state = lab.dir().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let network = |root: &Value| {
+        root["shared-networks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["name"] == "undo-net")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    run(
+        &lab,
+        &state,
+        r#"kea().dhcp4.add_shared_network(#{ name: "undo-net", valid_lifetime: 700 });"#,
+    )
+    .success();
+    let add = newest_id(&state, "shared_network");
+    run(
+        &lab,
+        &state,
+        r#"kea().dhcp4.update_shared_network("undo-net", #{ valid_lifetime: 800 });"#,
+    )
+    .success();
+    let upd = newest_id(&state, "shared_network");
+    for root in both(&lab, "dhcp4") {
+        assert_eq!(network(&root)["valid-lifetime"], 800);
+    }
+    // Undoing the add while the update stands is refused.
+    ks(&lab, &state).args(["undo", &add]).assert().code(5);
+    ks(&lab, &state).args(["undo", &upd]).assert().success();
+    for root in both(&lab, "dhcp4") {
+        assert_eq!(network(&root)["valid-lifetime"], 700);
+    }
+    ks(&lab, &state).args(["undo", &add]).assert().success();
+    for root in both(&lab, "dhcp4") {
+        assert!(network(&root).is_null(), "{root}");
+    }
+
+    // A PD pool (v6): added, then undone.
+    let pd = |root: &Value| {
+        crate::reservations::subnet_in(root, 1)
+            .and_then(|s| s.get("pd-pools").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+    };
+    let before = both(&lab, "dhcp6").map(|r| pd(&r).len());
+    run(
+        &lab,
+        &state,
+        r#"kea().dhcp6.add_pd_pool(1, #{ prefix: "2001:db8:9::", prefix_len: 56, delegated_len: 64 });"#,
+    )
+    .success();
+    let add = newest_id(&state, "pd_pool");
+    for (root, n) in both(&lab, "dhcp6").iter().zip(before) {
+        assert_eq!(pd(root).len(), n + 1);
+    }
+    ks(&lab, &state).args(["undo", &add]).assert().success();
+    for (root, n) in both(&lab, "dhcp6").iter().zip(before) {
+        assert_eq!(pd(root).len(), n, "{root}");
+    }
+}

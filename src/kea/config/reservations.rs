@@ -708,6 +708,57 @@ pub fn delete(
     Ok(v)
 }
 
+/// The scope and identifier of a reservation as the script API shows it ([`view`]: its
+/// `subnet` is the id or `"global"`): how undo finds it again.
+pub fn identity_of_view(v: &Value) -> Option<(ResvScope, ResvKey)> {
+    let m = v.as_object()?;
+    let scope = match m.get("subnet")? {
+        Value::String(s) if s == "global" => ResvScope::Global,
+        v => ResvScope::Subnet(super::SubnetKey::Id(v.as_u64()?)),
+    };
+    let (kind, value) = identifier_of(m)?;
+    Some((scope, ResvKey::Ident(kind, value)))
+}
+
+/// A reservation with its identifier written the way Kea compares it (`AA-BB` and `aa:bb`
+/// are one value), for comparing a recorded reservation with a running one.
+pub fn normalized(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut()
+        && let Some((k, value)) = identifier_of(m)
+    {
+        m.insert(k.into(), Value::String(value));
+    }
+    v
+}
+
+/// Puts `r` (a reservation as [`view`] shows it, or `None`: removed) in place of the one
+/// `key` names in `scope`, or adds it there when there is none.
+pub fn put(
+    doc: &mut ConfigDoc,
+    scope: &ResvScope,
+    key: &ResvKey,
+    r: Option<&Map<String, Value>>,
+) -> Result<(), KeaError> {
+    let loc = loc_of(doc, scope)?;
+    let found = find(doc, Some(scope), key)?;
+    let r = r.map(|r| {
+        let mut r = without_nulls(r);
+        r.remove("subnet");
+        Value::Object(r)
+    });
+    let list = list_mut(doc, loc);
+    match (found, r) {
+        (Some((_, i)), None) => {
+            list.remove(i);
+        }
+        (Some((_, i)), Some(r)) => list[i] = r,
+        (None, Some(r)) => list.push(r),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 /// What to tell the user about a reservation that Kea accepts: an address inside a dynamic
 /// pool; a global reservation while `reservations-global` is off. (A lease held by another
 /// client is asked of the server by the caller.)

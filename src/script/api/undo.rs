@@ -90,6 +90,21 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         )
     };
     let live = live_doc(ctx, &svc)?;
+    // Reservations kept in a hosts database are not in the configuration: undo puts back
+    // configuration only.
+    if let Some(e) = entries.iter().find(|e| e.kind == "reservation") {
+        let s2 = svc.clone();
+        let caps = ctx.block(async move { s2.capabilities_cached().await })?;
+        if crate::kea::hosts::target(&live, &caps) == "database" {
+            return Err(ctx_err(KeaError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "change {id} ({} reservation {}) was made in the hosts database: undo puts back configuration only; change the reservation back with update_reservation / delete_reservation",
+                    e.action, e.key
+                ),
+            )));
+        }
+    }
     let mut doc = live.clone();
     for e in &entries {
         let v = reverted(e, &doc, later).map_err(ctx_err)?;
