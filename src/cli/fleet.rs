@@ -35,6 +35,9 @@ pub struct FleetOptions {
     pub single_peer: bool,
     pub limits: Limits,
     pub args: Vec<String>,
+    /// `--detailed-exitcode`: 2 when a server has changes pending (planned or made) and
+    /// none failed.
+    pub detailed_exitcode: bool,
 }
 
 /// One line of the result: a server and how its run went.
@@ -57,7 +60,8 @@ pub struct Row {
 }
 
 /// Runs the fleet; returns the exit status (0, or the highest status of a failed run; 2
-/// for a selection that takes no server).
+/// for a selection that takes no server — 1 under `--detailed-exitcode`, where 2 means
+/// "pending"; see [`detailed`]).
 pub fn run(
     runtime: &tokio::runtime::Runtime,
     inventory: Inventory,
@@ -68,7 +72,7 @@ pub fn run(
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {}", e.message);
-            return 2;
+            return if opts.detailed_exitcode { 1 } else { 2 };
         }
     };
     let resolved = {
@@ -98,7 +102,22 @@ pub fn run(
         }),
     };
     let _ = out.flush();
-    worst(&rows)
+    if opts.detailed_exitcode {
+        detailed(&rows)
+    } else {
+        worst(&rows)
+    }
+}
+
+/// The exit status of a fleet run under `--detailed-exitcode`, as for one server: a failed
+/// run's status wins (a usage error's 2 becomes 1: 2 means "pending" and nothing else);
+/// otherwise 2 when any server has changes (planned under `--dry-run`, or made), else 0.
+pub fn detailed(rows: &[Row]) -> u8 {
+    match worst(rows) {
+        0 if rows.iter().any(|r| r.changes > 0) => 2,
+        super::run::USAGE => 1,
+        status => status,
+    }
 }
 
 /// The exit status of a fleet run: 0 when no run failed, else the highest status.
@@ -371,6 +390,20 @@ mod tests {
             ]),
             5
         );
+    }
+
+    #[test]
+    fn detailed_exit_status_says_pending_only_when_nothing_failed() {
+        assert_eq!(detailed(&[row("a", "ok", 0, 0), row("b", "ok", 0, 0)]), 0);
+        assert_eq!(
+            detailed(&[row("a", "ok", 0, 0), row("b", "changed", 0, 2)]),
+            2
+        );
+        assert_eq!(
+            detailed(&[row("a", "changed", 0, 2), row("b", "failed", 3, 0)]),
+            3
+        );
+        assert_eq!(detailed(&[row("a", "failed", 2, 0)]), 1);
     }
 
     #[test]

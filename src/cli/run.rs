@@ -54,7 +54,8 @@ pub struct RunArgs {
     pub dry_run: bool,
 
     /// Exit 0 when nothing is left to change, 2 when changes are pending (a dry run's plan
-    /// is not empty, or a real run changed something); errors keep their status (1, 3–6)
+    /// is not empty, or a real run changed something; in a fleet run, on any server and
+    /// none failed); errors keep their status (1, 3–6)
     #[arg(long)]
     pub detailed_exitcode: bool,
 
@@ -91,7 +92,7 @@ pub struct RunArgs {
 
 /// The status of a usage error (one `--detailed-exitcode` turns into 1: there, 2 means
 /// "changes pending" and nothing else).
-const USAGE: u8 = 2;
+pub(super) const USAGE: u8 = 2;
 /// The fleet a run takes (`--all`, `--tag`, `--servers`), if it is a fleet run.
 fn fleet_selector(args: &RunArgs) -> Option<Selector> {
     if args.all {
@@ -154,7 +155,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
             eprintln!(
                 "error: --confirm cannot be used with --all, --tag or --servers (a fleet run)"
             );
-            return 2;
+            return usage;
         }
         let script = match &stdin_source {
             Some(text) => Script::from_text(text, "stdin", None),
@@ -174,6 +175,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: Option<&Path>, args: RunAr
             single_peer: args.single_peer,
             limits,
             args: args.args,
+            detailed_exitcode: args.detailed_exitcode,
         };
         let status = super::fleet::run(runtime, inventory, script, opts);
         drop(lab);

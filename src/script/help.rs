@@ -595,6 +595,13 @@ pub const ENTRIES: &[Entry] = &[
         "define the option (by code and space) when missing, update when different; returns #{ action, value }",
         ENSURE,
     ),
+    m(
+        SERVICE,
+        "ensure_reservation",
+        &["v4.ensure_reservation(map)"],
+        "create the reservation (by its one identifier, in subnet or global) when missing, update the keys named when different; returns #{ action, value }",
+        ENSURE,
+    ),
     // Server properties
     m(
         SERVICE,

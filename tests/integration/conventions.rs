@@ -608,8 +608,15 @@ r.push(v4.ensure_pool("10.77.0.0/24", "10.77.0.10 - 10.77.0.20").action);
 r.push(v4.ensure_option(#{{ subnet: "10.77.0.0/24" }}, "routers", "10.77.0.1").action);
 r.push(v4.ensure_option("domain-name-servers", ["10.77.0.2", "10.77.0.3"]).action);
 r.push(v4.ensure_option(#{{ subnet: "10.77.0.0/24" }}, #{{ code: 222, data: "7" }}).action);
+r.push(v4.ensure_reservation(#{{ subnet: "10.77.0.0/24", hw_address: "02:77:00:00:00:50",
+    ip_address: "10.77.0.50", hostname: "{hostname}" }}).action);
 print(r);
-"#
+"#,
+            hostname = if lifetime == 3600 {
+                "ensure-a"
+            } else {
+                "ensure-b"
+            }
         )
     };
     let run = |lifetime: u32| {
@@ -647,15 +654,15 @@ print(r);
     let first = run(3600);
     assert_eq!(
         first,
-        r#"["created", "created", "created", "created", "created", "created", "created"]"#
+        r#"["created", "created", "created", "created", "created", "created", "created", "created"]"#
     );
     let (sent, audited) = (mutating(), audit_lines());
-    assert!(sent >= 7 && audited >= 7, "sent {sent}, audited {audited}");
+    assert!(sent >= 8 && audited >= 8, "sent {sent}, audited {audited}");
 
     let second = run(3600);
     assert_eq!(
         second,
-        r#"["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]"#
+        r#"["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]"#
     );
     assert_eq!(mutating(), sent, "the second run sent a mutating command");
     assert_eq!(
@@ -667,7 +674,7 @@ print(r);
     let third = run(7200);
     assert_eq!(
         third,
-        r#"["unchanged", "unchanged", "updated", "unchanged", "unchanged", "unchanged", "unchanged"]"#
+        r#"["unchanged", "unchanged", "updated", "unchanged", "unchanged", "unchanged", "unchanged", "updated"]"#
     );
     // The running server has it.
     let out = keascript()
@@ -686,6 +693,15 @@ print(r);
         .clone();
     assert_eq!(subnet["valid-lifetime"], 7200, "{subnet}");
     assert_eq!(subnet["pools"].as_array().unwrap().len(), 1, "{subnet}");
+    let resv = subnet["reservations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["hw-address"] == "02:77:00:00:00:50")
+        .expect("the reservation exists")
+        .clone();
+    assert_eq!(resv["hostname"], "ensure-b", "{resv}");
+    assert_eq!(resv["ip-address"], "10.77.0.50", "{resv}");
 }
 
 /// A server that accepts the connection and never answers: after a second a progress line

@@ -292,6 +292,69 @@ fn exit_n_on_one_server_fails_that_server_with_status_n() {
     );
 }
 
+/// `--detailed-exitcode` in a fleet run: 2 while a server has changes pending (planned
+/// under `--dry-run`, then made), 0 once nothing is left to change, a failed server's status
+/// otherwise, and 1 (never 2) for a selection that takes no server.
+#[test]
+fn detailed_exitcode_in_a_fleet_says_pending_for_any_server() {
+    let Some(labs) = dhcp4_labs(2) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = fleet_inventory(tmp.path(), &labs);
+    let s = script(
+        tmp.path(),
+        "ensure.rhai",
+        r#"if kea().name == "edge-2" { kea().dhcp4.ensure_class(#{ name: "detailed-ec" }); }"#,
+    );
+    let run = |extra: &[&str], script: &Path| {
+        let out = keascript()
+            .arg("--config")
+            .arg(&inv)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .args(["run", "--detailed-exitcode", "--output", "json"])
+            .args(extra)
+            .arg(script)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let has = |i: usize| classes(&labs[i].socket("dhcp4")).contains(&"detailed-ec".to_string());
+
+    let (code, out) = run(&["--all", "--dry-run"], &s);
+    assert_eq!(code, Some(2), "a planned change is pending: {out}");
+    assert!(!has(1), "the dry run changed edge-2");
+
+    let (code, out) = run(&["--all"], &s);
+    assert_eq!(code, Some(2), "a change made: {out}");
+    assert!(has(1) && !has(0), "only edge-2 has the class");
+
+    let (code, out) = run(&["--all"], &s);
+    assert_eq!(code, Some(0), "nothing left to change: {out}");
+    let (code, out) = run(&["--all", "--dry-run"], &s);
+    assert_eq!(code, Some(0), "nothing planned: {out}");
+
+    // A failure keeps its status even though another server changed.
+    let failing = script(
+        tmp.path(),
+        "fail.rhai",
+        r#"if kea().name == "edge-1" { exit(5); }
+kea().dhcp4.ensure_class(#{ name: "detailed-ec-2" });"#,
+    );
+    let (code, out) = run(&["--all"], &failing);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(classes(&labs[1].socket("dhcp4")).contains(&"detailed-ec-2".to_string()));
+
+    // A selection that takes no server is an error (1), not "pending".
+    let (code, out) = run(&["--tag", "no-such-tag"], &s);
+    assert_eq!(code, Some(1), "{out}");
+}
+
 #[test]
 fn one_daemon_under_two_names_runs_once() {
     let Some(lab) = lab() else { return };

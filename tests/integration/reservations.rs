@@ -622,6 +622,30 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         r#"kea("lab").dhcp4.update_reservation(#{{ hw_address: "{mac}" }}, #{{ hostname: "renamed" }});"#
     ));
     assert_eq!(rows("SELECT hostname FROM hosts").trim(), "renamed");
+    // ensure_reservation asks the database: equal sends nothing, a difference is an update.
+    let ensure = |hostname: &str| {
+        b.ok(&format!(
+            r#"print(kea("lab").dhcp4.ensure_reservation(#{{ subnet: 1, hw_address: "{mac}",
+                   ip_address: "192.0.2.240", hostname: "{hostname}" }}).action);"#
+        ))
+        .stdout
+        .trim()
+        .to_string()
+    };
+    let mark = b.mark("dhcp4");
+    assert_eq!(ensure("renamed"), "unchanged");
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c.starts_with("reservation-add") || c.starts_with("reservation-update")),
+        "{sent:?}"
+    );
+    assert_eq!(ensure("ensured"), "updated");
+    assert_eq!(rows("SELECT hostname FROM hosts").trim(), "ensured");
     let err = b.fails(
         r#"let tx = kea("lab").dhcp4.begin(); tx.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:97", hostname: "x" }); tx.commit();"#,
     );
@@ -637,7 +661,7 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         .filter(|e| e["kind"] == "reservation")
         .filter_map(|e| e["action"].as_str().map(String::from))
         .collect();
-    assert_eq!(actions, ["add", "update", "delete"]);
+    assert_eq!(actions, ["add", "update", "update", "delete"]);
     assert!(
         !std::fs::read_to_string(b.audit_file())
             .unwrap()

@@ -1,5 +1,5 @@
 //! Idempotent changes (`ensure_subnet`, `ensure_pool`, `ensure_class`, `ensure_option`,
-//! `ensure_option_def`): given the current configuration and the desired object, whether
+//! `ensure_option_def`, `ensure_reservation`): given the current configuration and the desired object, whether
 //! to create it, update it (only the keys named), or leave it alone.
 //!
 //! The comparison applies the change to a copy with the same functions the edit pipeline
@@ -11,7 +11,10 @@
 use serde_json::{Map, Value};
 
 use super::class_keys::canonical_form;
-use super::{ConfigDoc, OWN_KEY, OptionScope, SubnetKey, classes, net::Range, options, subnets};
+use super::reservations::{self as rv, ResvKey, ResvScope};
+use super::{
+    ConfigDoc, Family, OWN_KEY, OptionScope, SubnetKey, classes, net::Range, options, subnets,
+};
 use crate::kea::{ErrorKind, KeaError};
 
 /// What an `ensure_*` call has to do.
@@ -189,6 +192,95 @@ pub fn option_def(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensur
     Ok(decide(current, &after, patch))
 }
 
+/// The identifier an `ensure_reservation` map names (exactly one of `hw-address`,
+/// `client-id`, `duid`, `circuit-id`, `flex-id`) and the rest of the map (the patch).
+pub fn reservation_key(
+    desired: &Map<String, Value>,
+    family: Family,
+) -> Result<(ResvKey, Map<String, Value>), KeaError> {
+    let kinds = rv::identifier_kinds(family);
+    let named: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| desired.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    let [kind] = named[..] else {
+        return Err(KeaError::invalid(format!(
+            "ensure_reservation: the map needs exactly one identifier ({}), it has {}",
+            kinds
+                .iter()
+                .map(|k| k.replace('-', "_"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if named.is_empty() {
+                "none".to_string()
+            } else {
+                named.join(", ").replace('-', "_")
+            }
+        )));
+    };
+    let value = desired[kind].as_str().ok_or_else(|| {
+        KeaError::invalid(format!(
+            "ensure_reservation: {} must be a string",
+            kind.replace('-', "_")
+        ))
+    })?;
+    let key = ResvKey::ident(kind, value, family)?;
+    Ok((key, without(desired, &[kind, "subnet"])))
+}
+
+/// `ensure_reservation(#{ subnet?, hw_address, … })`: the reservation is found by its
+/// identifier in its scope (global when the map names no subnet, which must exist).
+/// `Unchanged` carries the reservation as scripts see it.
+pub fn reservation(
+    doc: &ConfigDoc,
+    scope: &ResvScope,
+    desired: &Map<String, Value>,
+) -> Result<Ensure, KeaError> {
+    let (key, patch) = reservation_key(desired, doc.family)?;
+    let Some(at) = rv::find(doc, Some(scope), &key)? else {
+        return Ok(Ensure::Create);
+    };
+    let current = Value::Object(rv::meaningful(rv::at(doc, at)));
+    let mut copy = doc.clone();
+    let mut after = rv::update(&mut copy, Some(scope), &key, &patch)?;
+    if let Some(a) = after.as_object_mut() {
+        a.remove("subnet");
+    }
+    Ok(match decide(current, &after, patch) {
+        Ensure::Unchanged(_) => Ensure::Unchanged(rv::view(doc, at)),
+        other => other,
+    })
+}
+
+/// The same decision for a reservation kept in a hosts database: `current` is the host as
+/// Kea's `reservation-get` shows it (`None`: missing).
+pub fn reservation_in_database(
+    current: Option<Value>,
+    desired: &Map<String, Value>,
+    family: Family,
+) -> Result<Ensure, KeaError> {
+    let (_, patch) = reservation_key(desired, family)?;
+    let Some(current) = current else {
+        return Ok(Ensure::Create);
+    };
+    let mut have = current.clone();
+    if let Some(h) = have.as_object_mut() {
+        h.remove("subnet");
+    }
+    let removes = patch
+        .iter()
+        .any(|(k, v)| v.is_null() && have.get(k).is_some_and(|c| !c.is_null()));
+    let wanted = Value::Object(rv::meaningful(&patch));
+    Ok(
+        if patch.is_empty() || (!removes && contained(&comparable(&wanted), &comparable(&have))) {
+            Ensure::Unchanged(current)
+        } else {
+            Ensure::Update(patch)
+        },
+    )
+}
+
 /// Unchanged when everything in the object after the patch is already in the one before
 /// (Kea's echoes add defaults to what a script wrote: a pool written as
 /// `#{ pool: "…" }` comes back with `option-data: []`), and no key the patch removes
@@ -338,6 +430,98 @@ mod tests {
         assert_eq!(
             option_def(&d, &m(json!({"code": 151, "name": "x", "type": "uint8"}))).unwrap(),
             Ensure::Create
+        );
+    }
+
+    #[test]
+    fn reservations_are_found_by_their_identifier_in_their_scope() {
+        let d = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24",
+                "reservations": [{"hw-address": "aa:bb:cc:dd:ee:01", "ip-address": "10.0.0.50",
+                    "hostname": "a", "next-server": "0.0.0.0", "client-classes": []}]}]}}),
+        )
+        .unwrap();
+        let s1 = ResvScope::Subnet(SubnetKey::parse("10.0.0.0/24", Family::V4).unwrap());
+        let r = |v: Value, scope: &ResvScope| reservation(&d, scope, &m(v)).unwrap();
+        // The identifier in another spelling is the same reservation.
+        let same = r(
+            json!({"hw-address": "AA:BB:CC:DD:EE:01", "ip-address": "10.0.0.50", "hostname": "a"}),
+            &s1,
+        );
+        assert_eq!(same.action(), "unchanged", "{same:?}");
+        assert_eq!(
+            r(
+                json!({"hw-address": "aa:bb:cc:dd:ee:01", "hostname": "b"}),
+                &s1
+            ),
+            Ensure::Update(m(json!({"hostname": "b"})))
+        );
+        // Not in the global scope: created there.
+        assert_eq!(
+            r(
+                json!({"hw-address": "aa:bb:cc:dd:ee:01", "hostname": "a"}),
+                &ResvScope::Global
+            ),
+            Ensure::Create
+        );
+        assert_eq!(
+            r(
+                json!({"hw-address": "aa:bb:cc:dd:ee:02", "hostname": "c"}),
+                &s1
+            ),
+            Ensure::Create
+        );
+        for bad in [
+            json!({"hostname": "x"}),
+            json!({"hw-address": "aa:bb:cc:dd:ee:01", "flex-id": "01:02", "hostname": "x"}),
+        ] {
+            let e = reservation(&d, &s1, &m(bad)).unwrap_err();
+            assert!(
+                e.message.contains("exactly one identifier"),
+                "{}",
+                e.message
+            );
+        }
+        // A hosts database's answer is compared the same way.
+        let host = json!({"hw-address": "aa:bb:cc:dd:ee:01", "hostname": "a", "subnet": 1});
+        let desired = m(json!({"hw-address": "aa:bb:cc:dd:ee:01", "hostname": "a"}));
+        assert_eq!(
+            reservation_in_database(Some(host.clone()), &desired, Family::V4)
+                .unwrap()
+                .action(),
+            "unchanged"
+        );
+        let changed = m(json!({"hw-address": "aa:bb:cc:dd:ee:01", "hostname": "z"}));
+        assert_eq!(
+            reservation_in_database(Some(host), &changed, Family::V4)
+                .unwrap()
+                .action(),
+            "updated"
+        );
+    }
+
+    #[test]
+    fn v6_reservations_by_duid() {
+        let d = ConfigDoc::new(
+            Family::V6,
+            json!({"Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8:1::/64",
+                "reservations": [{"duid": "01:02:03:04", "ip-addresses": ["2001:db8:1::50"]}]}]}}),
+        )
+        .unwrap();
+        let s1 = ResvScope::Subnet(SubnetKey::parse("2001:db8:1::/64", Family::V6).unwrap());
+        let go = |v: Value| reservation(&d, &s1, &m(v)).unwrap().action();
+        assert_eq!(
+            go(json!({"duid": "01:02:03:04", "ip-addresses": ["2001:db8:1::50"]})),
+            "unchanged"
+        );
+        assert_eq!(
+            go(json!({"duid": "01:02:03:04", "ip-addresses": ["2001:db8:1::51"]})),
+            "updated"
+        );
+        assert_eq!(
+            go(json!({"duid": "01:02:03:05", "hostname": "h"})),
+            "created"
         );
     }
 }

@@ -1,5 +1,5 @@
 //! `ensure_subnet`, `ensure_pool`, `ensure_class`, `ensure_option`, `ensure_option_def` on a
-//! Service: create when missing, update (the keys named) when different, send nothing when
+//! Service (`ensure_reservation` is with the reservations, in `reservations.rs`): create when missing, update (the keys named) when different, send nothing when
 //! equal; each returns `#{ action: "created" | "updated" | "unchanged", value }`. The
 //! decision is [`crate::kea::config::ensure`]'s; a change goes through the edit pipeline
 //! like any mutator (HA peers, audit, dry run).
@@ -27,7 +27,7 @@ fn current(ctx: &RunContext, t: &ServiceHandle) -> R<ConfigDoc> {
 }
 
 /// Carries out the decision: `make(patch)` builds the edit (`None`: create).
-fn carry_out(
+pub(super) fn carry_out(
     ctx: &RunContext,
     t: &ServiceHandle,
     decision: Ensure,

@@ -9,8 +9,10 @@ use serde_json::{Map, Value};
 use super::ServiceHandle;
 use super::args::{kea_map, string, subnet_key};
 use super::editing::{Target, TxHandle};
+use super::ensure::carry_out;
 use super::views;
 use crate::kea::audit::AuditEntry;
+use crate::kea::config::ensure::{self, Ensure};
 use crate::kea::config::reservations::{self as rv, ResvKey, ResvScope};
 use crate::kea::config::{ConfigDoc, Family, networks, reservations_csv, to_script_keys};
 use crate::kea::edit::{Edit, read_config};
@@ -332,6 +334,47 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
     });
 }
 
+/// `ensure_reservation(#{ subnet?, hw_address, … })` on a Service: found by its one
+/// identifier in its scope (global without `subnet`); created when missing, the keys named
+/// updated when different, nothing sent when equal. With a hosts database the current
+/// reservation is asked of Kea and the change goes there.
+fn ensure_reservation(ctx: &RunContext, t: &ServiceHandle, m: &RMap) -> R<Dynamic> {
+    let family = t.family();
+    let (scope, desired) = scope_and_map(m, family)?;
+    let (key, _) = ensure::reservation_key(&desired, family).map_err(|e| kea_error(&e))?;
+    let (d, target) = doc_and_target(ctx, t.service())?;
+    let decision = if target == "database" {
+        let (s2, d2, sc, k2) = (t.service().clone(), d.clone(), scope.clone(), key.clone());
+        let found = ctx.block(async move { hosts::find(&s2, &d2, Some(&sc), &k2).await })?;
+        ensure::reservation_in_database(found.map(|(id, h)| hosts::view(id, &h)), &desired, family)
+    } else {
+        ensure::reservation(&d, &scope, &desired)
+    }
+    .map_err(|e| kea_error(&e))?;
+    let edit = match &decision {
+        Ensure::Unchanged(_) => None,
+        Ensure::Create => {
+            let e = Edit::AddReservation(scope.clone(), desired.clone());
+            e.precheck(family).map_err(|e| kea_error(&e))?;
+            warn(ctx, t.service(), &scope, &desired);
+            Some(e)
+        }
+        Ensure::Update(p) => Some(Edit::UpdateReservation(Some(scope.clone()), key, p.clone())),
+    };
+    if let Some(e) = &edit
+        && let Some(v) = via_database(ctx, t, e)?
+    {
+        let mut out = RMap::new();
+        out.insert("action".into(), decision.action().into());
+        out.insert("value".into(), v);
+        return Ok(out.into());
+    }
+    let shape_as = Edit::AddReservation(scope, desired);
+    carry_out(ctx, t, decision, &shape_as, |_| {
+        edit.expect("an edit for a change")
+    })
+}
+
 /// The configuration and where its reservations are (`"config"` or `"database"`).
 fn doc_and_target(ctx: &RunContext, svc: &crate::kea::Service) -> R<(ConfigDoc, &'static str)> {
     let s2 = svc.clone();
@@ -404,6 +447,11 @@ fn one_reservation(
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     register_mutators::<ServiceHandle>(engine, ctx.clone());
     register_mutators::<TxHandle>(engine, ctx.clone());
+    let c = ctx.clone();
+    engine.register_fn(
+        "ensure_reservation",
+        move |t: &mut ServiceHandle, m: RMap| -> R<Dynamic> { ensure_reservation(&c, t, &m) },
+    );
     let c = ctx.clone();
     engine.register_fn("reservations", move |s: &mut ServiceHandle| -> R<Array> {
         list_reservations(&c, &s.0, None)
