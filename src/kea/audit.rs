@@ -128,7 +128,7 @@ impl AuditLog {
             ))
         };
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            crate::kea::edit::create_private_dir(dir).map_err(fail)?;
         }
         let mut entry = entry.clone();
         entry.before = redact::value(&entry.before);

@@ -98,7 +98,8 @@ impl PendingStore {
     /// Writes (or rewrites) a pending revert, atomically and durably.
     pub fn save(&self, p: &Pending) -> Result<(), KeaError> {
         use std::io::Write;
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("create", &self.dir, e))?;
+        crate::kea::edit::create_private_dir(&self.dir)
+            .map_err(|e| io_err("create", &self.dir, e))?;
         let tmp = self.dir.join(format!(".{}.tmp", p.id));
         let mut f = std::fs::File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;
         f.write_all(&serde_json::to_vec_pretty(p).expect("JSON"))

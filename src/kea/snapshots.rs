@@ -124,7 +124,7 @@ impl Store {
     fn put(&self, bytes: &[u8]) -> Result<(String, u64), KeaError> {
         let hash = hex(&Sha256::digest(bytes));
         let dir = self.objects();
-        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+        crate::kea::edit::create_private_dir(&dir).map_err(|e| io_err("create", &dir, e))?;
         let path = dir.join(format!("{hash}.gz"));
         if let Ok(m) = std::fs::metadata(&path) {
             return Ok((hash, m.len()));
@@ -147,7 +147,7 @@ impl Store {
     /// copy nor its text is held whole. Returns (hash, JSON size, stored size).
     fn put_config(&self, config: &Value) -> Result<(String, u64, u64), KeaError> {
         let dir = self.objects();
-        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+        crate::kea::edit::create_private_dir(&dir).map_err(|e| io_err("create", &dir, e))?;
         let tmp = dir.join(format!(
             ".config.{}.{}.tmp",
             std::process::id(),
@@ -239,7 +239,8 @@ impl Store {
     }
 
     fn lock(&self) -> Result<File, KeaError> {
-        std::fs::create_dir_all(&self.root).map_err(|e| io_err("create", &self.root, e))?;
+        crate::kea::edit::create_private_dir(&self.root)
+            .map_err(|e| io_err("create", &self.root, e))?;
         let p = self.root.join("index.lock");
         let f = OpenOptions::new()
             .create(true)

@@ -189,7 +189,7 @@ pub fn record(entry: &EntryRef<'_>) -> Result<(), KeaError> {
 pub fn record_in(state: &Path, entry: &EntryRef<'_>) -> Result<(), KeaError> {
     use std::io::Write;
     let dir = dir_in(state);
-    std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+    super::lock::create_private_dir(&dir).map_err(|e| io_err("create", &dir, e))?;
     let path = file_in(state, entry.id);
     let tmp = dir.join(format!(".{}.tmp", super::lock::safe_name(entry.id)));
     let f = std::fs::File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;

@@ -12,6 +12,16 @@ use crate::kea::{ErrorKind, KeaError};
 
 /// Where keascript keeps its state: `$KEASCRIPT_STATE_DIR`, else the user's state directory
 /// (`~/.local/state/keascript`), else `/var/lib/keascript`.
+/// Creates `dir` and any missing parents readable by this user only (0700): the state folder
+/// holds configurations (the journal's, snapshots, pending reverts).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 pub fn state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("KEASCRIPT_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
@@ -38,7 +48,7 @@ impl ServerLock {
     fn open(server: &str) -> Result<(File, PathBuf), KeaError> {
         let path = lock_file(&state_dir(), server);
         let dir = path.parent().expect("a folder").to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| {
+        create_private_dir(&dir).map_err(|e| {
             KeaError::invalid(format!(
                 "cannot create the lock directory {}: {e}",
                 dir.display()
@@ -107,4 +117,22 @@ pub(super) fn safe_name(key: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_state_folders_are_readable_by_this_user_only() {
+        let d = tempfile::tempdir().unwrap();
+        let nested = d.path().join("state").join("snapshots");
+        super::create_private_dir(&nested).unwrap();
+        for p in [d.path().join("state"), nested.clone()] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", p.display());
+        }
+        // Again: an existing folder is fine.
+        super::create_private_dir(&nested).unwrap();
+    }
 }

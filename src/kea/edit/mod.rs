@@ -26,7 +26,7 @@ mod targets;
 pub use change::{Edit, EditTarget, PER_PEER};
 pub use execute::{Auditor, Change, Options, Outcome, TargetReport, execute};
 pub use hooks::HookCommand;
-pub use lock::{ServerLock, lock_file, state_dir};
+pub use lock::{ServerLock, create_private_dir, lock_file, state_dir};
 pub use outcome::Resolution;
 pub use plan::{ServicePlan, Stage};
 pub use prepare::{Prepared, prepare, shown_diff};
