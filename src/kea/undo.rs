@@ -274,26 +274,12 @@ fn put(doc: &mut ConfigDoc, place: &Place, value: Value) -> Result<(), KeaError>
                 .or_insert_with(|| Value::Array(Vec::new()))
                 .as_array_mut()
                 .ok_or_else(|| KeaError::invalid("pools is not a list"))?;
-            match (i, value) {
-                (Some(i), Value::Null) => {
-                    pools.remove(i);
-                }
-                (Some(i), v) => pools[i] = v,
-                (None, Value::Null) => {}
-                (None, v) => pools.push(v),
-            }
+            put_at(pools, i, value);
         }
         Place::Class(n) => {
             let i = classes::find_class(doc, n);
             let list = doc.root_array_mut("client-classes");
-            match (i, value) {
-                (Some(i), Value::Null) => {
-                    list.remove(i);
-                }
-                (Some(i), v) => list[i] = v,
-                (None, Value::Null) => {}
-                (None, v) => list.push(v),
-            }
+            put_at(list, i, value);
         }
         Place::Reservation(scope, key) => {
             reservations::put(doc, scope, key, value.as_object())?;
@@ -301,14 +287,7 @@ fn put(doc: &mut ConfigDoc, place: &Place, value: Value) -> Result<(), KeaError>
         Place::Network(n) => {
             let i = networks::find(doc, n);
             let list = doc.root_array_mut("shared-networks");
-            match (i, value) {
-                (Some(i), Value::Null) => {
-                    list.remove(i);
-                }
-                (Some(i), v) => list[i] = v,
-                (None, Value::Null) => {}
-                (None, v) => list.push(v),
-            }
+            put_at(list, i, value);
         }
         Place::PdPool(k, p) => {
             let i = pd_pools::find(doc, k, p).ok();
@@ -319,14 +298,7 @@ fn put(doc: &mut ConfigDoc, place: &Place, value: Value) -> Result<(), KeaError>
                 .or_insert_with(|| Value::Array(Vec::new()))
                 .as_array_mut()
                 .ok_or_else(|| KeaError::invalid("pd-pools is not a list"))?;
-            match (i, value) {
-                (Some(i), Value::Null) => {
-                    pools.remove(i);
-                }
-                (Some(i), v) => pools[i] = v,
-                (None, Value::Null) => {}
-                (None, v) => pools.push(v),
-            }
+            put_at(pools, i, value);
         }
         Place::Options(scope) => {
             let list = option_list_mut(doc, scope)?;
@@ -338,14 +310,7 @@ fn put(doc: &mut ConfigDoc, place: &Place, value: Value) -> Result<(), KeaError>
         Place::OptionDef(code, space) => {
             let list = doc.root_array_mut("option-def");
             let i = list.iter().position(|d| def_is(d, *code, space, family));
-            match (i, value) {
-                (Some(i), Value::Null) => {
-                    list.remove(i);
-                }
-                (Some(i), v) => list[i] = v,
-                (None, Value::Null) => {}
-                (None, v) => list.push(v),
-            }
+            put_at(list, i, value);
         }
         Place::Settings(_) => {
             let m = value.as_object().cloned().unwrap_or_default();
@@ -487,6 +452,19 @@ pub fn reverted(e: &AuditEntry, live: &ConfigDoc, later: &[AuditEntry]) -> Resul
     let mut doc = live.clone();
     put(&mut doc, &place, back)?;
     Ok(doc.value)
+}
+
+/// Puts `value` at `i` of `list`: replaces the item there, removes it (`null`), or appends
+/// it when there is none (nothing for `null`).
+fn put_at(list: &mut Vec<Value>, i: Option<usize>, value: Value) {
+    match (i, value) {
+        (Some(i), Value::Null) => {
+            list.remove(i);
+        }
+        (Some(i), v) => list[i] = v,
+        (None, Value::Null) => {}
+        (None, v) => list.push(v),
+    }
 }
 
 #[cfg(test)]
