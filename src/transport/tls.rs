@@ -12,14 +12,11 @@ pub(super) fn install_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A rustls configuration when the options name a CA bundle or a client certificate;
-/// `None` means the system trust store and no client certificate. Verification is always on.
+/// The rustls configuration of an HTTPS endpoint: the options' CA bundle or the system trust
+/// store, and the options' client certificate if any. Verification is always on.
 pub(super) fn client_config(
     options: &TransportOptions,
-) -> Result<Option<rustls::ClientConfig>, TransportError> {
-    if options.ca_file.is_none() && options.cert_file.is_none() {
-        return Ok(None);
-    }
+) -> Result<rustls::ClientConfig, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -69,7 +66,50 @@ pub(super) fn client_config(
         }
         (None, None) => builder.with_no_client_auth(),
     };
-    Ok(Some(config))
+    Ok(config)
+}
+
+/// Why a server closed an HTTPS connection before it answered, when the reason is TLS.
+///
+/// With TLS 1.3 the client's handshake ends before the server has checked the client's
+/// certificate; a server that requires one (Kea's `cert-required`) then sends an alert and
+/// closes. Whether the HTTP client reads that alert or only sees the connection gone is a race,
+/// and the alert is lost in the second case. This opens one more connection with the same
+/// configuration, sends a harmless `GET /` and reads: a TLS alert or handshake error is the
+/// reason; an answer or a plain close means TLS was not the problem (`None`). Bounded by `wait`.
+pub(super) async fn probe(
+    config: Arc<rustls::ClientConfig>,
+    url: &reqwest::Url,
+    wait: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url.port_or_known_default()?;
+    let name = rustls::pki_types::ServerName::try_from(host.clone()).ok()?;
+    let attempt = async move {
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .ok()?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let mut tls = match connector.connect(name, tcp).await {
+            Ok(tls) => tls,
+            Err(e) => return find_tls_error(&e),
+        };
+        let get = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        if let Err(e) = tls.write_all(get.as_bytes()).await {
+            return find_tls_error(&e);
+        }
+        let mut buf = [0u8; 512];
+        match tls.read(&mut buf).await {
+            Ok(_) => None,
+            Err(e) => find_tls_error(&e),
+        }
+    };
+    tokio::time::timeout(wait, attempt).await.ok().flatten()
 }
 
 fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
