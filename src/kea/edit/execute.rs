@@ -501,7 +501,7 @@ async fn run(
                 let e = unknown_error(svc, &command, &e, &found);
                 return Err(undo(&targets, &done, i, false, e, scope).await);
             }
-            Resolution::Neither | Resolution::Unreachable(_) => {
+            Resolution::Neither | Resolution::Unreachable(_) | Resolution::Conflict(_) => {
                 if found == Resolution::Neither {
                     journal::forget(&id);
                 }
