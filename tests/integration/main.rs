@@ -23,6 +23,7 @@ mod fleet;
 mod ha;
 mod hook_path;
 mod hostile;
+mod journal;
 mod kea3_double;
 mod lab;
 mod leases;
