@@ -271,6 +271,10 @@ fn revert(p: &Pending, why: &str, who: &str) -> u8 {
             Err(e) => {
                 eprint!("change {change} NOT reverted: ");
                 worst = worst.max(fail(&e, who));
+                let why = crate::script::describe_error(&e, who, &crate::script::Limits::default());
+                if let Err(e) = store.mark_not_reverted(change, &why) {
+                    eprintln!("warning: {}", e.message);
+                }
             }
         }
     }

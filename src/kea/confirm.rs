@@ -175,6 +175,13 @@ impl PendingStore {
         })
     }
 
+    /// Marks the record of `change` as one the revert could not undo, and why.
+    pub fn mark_not_reverted(&self, change: &str, why: &str) -> Result<(), KeaError> {
+        crate::kea::edit::journal::mark_in(&self.state, &[change.to_string()], |e| {
+            e.not_reverted = Some(why.to_string());
+        })
+    }
+
     /// Marks the record of `change` as reverted by the change `by`.
     pub fn mark_reverted(&self, change: &str, by: &str) -> Result<(), KeaError> {
         crate::kea::edit::journal::mark_in(&self.state, &[change.to_string()], |e| {

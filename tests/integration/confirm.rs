@@ -253,12 +253,14 @@ fn a_killed_waiter_leaves_the_change_pending_and_rollback_reverts_it() {
 fn lease_changes_of_a_confirm_run_are_named_as_not_revertible() {
     let Some(lab) = lab() else { return };
     let state = state(&lab);
+    let lifetime = running(&lab, 0)["Dhcp4"]["valid-lifetime"].clone();
     let s = script(
         &state,
         "mixed.rhai",
         r#"let v4 = kea().dhcp4;
 v4.add_subnet(#{ subnet: "10.63.0.0/24" });
-v4.add_lease(#{ ip_address: "192.0.2.77", hw_address: "1a:1b:1c:1d:1e:77" });"#,
+v4.add_lease(#{ ip_address: "192.0.2.77", hw_address: "1a:1b:1c:1d:1e:77" });
+v4.set(#{ valid_lifetime: 4322 });"#,
     );
     let out = ks(&lab, &state)
         .args(["run", "--confirm", "30m"])
@@ -278,10 +280,14 @@ v4.add_lease(#{ ip_address: "192.0.2.77", hw_address: "1a:1b:1c:1d:1e:77" });"#,
         )),
         "{err}"
     );
-    assert!(err.contains("1 change pending confirmation"), "{err}");
+    assert!(err.contains("2 changes pending confirmation"), "{err}");
     let p = pending(&state);
     assert_eq!(p.len(), 1);
-    assert_eq!(p[0].changes.len(), 1, "only the subnet can be reverted");
+    assert_eq!(
+        p[0].changes.len(),
+        2,
+        "the subnet and the settings can be reverted"
+    );
     assert_eq!(p[0].not_revertible.len(), 1);
     assert_eq!(
         (
@@ -290,11 +296,23 @@ v4.add_lease(#{ ip_address: "192.0.2.77", hw_address: "1a:1b:1c:1d:1e:77" });"#,
         ),
         ("lease", lease_id.as_str())
     );
-    let subnet_change = p[0].changes[0].clone();
-    let out = ks(&lab, &state).arg("rollback").assert().success();
+    let (subnet_change, settings_change) = (p[0].changes[0].clone(), p[0].changes[1].clone());
+    // Someone changes the new subnet meanwhile: its revert is refused (conflict), the
+    // others go on.
+    let s = script(
+        &state,
+        "later.rhai",
+        r#"kea().dhcp4.update_subnet("10.63.0.0/24", #{ valid_lifetime: 999 });"#,
+    );
+    ks(&lab, &state).arg("run").arg(&s).assert().success();
+    let out = ks(&lab, &state).arg("rollback").assert().code(5);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        err.contains(&format!("change {subnet_change} reverted")),
+        err.contains(&format!("change {settings_change} reverted")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("change {subnet_change} NOT reverted")),
         "{err}"
     );
     assert!(
@@ -303,15 +321,26 @@ v4.add_lease(#{ ip_address: "192.0.2.77", hw_address: "1a:1b:1c:1d:1e:77" });"#,
         )),
         "{err}"
     );
-    // The real server: the subnet is gone, the lease stays.
-    assert_eq!(subnet_ids(&running(&lab, 0)).len(), 1);
+    // The real server: the lifetime is back, the subnet (changed since) and the lease stay.
+    let now = running(&lab, 0);
+    assert_eq!(now["Dhcp4"]["valid-lifetime"], lifetime);
+    assert_eq!(subnet_ids(&now).len(), 2);
     let lease = crate::support::kea_raw(
         &lab.socket("dhcp4"),
         &json!({"command": "lease4-get", "arguments": {"ip-address": "192.0.2.77"}}),
     )
     .expect("lease4-get");
     assert_eq!(lease["result"], 0, "{lease}");
-    assert!(record(&state, &subnet_change).reverted_by.is_some());
+    // The journal says which change reverted one, and why the other was not.
+    assert!(record(&state, &settings_change).reverted_by.is_some());
+    let r = record(&state, &subnet_change);
+    assert!(r.reverted_by.is_none());
+    assert!(
+        r.not_reverted
+            .as_deref()
+            .is_some_and(|w| w.contains("changed after")),
+        "{r:?}"
+    );
 }
 
 #[test]

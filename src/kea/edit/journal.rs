@@ -104,6 +104,9 @@ pub struct Entry {
     /// The change (audit id) that reverted this one (a commit-confirmed revert).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_by: Option<String>,
+    /// Why a commit-confirmed revert could not undo this change (it stays as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reverted: Option<String>,
 }
 
 impl Entry {
@@ -117,6 +120,7 @@ impl Entry {
             targets,
             confirmation: None,
             reverted_by: None,
+            not_reverted: None,
         }
     }
 
