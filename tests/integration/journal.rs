@@ -1,6 +1,6 @@
 //! The journal on a real HA pair (Kea 2.2, or Kea 3.0 with `KEASCRIPT_KEA_BIN_DIR`): the
 //! record of a change left in flight (its answer lost, the server gone right after) keeps
-//! no secret — the HA peers' `basic-auth-password` are written redacted — and the next
+//! no secret (nor does the snapshot it names for the configuration from before) — the HA peers' `basic-auth-password` are written redacted — and the next
 //! change settles it all the same: the peer that ran the change is put back with each
 //! secret filled back from what it runs, so both peers keep their real passwords, in the
 //! running configuration and in the file.
@@ -179,8 +179,14 @@ fn a_change_in_flight_keeps_no_secret_in_the_journal_and_is_settled_with_them() 
     let text = journal_text(&state);
     assert!(!text.contains("Journal-Secret"), "a secret in the journal");
     for t in r["targets"].as_array().unwrap() {
-        for side in ["before", "after"] {
-            let ps = peers(&t[side]);
+        // The configuration from before is the snapshot kept before the change (not a
+        // second copy); the one sent is in the record.
+        assert!(t["before"].is_null(), "{t}");
+        let before = keascript::kea::snapshots::Store::at(&state)
+            .config_by_id(t["before_snapshot"].as_str().expect("a snapshot"))
+            .unwrap();
+        for (side, cfg) in [("before", &before), ("after", &t["after"])] {
+            let ps = peers(cfg);
             assert!(
                 ps.iter().all(|p| p["basic-auth-password"] == "[redacted]"),
                 "{side}: {ps:?}"

@@ -450,6 +450,7 @@ fn two_names_of_one_daemon_share_its_lock_and_its_journal() {
         server: "lab".into(),
         service: "dhcp4".into(),
         before: Some(before.value.clone()),
+        before_snapshot: None,
         after: Some(after),
     }]);
     journal::save_in(&state, &entry).unwrap();

@@ -8,7 +8,8 @@
 //! URL and inventory name it was reached by. Its phase says how far it got:
 //!
 //! - `sent`: a mutating command is on its way (or its answer was lost). The record holds each
-//!   target's configuration before and after the change, **secrets redacted** by the one rule
+//!   target's configuration before (or names the snapshot that holds it, when one was kept)
+//!   and after the change, **secrets redacted** by the one rule
 //!   of [`crate::kea::redact`], so that the next change against any of its daemons can finish
 //!   it (every target runs the new configuration: write it) or put it back (see
 //!   [`super::outcome`], which fills each redacted value back from the running configuration
@@ -65,6 +66,10 @@ pub struct Target {
         serialize_with = "redacted"
     )]
     pub before: Option<Value>,
+    /// While `sent`, instead of `before`: the snapshot that holds it (as Kea showed it,
+    /// secrets redacted), when one was kept before the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_snapshot: Option<String>,
     /// While `sent`: the configuration sent, secrets redacted.
     #[serde(
         default,
@@ -158,6 +163,8 @@ pub struct TargetRef<'a> {
     pub service: &'a str,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redacted")]
     pub before: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_snapshot: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redacted")]
     pub after: Option<&'a Value>,
 }
@@ -272,6 +279,7 @@ pub fn written_in(state: &Path, id: &str) -> Result<(), KeaError> {
     e.phase = Phase::Written;
     for t in &mut e.targets {
         t.before = None;
+        t.before_snapshot = None;
         t.after = None;
     }
     save_in(state, &e)
@@ -358,6 +366,7 @@ mod tests {
             server: "lab".into(),
             service: "dhcp4".into(),
             before: Some(json!({"Dhcp4": {}})),
+            before_snapshot: None,
             after: Some(json!({"Dhcp4": {"valid-lifetime": 5}})),
         }
     }

@@ -277,27 +277,37 @@ pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resol
                 t.server, t.service, t.url
             ));
         };
-        let (Some(before), Some(after)) = (&t.before, &t.after) else {
+        let Some(after) = &t.after else {
             return Resolution::Unreachable(format!(
                 "the record of {}/{} has no configurations",
                 t.server, t.service
             ));
         };
-        match found_on(&svc, before, after, patience).await {
-            Ok((f, live)) => found.push((svc, t, f, live)),
+        let before = match before_of(&svc, t).await {
+            Ok(b) => b,
+            Err(Resolution::Conflict(e)) => {
+                journal::forget(&entry.id);
+                return Resolution::Conflict(format!(
+                    "the configuration from before the change on {} cannot be read ({e})",
+                    t.server
+                ));
+            }
+            Err(other) => return other,
+        };
+        match found_on(&svc, &before, after, patience).await {
+            Ok((f, live)) => found.push((svc, t, f, live, before)),
             Err(e) => return Resolution::Unreachable(format!("{}: {e}", t.server)),
         }
     }
-    if found.iter().any(|(_, _, f, _)| *f == Found::Neither) {
+    if found.iter().any(|(_, _, f, _, _)| *f == Found::Neither) {
         journal::forget(&entry.id);
         return Resolution::Neither;
     }
-    let all_new = found.iter().all(|(_, _, f, _)| *f == Found::New);
+    let all_new = found.iter().all(|(_, _, f, _, _)| *f == Found::New);
     // Every configuration to put back is made whole (its secrets filled back from what
     // the target runs) before anything is sent: every target or none.
     let mut backs: Vec<Option<Value>> = Vec::with_capacity(found.len());
-    for (_, t, f, live) in &found {
-        let before = t.before.as_ref().expect("checked");
+    for (_, t, f, live, before) in &found {
         backs.push(if !all_new && *f == Found::New {
             match live {
                 Some(live) => match crate::kea::snapshots::fill_secrets(before, live) {
@@ -313,7 +323,7 @@ pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resol
             None
         });
     }
-    for ((svc, t, _, _), back) in found.iter().zip(&backs) {
+    for ((svc, t, _, _, _), back) in found.iter().zip(&backs) {
         let r = async {
             if let Some(back) = back {
                 svc.set(back).await?;
@@ -332,6 +342,29 @@ pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resol
         journal::forget(&entry.id);
         Resolution::Reverted
     }
+}
+
+/// A target's configuration from before the change, as the record keeps it: in the record,
+/// or in the snapshot it names (as Kea showed it: read the way keascript reads it, inherited
+/// values left out, in that Kea's spelling).
+async fn before_of(svc: &Service, t: &Target) -> Result<Value, Resolution> {
+    if let Some(b) = &t.before {
+        return Ok(b.clone());
+    }
+    let Some(snap) = &t.before_snapshot else {
+        return Err(Resolution::Conflict("the record keeps none".into()));
+    };
+    let shown = crate::kea::snapshots::Store::default_store()
+        .config_by_id(snap)
+        .map_err(|e| Resolution::Conflict(e.message))?;
+    let version = svc.kea_version_cached().await.map_err(|e| {
+        Resolution::Unreachable(format!("{}: version-get: {}", t.server, e.message))
+    })?;
+    let mut doc = ConfigDoc::new(Family::of_service(&svc.name), shown)
+        .map_err(|e| Resolution::Conflict(e.message))?
+        .with_version(version);
+    normalize_inherited(&mut doc);
+    Ok(doc.value)
 }
 
 /// The error for a change whose outcome stayed unknown or went wrong on the way.
