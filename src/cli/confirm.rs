@@ -79,10 +79,13 @@ pub fn arm(
         not_revertible,
     };
     let store = PendingStore::default_store();
-    let saved = store.save(&p).and_then(|()| store.mark_waiting(&p));
-    if let Err(e) = saved {
+    if let Err(e) = store.save(&p) {
         eprintln!("error: {}; reverting now", e.message);
         return revert(&p, "the pending revert could not be recorded", "revert");
+    }
+    // The pending revert is what counts; the changes' records only say so.
+    if let Err(e) = store.mark_waiting(&p) {
+        eprintln!("warning: {}", e.message);
     }
     if let Err(e) = spawn_waiter(&store, &p.id) {
         eprintln!("error: cannot start the revert timer: {e}; reverting now");
