@@ -130,6 +130,12 @@ impl Progress {
         !quiet() && std::io::stderr().is_terminal()
     }
 
+    /// A line that is never drawn (a host that shows no progress: the daemon, a fleet
+    /// run's servers).
+    pub fn hidden() -> Self {
+        Progress(None)
+    }
+
     /// A spinner saying `message` (e.g. "starting the lab"), ticking by itself.
     pub fn spinner(message: &str) -> Self {
         if !Self::shown() {
