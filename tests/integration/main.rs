@@ -12,6 +12,7 @@ mod auth_tls;
 mod cli;
 mod confirm;
 mod conventions;
+mod conventions_carets;
 mod conventions_progress;
 mod daemon;
 mod daemon_http;
