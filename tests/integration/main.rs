@@ -19,6 +19,7 @@ mod daemon_http;
 mod doctor;
 mod echoes;
 mod editing;
+mod ensure;
 mod faults;
 mod fidelity;
 mod fleet;
