@@ -36,7 +36,7 @@ fn a_long_lease_walk_shows_progress_on_a_terminal_and_in_the_repl() {
     };
     let dir = tempfile::tempdir().unwrap();
     let s = script(dir.path(), "walk.rhai", WALK);
-    let spawn = |args: &[&str]| {
+    let spawn = |args: &[&str], strip: bool| {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("keascript"));
         cmd.arg("--config")
             .arg(lab.inventory())
@@ -50,14 +50,15 @@ fn a_long_lease_walk_shows_progress_on_a_terminal_and_in_the_repl() {
             cmd,
             Options::new()
                 .timeout_ms(Some(TIMEOUT_MS))
-                .strip_ansi_escape_codes(true),
+                .strip_ansi_escape_codes(strip),
         )
         .expect("spawn under a pty")
     };
     let done = format!("walked {LEASES} leases");
 
-    // `run` on a terminal: the line appears, counting leases and pages, then the walk ends.
-    let mut p = spawn(&["run", s.to_str().unwrap()]);
+    // `run` on a terminal: the line appears, counting leases and pages, then the walk ends
+    // and the line is cleared (escape sequences kept to see it).
+    let mut p = spawn(&["run", s.to_str().unwrap()], false);
     let (_, seen) = p
         .exp_regex(r"reading the leases of [^:]+/dhcp4: [0-9]+ leases, [0-9]+ pages")
         .expect("a progress line during the walk");
@@ -69,11 +70,22 @@ fn a_long_lease_walk_shows_progress_on_a_terminal_and_in_the_repl() {
         .expect("a page count");
     // Shown only once the walk had lasted a second: after the pause, not on the first page.
     assert!(pages >= 2, "shown before the walk lasted a second: {seen}");
-    p.exp_string(&done).expect("the walk ends");
+    let after = p.exp_string(&done).expect("the walk ends");
+    // The last thing done to the line is clearing it: no progress text after that.
+    let last = after.rsplit("\u{1b}[2K").next().unwrap_or_default();
+    assert!(
+        after.contains("\u{1b}[2K") && !last.contains("reading the leases"),
+        "the line is not cleared when the walk ends: {after:?}"
+    );
+    // NO_COLOR: cursor control only, no colour.
+    assert!(
+        !after.contains("\u{1b}[3"),
+        "colour despite NO_COLOR: {after:?}"
+    );
     p.exp_eof().unwrap();
 
     // -q: the same walk without a progress line.
-    let mut p = spawn(&["-q", "run", s.to_str().unwrap()]);
+    let mut p = spawn(&["-q", "run", s.to_str().unwrap()], true);
     let before = p.exp_string(&done).expect("the walk ends");
     assert!(!before.contains("reading the leases"), "{before}");
     p.exp_eof().unwrap();
@@ -93,7 +105,7 @@ fn a_long_lease_walk_shows_progress_on_a_terminal_and_in_the_repl() {
     assert!(!stderr.contains("reading the leases"), "{stderr}");
 
     // The REPL: the same line while a statement walks the leases.
-    let mut p = spawn(&["repl"]);
+    let mut p = spawn(&["repl"], true);
     p.exp_string("kea> ").expect("the prompt");
     p.send_line(&WALK.replace('\n', " ")).unwrap();
     p.exp_regex(r"reading the leases of [^:]+/dhcp4: [0-9]+ leases, [0-9]+ pages")
