@@ -120,6 +120,13 @@ impl RunContext {
         *self.sink.lock().expect("sink lock") = sink;
     }
 
+    /// A live progress line from the host (a terminal's spinner; never drawn in the
+    /// daemon or a fleet run's servers).
+    pub fn progress(&self, message: &str) -> crate::term::Progress {
+        let sink = self.sink.lock().expect("sink lock").clone();
+        sink.progress(message)
+    }
+
     /// Hands one piece of script output to the host's sink.
     pub fn emit(&self, kind: Line, text: &str) {
         let sink = self.sink.lock().expect("sink lock").clone();
@@ -427,7 +434,7 @@ impl RunContext {
             loop {
                 let why = tokio::select! {
                     _ = &mut slow, if progress.is_none() => {
-                        progress = Some(crate::term::Progress::spinner("waiting for Kea's answer…"));
+                        progress = Some(sink.progress("waiting for Kea's answer…"));
                         continue;
                     }
                     r = &mut fut => {
