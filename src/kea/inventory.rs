@@ -62,6 +62,8 @@ struct File {
     ha: BTreeMap<String, HaEntry>,
     #[serde(default)]
     snapshots: SnapshotSettings,
+    #[serde(default)]
+    journal: JournalSettings,
 }
 
 /// `[snapshots]`: how many configurations are kept per server and service.
@@ -69,6 +71,15 @@ struct File {
 #[serde(deny_unknown_fields)]
 pub struct SnapshotSettings {
     /// Snapshots kept per server and service (default 50; at least 1).
+    pub keep: Option<usize>,
+}
+
+/// `[journal]`: how many finished change records are kept in the state folder.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSettings {
+    /// Finished records kept (default 500; at least 1). Changes in flight or waiting for a
+    /// confirmation are always kept.
     pub keep: Option<usize>,
 }
 
@@ -81,6 +92,7 @@ pub struct Inventory {
     pub servers: BTreeMap<String, ServerEntry>,
     pub ha: BTreeMap<String, HaEntry>,
     pub snapshots: SnapshotSettings,
+    pub journal: JournalSettings,
 }
 
 impl Inventory {
@@ -100,6 +112,7 @@ impl Inventory {
             servers,
             ha: BTreeMap::new(),
             snapshots: SnapshotSettings::default(),
+            journal: JournalSettings::default(),
         }
     }
 
@@ -145,6 +158,9 @@ impl Inventory {
         inventory.remember_secrets();
         if let Some(n) = inventory.snapshots.keep {
             super::snapshots::set_keep(n);
+        }
+        if let Some(n) = inventory.journal.keep {
+            super::edit::journal::set_keep(n);
         }
         Ok(inventory)
     }
@@ -211,6 +227,11 @@ impl Inventory {
                 "{shown}: [snapshots] keep = 0: keep at least 1 snapshot per server and service"
             )));
         }
+        if file.journal.keep == Some(0) {
+            return Err(KeaError::invalid(format!(
+                "{shown}: [journal] keep = 0: keep at least 1 finished change record"
+            )));
+        }
         for (name, ha) in &file.ha {
             for p in &ha.peers {
                 if !servers.contains_key(p) {
@@ -226,6 +247,7 @@ impl Inventory {
             servers,
             ha: file.ha,
             snapshots: file.snapshots,
+            journal: file.journal,
         })
     }
 
@@ -417,6 +439,17 @@ mod tests {
         let e = Inventory::parse(&format!("{base}[snapshots]\nkeep = 0\n"), None).unwrap_err();
         assert!(e.message.contains("keep = 0"), "{}", e.message);
         assert!(Inventory::parse(&format!("{base}[snapshots]\nkept = 3\n"), None).is_err());
+    }
+
+    #[test]
+    fn journal_retention_is_read_and_checked() {
+        let base = "[servers.a]\nurl = \"http://127.0.0.1:8000\"\n";
+        let i = Inventory::parse(&format!("{base}[journal]\nkeep = 20\n"), None).unwrap();
+        assert_eq!(i.journal.keep, Some(20));
+        assert_eq!(Inventory::parse(base, None).unwrap().journal.keep, None);
+        let e = Inventory::parse(&format!("{base}[journal]\nkeep = 0\n"), None).unwrap_err();
+        assert!(e.message.contains("[journal] keep = 0"), "{}", e.message);
+        assert!(Inventory::parse(&format!("{base}[journal]\nkept = 3\n"), None).is_err());
     }
 
     const EXAMPLE: &str = r#"

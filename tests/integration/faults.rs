@@ -23,9 +23,9 @@ fn running(socket: &Path) -> Value {
     v["arguments"]["Dhcp4"].clone()
 }
 
-/// How many journal records in `state` are still `sent`.
+/// How many journal records in `state` are still `sent` (they are in `journal/inflight/`).
 fn in_flight(state: &Path) -> usize {
-    std::fs::read_dir(state.join("journal"))
+    std::fs::read_dir(state.join("journal/inflight"))
         .map(|d| {
             d.flatten()
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))

@@ -93,20 +93,28 @@ fn assert_secrets_kept(lab: &Lab, when: &str) {
     }
 }
 
-/// Every file of the journal, as text.
+/// Every file of the journal (finished records and those in flight), as text.
 fn journal_text(state: &Path) -> String {
     let mut out = String::new();
-    for e in std::fs::read_dir(state.join("journal")).unwrap().flatten() {
-        if e.path().is_file() {
-            out.push_str(&std::fs::read_to_string(e.path()).unwrap());
+    for d in ["journal", "journal/inflight"] {
+        for e in std::fs::read_dir(state.join(d))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if e.path().is_file() {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap());
+            }
         }
     }
     out
 }
 
+/// The records in flight: `journal/inflight/`.
 fn sent_records(state: &Path) -> Vec<Value> {
-    std::fs::read_dir(state.join("journal"))
-        .unwrap()
+    std::fs::read_dir(state.join("journal/inflight"))
+        .into_iter()
+        .flatten()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
         .filter_map(|e| {

@@ -27,6 +27,7 @@ mod ha;
 mod hook_path;
 mod hostile;
 mod journal;
+mod journal_retention;
 mod kea3_double;
 mod lab;
 mod leases;

@@ -94,11 +94,15 @@ fn subnets(root: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every journal record, finished (`journal/`) and in flight (`journal/inflight/`), by id.
 fn records(state: &Path) -> Vec<Value> {
-    let mut v: Vec<(String, Value)> = std::fs::read_dir(state.join("journal"))
-        .map(|d| {
+    let mut v: Vec<(String, Value)> = ["journal", "journal/inflight"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(state.join(d)).ok())
+        .flat_map(|d| {
             d.flatten()
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .filter(|e| e.path().is_file())
                 .filter_map(|e| {
                     let t = std::fs::read(e.path()).ok()?;
                     Some((
@@ -106,9 +110,9 @@ fn records(state: &Path) -> Vec<Value> {
                         serde_json::from_slice(&t).ok()?,
                     ))
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
-        .unwrap_or_default();
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v.into_iter().map(|(_, e)| e).collect()
 }

@@ -106,6 +106,7 @@ pub async fn commit(
         servers: Default::default(),
         ha: Default::default(),
         snapshots: Default::default(),
+        journal: Default::default(),
     });
     let preview = opts.dry_run && opts.skip_test;
     let out = execute(
