@@ -14,7 +14,9 @@
 //! 7. (Kea 3.0) the hook path beside the config path;
 //! 8. importing 10,000 reservations from a CSV file vs `config-get | jq | config-set`;
 //! 9. a fleet run: `add_class` on 1, 8 and 32 dhcp4-only labs with `--parallel 8`, vs a raw
-//!    parallel client sending the same commands to the same servers.
+//!    parallel client sending the same commands to the same servers;
+//! 10. a change with 5,000 finished journal records in the state folder vs none, and the scan
+//!    for changes in flight vs reading every record (what that scan did before `inflight/`).
 //!
 //! Only 127.0.0.1 is used; every process is started here and stopped by its PID.
 
@@ -2014,6 +2016,122 @@ fn case8(b: &mut Bench) {
     );
 }
 
+/// Case 10: what the journal's history costs a change.
+fn case10(b: &mut Bench) {
+    use keascript::kea::edit::journal;
+    eprintln!("case 10: a change with 5,000 finished journal records vs none");
+    let lab = b.lab(LabOptions::default());
+    // No retention in the way: all 5,000 records stay for the whole case.
+    let inv = b.dir.path().join("inv-journal.toml");
+    let text = std::fs::read_to_string(lab.inventory()).expect("the lab's inventory")
+        + "\n[journal]\nkeep = 100000\n";
+    std::fs::write(&inv, text).expect("write the inventory");
+    let empty = b.dir.path().join("state-j0");
+    let full = b.dir.path().join("state-j5000");
+    let dir = journal::dir_in(&full);
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    let t0 = 0x19000000000u64;
+    for n in 0..5000u64 {
+        let mut e = journal::Entry::new(vec![journal::Target {
+            daemon: "local:dhcp4:/old/kea-dhcp4.conf".into(),
+            url: "http://127.0.0.1:8000/".into(),
+            server: "old".into(),
+            service: "dhcp4".into(),
+            before: None,
+            before_snapshot: None,
+            after: None,
+        }]);
+        e.id = format!("{:011x}-{n:06x}", t0 + n);
+        e.phase = journal::Phase::Written;
+        std::fs::write(
+            dir.join(format!("{}.json", e.id)),
+            serde_json::to_vec(&e).expect("JSON"),
+        )
+        .expect("write a record");
+    }
+    // The scan for changes in flight beside reading every record, on the same folder.
+    let (mut scan, mut all) = (vec![], vec![]);
+    for _ in 0..11 {
+        let t = Instant::now();
+        assert!(journal::in_flight_in(&full).is_empty());
+        scan.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        assert_eq!(journal::entries_in(&full).len(), 5000);
+        all.push(t.elapsed().as_secs_f64());
+    }
+    // A real change (`add_subnet` over the agent), alternating an empty state folder and
+    // the one with 5,000 records.
+    let (mut w0, mut w5, mut c0, mut c5) = (vec![], vec![], vec![], vec![]);
+    for i in 0..7 {
+        for (state, k, wall, cpu) in [
+            (&empty, 210, &mut w0, &mut c0),
+            (&full, 211, &mut w5, &mut c5),
+        ] {
+            let s = b.script(
+                &format!("j{k}-{i}.rhai"),
+                &format!("kea().dhcp4.add_subnet(#{{ subnet: \"10.{k}.{i}.0/24\" }});\n"),
+            );
+            let mut cmd = ks(b, &inv, &["run", s.to_str().unwrap()]);
+            cmd.env("KEASCRIPT_STATE_DIR", state);
+            let r = run(&mut cmd, None, false);
+            wall.push(r.wall);
+            cpu.push(r.cpu);
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir)
+            .expect("journal folder")
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .count(),
+        5007,
+        "every record stayed (keep = 100000)"
+    );
+    let (s, a) = (stat(&scan), stat(&all));
+    let ratio_scan = ratio(s.med, a.med, "of reading every record");
+    b.table.row(
+        "10",
+        "scan for changes in flight, 5,000 finished records",
+        s,
+        dur,
+        ratio_scan,
+    );
+    b.table.row(
+        "10",
+        "reading every record (the scan before inflight/)",
+        a,
+        dur,
+        String::new(),
+    );
+    let (s0, s5) = (stat(&w0), stat(&w5));
+    let r = ratio(s5.med, s0.med, "of no records");
+    b.table.row(
+        "10",
+        "add_subnet, wall, no journal records",
+        s0,
+        dur,
+        String::new(),
+    );
+    b.table
+        .row("10", "add_subnet, wall, 5,000 finished records", s5, dur, r);
+    let (k0, k5) = (stat(&c0), stat(&c5));
+    let r = ratio(k5.med, k0.med, "of no records");
+    b.table.row(
+        "10",
+        "add_subnet, keascript CPU, no journal records",
+        k0,
+        dur,
+        String::new(),
+    );
+    b.table.row(
+        "10",
+        "add_subnet, keascript CPU, 5,000 finished records",
+        k5,
+        dur,
+        r,
+    );
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("--rss-of") {
@@ -2050,7 +2168,7 @@ fn main() {
     };
     let started = Instant::now();
     type Case = fn(&mut Bench);
-    let cases: [(u32, Case); 9] = [
+    let cases: [(u32, Case); 10] = [
         (1, case1),
         (2, case2),
         (3, case3),
@@ -2060,6 +2178,7 @@ fn main() {
         (7, case7),
         (8, case8),
         (9, case9),
+        (10, case10),
     ];
     for (n, f) in cases {
         if want(n) {

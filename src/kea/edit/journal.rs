@@ -400,6 +400,15 @@ pub fn finished_in(state: &Path, e: &Entry) -> bool {
 /// of each record it considers dropping. Returns how many were dropped.
 pub fn prune_in(state: &Path, keep: usize) -> usize {
     let dir = dir_in(state);
+    // Counted first (names only, nothing sorted or read): below the bound, that is all.
+    let count = std::fs::read_dir(&dir).map_or(0, |rd| {
+        rd.flatten()
+            .filter(|e| is_record_name(&e.file_name().to_string_lossy()))
+            .count()
+    });
+    if count <= keep {
+        return 0;
+    }
     let names: Vec<PathBuf> = record_files(&dir)
         .into_iter()
         .filter(|p| {
