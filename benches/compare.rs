@@ -16,7 +16,7 @@
 //! 9. a fleet run: `add_class` on 1, 8 and 32 dhcp4-only labs with `--parallel 8`, vs a raw
 //!    parallel client sending the same commands to the same servers;
 //! 10. a change with 5,000 finished journal records in the state folder vs none, and the scan
-//!    for changes in flight vs reading every record (what that scan did before `inflight/`).
+//!     for changes in flight vs reading every record (what that scan did before `inflight/`).
 //!
 //! Only 127.0.0.1 is used; every process is started here and stopped by its PID.
 

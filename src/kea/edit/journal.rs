@@ -21,7 +21,8 @@
 //!   [`super::outcome`], which fills each redacted value back from the running configuration
 //!   at the same place).
 //! - `written`: every target runs the change and has written it to its file. The
-//!   configurations are dropped; the record stays (what the change reached, its snapshot).
+//!   configurations are dropped; the record stays (what the change reached, its snapshot)
+//!   until retention drops it.
 //!   A change of a `run --confirm` stays `written` with `confirmation` naming the run's
 //!   pending revert (`journal/confirm/<id>.json`, see [`crate::kea::confirm`]) until it is
 //!   confirmed or reverted; a reverted change's record names the change that reverted it
