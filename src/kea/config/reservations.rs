@@ -219,7 +219,7 @@ fn list(doc: &ConfigDoc, loc: ResvLoc) -> &[Value] {
     v.and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
-fn list_mut(doc: &mut ConfigDoc, loc: ResvLoc) -> &mut Vec<Value> {
+pub fn list_mut(doc: &mut ConfigDoc, loc: ResvLoc) -> &mut Vec<Value> {
     let m = match loc {
         ResvLoc::Global => doc.root_mut(),
         ResvLoc::Subnet(l) => doc.subnet_mut(l),

@@ -11,6 +11,8 @@
 //!   target's configuration before and after the change, so that the next change against any
 //!   of its daemons can finish it (every target runs the new configuration: write it) or put
 //!   it back (see [`super::outcome`]).
+//!   A change to a hosts database (reservations kept there) holds its commands instead,
+//!   each with the host before and after.
 //! - `written`: every target runs the change and has written it to its file. The
 //!   configurations are dropped; the record stays (what the change reached, its snapshot).
 //! - `confirmed`: reserved for commit-confirmed changes.
@@ -27,6 +29,7 @@ use serde_json::Value;
 
 use super::state_dir;
 use crate::kea::KeaError;
+use crate::kea::hosts::HostChange;
 use crate::kea::identity::DaemonId;
 
 /// How far a change got.
@@ -60,6 +63,16 @@ pub struct Target {
     pub after: Option<Value>,
 }
 
+/// One command of a change to a hosts database (reservations kept there): the target
+/// (an index into the record's targets) it is sent to, and the host before and after, so
+/// that a change whose answer was lost can be settled or put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostStep {
+    pub target: usize,
+    #[serde(flatten)]
+    pub change: HostChange,
+}
+
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -72,6 +85,9 @@ pub struct Entry {
     pub snapshot: Option<String>,
     pub phase: Phase,
     pub targets: Vec<Target>,
+    /// While `sent`, for a change to a hosts database: its commands, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostStep>,
 }
 
 impl Entry {
@@ -83,6 +99,7 @@ impl Entry {
             snapshot: None,
             phase: Phase::Sent,
             targets,
+            hosts: Vec::new(),
         }
     }
 
@@ -110,6 +127,8 @@ pub struct EntryRef<'a> {
     pub snapshot: Option<&'a str>,
     pub phase: Phase,
     pub targets: Vec<TargetRef<'a>>,
+    #[serde(skip_serializing_if = "<[HostStep]>::is_empty")]
+    pub hosts: &'a [HostStep],
 }
 
 #[derive(Serialize)]
@@ -236,6 +255,7 @@ pub fn borrow(entry: &Entry) -> EntryRef<'_> {
                 after: t.after.as_ref(),
             })
             .collect(),
+        hosts: &entry.hosts,
     }
 }
 
@@ -249,6 +269,7 @@ pub fn written_in(state: &Path, id: &str) -> Result<(), KeaError> {
         return Ok(());
     };
     e.phase = Phase::Written;
+    e.hosts.clear();
     for t in &mut e.targets {
         t.before = None;
         t.after = None;
