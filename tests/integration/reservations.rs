@@ -818,6 +818,42 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         rows("SELECT hostname FROM hosts ORDER BY hostname").trim(),
         "renamed"
     );
+    // Changes an earlier keascript left in flight (phase `sent`, its answer lost) are
+    // settled by the next change through the server, by reading the hosts back: one whose
+    // reservation the database has is finished (`written`); one it does not have is
+    // dropped (the database is as before).
+    let daemon = rt().block_on(keascript::kea::identity::daemon_id(&svc));
+    let journal = b.tmp.path().join("state/journal");
+    let record = |id: &str, mac: &str, ip: &str, hostname: &str| {
+        let after = serde_json::json!({"subnet": 1, "hw-address": mac, "ip-address": ip, "hostname": hostname});
+        let rec = serde_json::json!({
+            "id": id, "time": "2026-01-01T00:00:00.000Z", "snapshot": null, "phase": "sent",
+            "targets": [{"daemon": daemon.as_str(), "url": svc.server.service_url("dhcp4"),
+                         "server": "lab", "service": "dhcp4"}],
+            "hosts": [{"target": 0, "command": "reservation-add",
+                       "arguments": {"reservation": {"subnet-id": 1, "hw-address": mac, "ip-address": ip, "hostname": hostname}},
+                       "before": null, "after": after}]
+        });
+        std::fs::write(journal.join(format!("{id}.json")), rec.to_string()).unwrap();
+    };
+    record("0-made", "02:42:ac:11:00:99", "192.0.2.240", "renamed");
+    record("1-lost", "02:42:ac:11:00:55", "192.0.2.55", "never-made");
+    let r = b.ok(r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:56", hostname: "after-settling" });"#);
+    assert!(
+        r.stderr.contains("an earlier change (id 0-made) had an unknown outcome"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(id 1-lost)"), "{}", r.stderr);
+    let made: Value =
+        serde_json::from_str(&std::fs::read_to_string(journal.join("0-made.json")).unwrap())
+            .unwrap();
+    assert_eq!(made["phase"], "written");
+    assert!(!journal.join("1-lost.json").exists(), "settled as not made");
+    assert_eq!(
+        rows("SELECT hostname FROM hosts ORDER BY hostname").trim(),
+        "after-settling\nrenamed"
+    );
     assert!(
         !std::fs::read_to_string(b.audit_file())
             .unwrap()
