@@ -809,7 +809,7 @@ pub const ENTRIES: &[Entry] = &[
     f(
         "undo",
         &["undo(id)"],
-        "revert the recorded change id (history()'s id) on every HA peer: a subnet, pool, class, options, settings, reservation, shared network, PD pool or apply; conflict when changed since; unsupported for leases, HA, command() and hosts-database reservations",
+        "revert the recorded change id (history()'s id) on every HA peer: a subnet, pool, class, options, settings, reservation, shared network, PD pool or apply; conflict when changed since (reservations in a hosts database are put back through host_cmds); unsupported for leases, HA and command()",
         LEASES,
     ),
     // Triggers
