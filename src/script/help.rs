@@ -342,7 +342,7 @@ pub const ENTRIES: &[Entry] = &[
             "v4.update_reservation(key, map)",
             "v4.update_reservation(scope, key, map)",
         ],
-        "merge into a reservation",
+        "merge into a reservation (in a hosts database: reservation-update, through the same loop: journal, plan, audit id, undo)",
         HOSTS,
     ),
     m(
@@ -404,7 +404,7 @@ pub const ENTRIES: &[Entry] = &[
         MUT,
         "move_subnet",
         &["v4.move_subnet(key, name)", "v4.move_subnet(key, ())"],
-        "move a subnet into a shared network, or out of it",
+        "move a subnet into a shared network, or out of it (network4-subnet-add/-del on Kea >= 2.7 where the network sets nothing of its own, else config-set)",
         HOSTS,
     ),
     m(

@@ -840,7 +840,8 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     record("1-lost", "02:42:ac:11:00:55", "192.0.2.55", "never-made");
     let r = b.ok(r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:56", hostname: "after-settling" });"#);
     assert!(
-        r.stderr.contains("an earlier change (id 0-made) had an unknown outcome"),
+        r.stderr
+            .contains("an earlier change (id 0-made) had an unknown outcome"),
         "{}",
         r.stderr
     );
