@@ -430,6 +430,7 @@ pub async fn plan_add(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     check_shape(&mut r, doc.family, prefix.as_ref())?;
+    rv::check_options(doc, &r)?;
     check_unique(svc, doc, id, &r, None).await?;
     Ok(HostChange {
         command: "reservation-add".into(),
@@ -462,6 +463,7 @@ pub async fn plan_update(
             .and_then(|l| prefix_of(doc.subnet(l), doc.family))
     };
     check_shape(&mut r, doc.family, prefix.as_ref())?;
+    rv::check_options(doc, &r)?;
     check_unique(svc, doc, id, &r, old_ident.as_ref()).await?;
     if identifier_of(&r) != old_ident {
         return Err(KeaError::invalid(format!(

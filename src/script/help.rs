@@ -362,7 +362,7 @@ pub const ENTRIES: &[Entry] = &[
             "v4.import_reservations(path)",
             "v4.import_reservations(path, #{ subnet, replace })",
         ],
-        "a CSV file of reservations, every row checked, applied as one change; #{ added, updated, unchanged, deleted }",
+        "a CSV file of reservations (columns hw_address…, ip_address, hostname, subnet…, option:NAME for an option's data), every row checked, applied as one change; #{ added, updated, unchanged, deleted }",
         HOSTS,
     ),
     m(

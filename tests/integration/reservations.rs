@@ -967,3 +967,104 @@ fn ha_peers_sharing_one_hosts_database_get_one_reservation_add() {
         );
     }
 }
+
+/// A CSV with option columns (`option:NAME`): every value checked like `set_option`'s (a
+/// bad one named by its line, option and value, nothing sent), then the options land in
+/// each reservation's `option-data`, running and in the file.
+#[test]
+fn importing_reservations_with_option_columns() {
+    let Some(b) = Bench::new() else { return };
+    let csv = b.tmp.path().join("opts.csv");
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,option:domain-name-servers,option:domain-name\n\
+         02:42:ac:11:02:01,192.0.2.221,\"192.0.2.53, 192.0.2.54\",one.example\n\
+         02:42:ac:11:02:02,192.0.2.222,192.0.2.5x,\n\
+         02:42:ac:11:02:03,192.0.2.223,,three.example\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let err = b.fails(&format!(
+        r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+        csv.display()
+    ));
+    assert!(
+        err.contains(
+            "line 3: option domain-name-servers (code 6) data \"192.0.2.5x\": \"192.0.2.5x\" is not a valid ipv4-address"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 bad row"), "{err}");
+    assert!(b.mutations_since("dhcp4", mark).is_empty(), "nothing sent");
+    let err = {
+        std::fs::write(
+            b.tmp.path().join("unknown.csv"),
+            "hw_address,option:no-such-option\n02:42:ac:11:02:09,x\n",
+        )
+        .unwrap();
+        b.fails(&format!(
+            r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+            b.tmp.path().join("unknown.csv").display()
+        ))
+    };
+    assert!(
+        err.contains("line 2: option \"no-such-option\" is neither a standard"),
+        "{err}"
+    );
+    // Fixed: one change, the options in each reservation.
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,option:domain-name-servers,option:domain-name\n\
+         02:42:ac:11:02:01,192.0.2.221,\"192.0.2.53, 192.0.2.54\",one.example\n\
+         02:42:ac:11:02:02,192.0.2.222,192.0.2.55;192.0.2.56,\n\
+         02:42:ac:11:02:03,192.0.2.223,,three.example\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"print(kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }}).added);"#,
+        csv.display()
+    ));
+    assert_eq!(r.stdout.trim(), "3");
+    assert_eq!(
+        b.mutations_since("dhcp4", mark),
+        ["config-set", "config-write"]
+    );
+    for root in b.both("dhcp4") {
+        let list = reservations_of(&root, 1);
+        let data = |mac: &str| -> Vec<(String, String)> {
+            by_mac(&list, mac).expect("reserved")["option-data"]
+                .as_array()
+                .expect("option-data")
+                .iter()
+                .map(|o| {
+                    (
+                        o["name"].as_str().unwrap_or("").to_string(),
+                        o["data"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            data("02:42:ac:11:02:01"),
+            [
+                (
+                    "domain-name-servers".into(),
+                    "192.0.2.53, 192.0.2.54".into()
+                ),
+                ("domain-name".into(), "one.example".into())
+            ]
+        );
+        assert_eq!(
+            data("02:42:ac:11:02:02"),
+            [(
+                "domain-name-servers".into(),
+                "192.0.2.55, 192.0.2.56".into()
+            )]
+        );
+        assert_eq!(
+            data("02:42:ac:11:02:03"),
+            [("domain-name".into(), "three.example".into())]
+        );
+    }
+}
