@@ -103,36 +103,49 @@ pub async fn get(svc: &Service, subnet_id: u64, key: &ResvKey) -> Result<Option<
 /// How many hosts one `reservation-get-page` asks for.
 const PAGE: u64 = 500;
 
+/// One page of the hosts of a subnet (0: global), the file's and the database's, from the
+/// cursor `from` (`None`: the first page; `reservation-get-page`'s `next`). Returns the
+/// hosts and the cursor of the next page (`None`: this was the last).
+pub async fn page(
+    svc: &Service,
+    subnet_id: u64,
+    from: Option<&Value>,
+) -> Result<(Vec<Value>, Option<Value>), KeaError> {
+    let mut args = json!({ "subnet-id": subnet_id, "limit": PAGE });
+    if let Some(n) = from {
+        for k in ["from", "source-index"] {
+            if let Some(v) = n.get(k) {
+                args[k] = v.clone();
+            }
+        }
+    }
+    // Result 3 (nothing more) comes back as `None`.
+    let Some(page) = svc.command("reservation-get-page", Some(args)).await? else {
+        return Ok((Vec::new(), None));
+    };
+    let hosts = page
+        .get("hosts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let next = match page.get("next") {
+        Some(n) if n.is_object() && !hosts.is_empty() && Some(n) != from => Some(n.clone()),
+        _ => None,
+    };
+    Ok((hosts, next))
+}
+
 /// Every host of a subnet (0: global), the file's and the database's, read a page at a
 /// time (`reservation-get-page`, which Kea pages source by source).
 pub async fn all(svc: &Service, subnet_id: u64) -> Result<Vec<Value>, KeaError> {
     let mut out = Vec::new();
     let mut next: Option<Value> = None;
     loop {
-        let mut args = json!({ "subnet-id": subnet_id, "limit": PAGE });
-        if let Some(n) = &next {
-            for k in ["from", "source-index"] {
-                if let Some(v) = n.get(k) {
-                    args[k] = v.clone();
-                }
-            }
-        }
-        // Result 3 (nothing more) comes back as `None`.
-        let Some(page) = svc.command("reservation-get-page", Some(args)).await? else {
-            break;
-        };
-        let hosts = page
-            .get("hosts")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if hosts.is_empty() {
-            break;
-        }
+        let (hosts, n) = page(svc, subnet_id, next.as_ref()).await?;
         out.extend(hosts);
-        match page.get("next") {
-            Some(n) if n.is_object() && Some(n) != next.as_ref() => next = Some(n.clone()),
-            _ => break,
+        match n {
+            Some(n) => next = Some(n),
+            None => break,
         }
     }
     Ok(out)

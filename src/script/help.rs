@@ -38,6 +38,7 @@ const TX: &[&str] = &["Transaction"];
 /// Mutators: on a Service (committed at once) and on a Transaction (staged).
 const MUT: &[&str] = &["Service", "Transaction"];
 const NONE: &[&str] = &[];
+const RESV_LIST: &[&str] = &["Reservations"];
 
 const fn f(
     name: &'static str,
@@ -318,7 +319,28 @@ pub const ENTRIES: &[Entry] = &[
         SERVICE,
         "reservations",
         &["v4.reservations()", "v4.reservations(scope)"],
-        "host reservations: all, or of one subnet key or \"global\"",
+        "host reservations: all, or of one subnet key or \"global\"; a lazy list (for r in …, paged from a hosts database): len(), is_empty(), to_array()",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "len",
+        &["v4.reservations().len()"],
+        "how many reservations the lazy list has (a hosts database is counted page by page)",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "is_empty",
+        &["v4.reservations(scope).is_empty()"],
+        "whether there is none (reads one page at most)",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "to_array",
+        &["v4.reservations().to_array()"],
+        "every reservation in an array (for filter, map, sort, indexing)",
         HOSTS,
     ),
     m(

@@ -10,6 +10,7 @@ use super::ServiceHandle;
 use super::args::{kea_map, string, subnet_key};
 use super::editing::{Target, TxHandle};
 use super::ensure::carry_out;
+use super::reservation_list::Reservations;
 use super::views;
 use crate::kea::config::ensure::{self, Ensure};
 use crate::kea::config::reservations::{self as rv, ResvKey, ResvScope};
@@ -288,14 +289,24 @@ fn doc_and_target(ctx: &RunContext, svc: &crate::kea::Service) -> R<(ConfigDoc, 
     Ok((doc, t))
 }
 
-/// Every reservation of a scope (all when `None`): from the configuration, or, with a
-/// hosts database, as host_cmds answers (the database's and the file's).
+/// Every reservation of a scope (all when `None`), as a lazy list: from the configuration,
+/// or, with a hosts database, as host_cmds answers (the database's and the file's), a page
+/// at a time.
 fn list_reservations(
-    ctx: &RunContext,
+    ctx: &Arc<RunContext>,
     svc: &crate::kea::Service,
     scope: Option<ResvScope>,
-) -> R<Array> {
+) -> R<Reservations> {
     let (d, target) = doc_and_target(ctx, svc)?;
+    let label = format!(
+        "{}/{}{}",
+        svc.server.name(),
+        svc.name,
+        scope
+            .as_ref()
+            .map(|s| format!(" in {s}"))
+            .unwrap_or_default()
+    );
     if target == "database" {
         let ids: Vec<u64> = match &scope {
             Some(ResvScope::Global) => vec![0],
@@ -311,16 +322,14 @@ fn list_reservations(
                 )
                 .collect(),
         };
-        let mut out = Vec::new();
-        for id in ids {
-            let s2 = svc.clone();
-            let hosts = ctx.block(async move { hosts::all(&s2, id).await })?;
-            out.extend(hosts.iter().map(|h| to_script_keys(&hosts::view(id, h))));
-        }
-        return array(out);
+        return Ok(Reservations::from_database(
+            ctx.clone(),
+            svc.clone(),
+            ids,
+            label,
+        ));
     }
-    let all = rv::all(&d, scope.as_ref()).map_err(|e| kea_error(&e))?;
-    array(all.into_iter().map(|at| to_script_keys(&rv::view(&d, at))))
+    Reservations::from_config(ctx.clone(), d, scope.as_ref(), label).map_err(|e| kea_error(&e))
 }
 
 /// The one reservation a key names, or `()`.
@@ -346,6 +355,7 @@ fn one_reservation(
 }
 
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
+    super::reservation_list::register(engine);
     register_mutators::<ServiceHandle>(engine, ctx.clone());
     register_mutators::<TxHandle>(engine, ctx.clone());
     let c = ctx.clone();
@@ -354,13 +364,14 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         move |t: &mut ServiceHandle, m: RMap| -> R<Dynamic> { ensure_reservation(&c, t, &m) },
     );
     let c = ctx.clone();
-    engine.register_fn("reservations", move |s: &mut ServiceHandle| -> R<Array> {
-        list_reservations(&c, &s.0, None)
-    });
+    engine.register_fn(
+        "reservations",
+        move |s: &mut ServiceHandle| -> R<Reservations> { list_reservations(&c, &s.0, None) },
+    );
     let c = ctx.clone();
     engine.register_fn(
         "reservations",
-        move |s: &mut ServiceHandle, sc: Dynamic| -> R<Array> {
+        move |s: &mut ServiceHandle, sc: Dynamic| -> R<Reservations> {
             let scope = resv_scope(&sc, Family::of_service(&s.0.name))?;
             list_reservations(&c, &s.0, Some(scope))
         },
