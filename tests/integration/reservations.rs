@@ -530,6 +530,16 @@ fn a_real_dhcp_client_gets_its_reserved_address() {
 /// `pg`: the PostgreSQL backend hook beside the others, `hosts-database`, written to its
 /// file (sent straight to the socket, as an admin's own tool would).
 pub fn use_hosts_database(svc: &Service, sock: &Path, pg: &crate::support::postgres::Postgres) {
+    use_hosts_database_named(svc, sock, pg, crate::support::postgres::DB);
+}
+
+/// [`use_hosts_database`] with database `name` of `pg`.
+pub fn use_hosts_database_named(
+    svc: &Service,
+    sock: &Path,
+    pg: &crate::support::postgres::Postgres,
+    name: &str,
+) {
     use crate::support::kea_raw;
     let mut cfg = rt().block_on(svc.config()).expect("config-get");
     cfg.as_object_mut().unwrap().remove("hash");
@@ -543,7 +553,7 @@ pub fn use_hosts_database(svc: &Service, sock: &Path, pg: &crate::support::postg
         .as_array_mut()
         .unwrap()
         .insert(0, serde_json::json!({ "library": pgsql }));
-    root["hosts-database"] = pg.hosts_database();
+    root["hosts-database"] = pg.hosts_database_named(name);
     for (cmd, args) in [("config-set", Some(cfg.clone())), ("config-write", None)] {
         let mut body = serde_json::json!({ "command": cmd });
         if let Some(a) = args {
@@ -1111,4 +1121,112 @@ fn importing_reservations_with_option_columns() {
             [("domain-name".into(), "three.example".into())]
         );
     }
+}
+
+/// An HA pair on Kea 3.0 whose servers each have their own hosts database: a reservation
+/// change goes to both databases or to neither. The second database's `reservation-add`
+/// is dropped on its way (a fault proxy in front of server2): the first database's add is
+/// put back (`reservation-del`), and neither has it; healed, both get it.
+#[test]
+fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither() {
+    use crate::support::fault_proxy::{Fault, FaultProxy};
+    use crate::support::postgres::Postgres;
+    use keascript::lab::{HaMode, LabOptions};
+    let Some(lab) = crate::support::lab_with(LabOptions {
+        ha: Some(HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let unix = |i: usize| {
+        let srv = Server::connect(
+            &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
+            Some("dhcp4"),
+            Default::default(),
+        )
+        .unwrap();
+        Service::new(Arc::new(srv), "dhcp4").unwrap()
+    };
+    let caps = rt()
+        .block_on(unix(0).capabilities())
+        .expect("list-commands");
+    let Some(http2) = lab.http_url_of(1, "dhcp4").filter(|_| caps.host_cmds) else {
+        eprintln!(
+            "skipping the two-database HA test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            lab.version
+        );
+        return;
+    };
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    pg.another_kea_database(&kea_bin, "kea2")
+        .unwrap_or_else(|e| panic!("{e}"));
+    use_hosts_database_named(&unix(0), &lab.socket_of(0, "dhcp4"), &pg, "kea");
+    use_hosts_database_named(&unix(1), &lab.socket_of(1, "dhcp4"), &pg, "kea2");
+    // server2 is reached through a fault proxy.
+    let proxy = FaultProxy::start(
+        http2
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap(),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("inv.toml");
+    let text = std::fs::read_to_string(lab.inventory()).unwrap();
+    let http2 = http2.trim_end_matches('/');
+    assert!(text.contains(http2), "{text}");
+    std::fs::write(&inv, text.replace(http2, &proxy.url())).unwrap();
+    let run = || {
+        let path = script(
+            tmp.path(),
+            "add.rhai",
+            r#"kea("server1").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:78", hostname: "both" });"#,
+        );
+        keascript()
+            .arg("--config")
+            .arg(&inv)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .env("KEASCRIPT_AUDIT_FILE", tmp.path().join("audit.jsonl"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .expect("run keascript")
+    };
+    let count = |db: &str| {
+        pg.psql(db, "SELECT count(*) FROM hosts")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    proxy.fail("reservation-add", 1, Fault::DropRequest);
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("already made were undone, the hosts database is as before"),
+        "{stderr}"
+    );
+    assert_eq!((count("kea"), count("kea2")), ("0".into(), "0".into()));
+    let sent1: Vec<String> = commands_in(&lab.nodes()[0].dir, "dhcp4")
+        .into_iter()
+        .filter(|c| c.starts_with("reservation-add") || c.starts_with("reservation-del"))
+        .collect();
+    assert_eq!(
+        sent1,
+        ["reservation-add", "reservation-del"],
+        "made, then put back"
+    );
+    proxy.heal();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!((count("kea"), count("kea2")), ("1".into(), "1".into()));
 }
