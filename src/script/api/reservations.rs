@@ -116,7 +116,7 @@ fn warn(ctx: &RunContext, svc: &crate::kea::Service, scope: &ResvScope, r: &Map<
         }
     }
     for m in msgs {
-        eprintln!("warning: {m}");
+        ctx.warn(&m);
     }
 }
 
