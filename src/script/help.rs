@@ -588,8 +588,11 @@ pub const ENTRIES: &[Entry] = &[
     m(
         SERVICE,
         "ensure_pool",
-        &["v4.ensure_pool(key, range)"],
-        "add the pool to the subnet unless it is there (however the range is spelled); returns #{ action, value }",
+        &[
+            "v4.ensure_pool(key, range)",
+            "v4.ensure_pool(key, #{ pool, option_data, client_classes })",
+        ],
+        "add the pool to the subnet unless it is there (however the range is spelled); with a map, also update only the keys named when different; returns #{ action, value }",
         ENSURE,
     ),
     m(
@@ -620,7 +623,7 @@ pub const ENTRIES: &[Entry] = &[
     m(
         SERVICE,
         "ensure_reservation",
-        &["v4.ensure_reservation(map)"],
+        &["v4.ensure_reservation(map)", "v6.ensure_reservation(map)"],
         "create the reservation (by its one identifier, in subnet or global) when missing, update the keys named when different; returns #{ action, value }",
         ENSURE,
     ),
@@ -749,7 +752,7 @@ pub const ENTRIES: &[Entry] = &[
         SERVICE,
         "leases",
         &["v4.leases()", "v4.leases(subnet_key)"],
-        "an iterator over every lease (or a subnet's), fetched page by page",
+        "an iterator over every lease (or a subnet's), fetched page by page; a progress line on a terminal once a walk lasts a second",
         LEASES,
     ),
     m(

@@ -265,6 +265,7 @@ pub(super) async fn run(
                     server: m.svc.server.name(),
                     service: &m.svc.name,
                     before: None,
+                    before_snapshot: None,
                     after: None,
                 })
                 .collect(),

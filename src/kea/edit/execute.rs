@@ -439,15 +439,20 @@ async fn run(
         targets: changed
             .iter()
             .zip(&entry_targets)
-            .map(|(&i, (url, daemon))| {
+            .zip(&snapshots)
+            .map(|((&i, (url, daemon)), snap)| {
                 let t = &targets[i];
                 let sent = phase == Phase::Sent;
+                // The configuration from before is the target's snapshot when one was kept
+                // (not written twice).
+                let snap = snap.as_deref().filter(|_| sent);
                 TargetRef {
                     daemon,
                     url,
                     server: t.member.svc.server.name(),
                     service: &t.member.svc.name,
-                    before: sent.then_some(&t.prepared.base.value),
+                    before: (sent && snap.is_none()).then_some(&t.prepared.base.value),
+                    before_snapshot: snap,
                     after: sent.then_some(&t.prepared.new.value),
                 }
             })
@@ -518,7 +523,7 @@ async fn run(
                 let e = unknown_error(svc, &command, &e, &found);
                 return Err(undo(&targets, &done, i, false, e, scope).await);
             }
-            Resolution::Neither | Resolution::Unreachable(_) => {
+            Resolution::Neither | Resolution::Unreachable(_) | Resolution::Conflict(_) => {
                 if found == Resolution::Neither {
                     journal::forget(&id);
                 }

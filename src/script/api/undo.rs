@@ -194,9 +194,28 @@ pub fn restore_snapshot(
     id: &str,
 ) -> R<Vec<String>> {
     let store = Store::default_store();
-    let snap = store.find(server, service, id).map_err(|e| kea_error(&e))?;
+    let mut snap = store.find(server, service, id).map_err(|e| kea_error(&e))?;
+    let mut peers = store.same_change(&snap).map_err(|e| kea_error(&e))?;
+    if peers.is_empty() {
+        // The same configuration is kept once but may be indexed under several changes
+        // (restoring it, or putting a half-made restore back, keeps it again, for this
+        // server alone): an HA server's snapshot is the newest one taken with its peers'.
+        let all = store.list(Some(server)).map_err(|e| kea_error(&e))?;
+        for other in all
+            .into_iter()
+            .rev()
+            .filter(|s| s.id == snap.id && s.service == snap.service && s.change != snap.change)
+        {
+            let p = store.same_change(&other).map_err(|e| kea_error(&e))?;
+            if !p.is_empty() {
+                snap = other;
+                peers = p;
+                break;
+            }
+        }
+    }
     let mut snaps = vec![snap.clone()];
-    snaps.extend(store.same_change(&snap).map_err(|e| kea_error(&e))?);
+    snaps.extend(peers);
     // Every configuration is made whole before anything changes.
     let mut planned = Vec::new();
     for s in &snaps {
@@ -234,7 +253,7 @@ pub fn restore_snapshot(
         let report = match ctx.block_raw(async move { commit(&svc2, &edits, &opts).await })? {
             Ok(r) => r,
             // Every peer or none: the peers restored already are put back.
-            Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e))),
+            Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e, &opts))),
         };
         if report.changed && !opts.dry_run {
             done.push((svc.clone(), live));
@@ -292,6 +311,7 @@ fn put_back(
     done: &[(Service, Value)],
     failed: &str,
     cause: KeaError,
+    opts: &CommitOptions,
 ) -> KeaError {
     if done.is_empty() {
         return cause;
@@ -304,8 +324,9 @@ fn put_back(
             config: before.clone(),
             allow_paths: true,
         }];
-        let r =
-            ctx.block_raw(async move { commit(&svc2, &edits, &CommitOptions::default()).await });
+        // Each server alone (as it was restored): its HA peer may be the one that failed.
+        let opts = *opts;
+        let r = ctx.block_raw(async move { commit(&svc2, &edits, &opts).await });
         match r {
             Ok(Ok(_)) => lines.push(format!("{} put back", svc.server.name())),
             Ok(Err(e)) => {
