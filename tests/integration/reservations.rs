@@ -909,6 +909,34 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         rows("SELECT hostname FROM hosts WHERE hostname !~ '^h[0-9]+$' ORDER BY hostname").trim(),
         "after-settling\nrenamed"
     );
+    // A commit-confirmed run: a reservation added in the database, not confirmed, is taken
+    // out again when the window ends (the revert undoes it through host_cmds).
+    let confirmed_mac = "02:42:ac:11:00:c0";
+    let r = b.run_with(
+        &["--confirm", "3s"],
+        &format!(
+            r#"kea("lab").dhcp4.add_reservation(#{{ subnet: 1, hw_address: "{confirmed_mac}", hostname: "unconfirmed" }});"#
+        ),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let has = || rows("SELECT count(*) FROM hosts WHERE hostname = 'unconfirmed'").trim() == "1";
+    let start = std::time::Instant::now();
+    let mut seen = false;
+    // Waits on the database (the event), with a generous bound for a loaded CI machine.
+    while start.elapsed() < Duration::from_secs(120) {
+        if b.audit().iter().any(|e| {
+            e["kind"] == "reservation"
+                && e["action"] == "delete"
+                && !e["undoes"].is_null()
+                && e["key"].as_str().is_some_and(|k| k.contains(confirmed_mac))
+        }) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(seen, "the revert undid the reservation: {:?}", b.audit());
+    assert!(!has(), "{confirmed_mac} is gone from the database again");
     assert!(
         !std::fs::read_to_string(b.audit_file())
             .unwrap()
