@@ -61,7 +61,7 @@ pub struct Auditor {
 impl Auditor {
     /// Appends `entry`, stamped with the script and trigger; a failure is a warning (the
     /// change itself has been made).
-    fn append(&self, mut entry: AuditEntry, warnings: &mut Vec<String>) {
+    pub(super) fn append(&self, mut entry: AuditEntry, warnings: &mut Vec<String>) {
         entry.script.clone_from(&self.script);
         entry.trigger.clone_from(&self.trigger);
         if self.undoes.is_some() {
@@ -289,6 +289,22 @@ async fn run(
             .unwrap_or(0)
             + 1;
     }
+    // Reservations kept in a hosts database go there, through host_cmds.
+    if super::database::applies(&members, edits).await? {
+        return super::database::run(
+            super::database::Run {
+                origin,
+                edits,
+                options,
+                stage,
+                auditor,
+            },
+            members,
+            out,
+            sent,
+        )
+        .await;
+    }
     let mut targets: Vec<Target> = Vec::with_capacity(members.len());
     for (member, doc) in members {
         let min_id = member.group.map_or(0, |g| min_ids[g]);
@@ -441,6 +457,7 @@ async fn run(
                 }
             })
             .collect(),
+        hosts: &[],
     };
     journal::record(&entry(Phase::Sent)).map_err(|e| local(e, origin))?;
     out.id = Some(id.clone());
@@ -791,7 +808,7 @@ fn audit_success(
 }
 
 /// `lab/dhcp4: added subnet 10.50.0.0/24 (id …)`.
-fn line(m: &Member, peers: &[String], t: &EditTarget, id: &str) -> String {
+pub(super) fn line(m: &Member, peers: &[String], t: &EditTarget, id: &str) -> String {
     let verb = match t.action {
         "add" => "added",
         "update" => "updated",

@@ -20,6 +20,8 @@
 //!   it (every target runs the new configuration: write it) or put it back (see
 //!   [`super::outcome`], which fills each redacted value back from the running configuration
 //!   at the same place).
+//!   A change to a hosts database (reservations kept there) holds its commands instead,
+//!   each with the host before and after.
 //! - `written`: every target runs the change and has written it to its file. The
 //!   configurations are dropped; the record stays (what the change reached, its snapshot)
 //!   until retention drops it.
@@ -41,6 +43,7 @@ use serde_json::Value;
 
 use super::state_dir;
 use crate::kea::KeaError;
+use crate::kea::hosts::HostChange;
 use crate::kea::identity::DaemonId;
 
 /// How far a change got.
@@ -86,6 +89,16 @@ pub struct Target {
     pub after: Option<Value>,
 }
 
+/// One command of a change to a hosts database (reservations kept there): the target
+/// (an index into the record's targets) it is sent to, and the host before and after, so
+/// that a change whose answer was lost can be settled or put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostStep {
+    pub target: usize,
+    #[serde(flatten)]
+    pub change: HostChange,
+}
+
 /// A configuration written into the journal: secrets redacted as it is written (no redacted
 /// copy is built first).
 fn redacted<S: serde::Serializer, V: std::borrow::Borrow<Value>>(
@@ -110,6 +123,9 @@ pub struct Entry {
     pub snapshot: Option<String>,
     pub phase: Phase,
     pub targets: Vec<Target>,
+    /// While `sent`, for a change to a hosts database: its commands, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostStep>,
     /// The commit-confirmed run (its pending revert's id) this change belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<String>,
@@ -130,6 +146,7 @@ impl Entry {
             snapshot: None,
             phase: Phase::Sent,
             targets,
+            hosts: Vec::new(),
             confirmation: None,
             reverted_by: None,
             not_reverted: None,
@@ -160,6 +177,8 @@ pub struct EntryRef<'a> {
     pub snapshot: Option<&'a str>,
     pub phase: Phase,
     pub targets: Vec<TargetRef<'a>>,
+    #[serde(skip_serializing_if = "<[HostStep]>::is_empty")]
+    pub hosts: &'a [HostStep],
 }
 
 #[derive(Serialize)]
@@ -460,6 +479,7 @@ pub fn written_in(state: &Path, id: &str) -> Result<(), KeaError> {
         return Ok(());
     };
     e.phase = Phase::Written;
+    e.hosts.clear();
     for t in &mut e.targets {
         t.before = None;
         t.before_snapshot = None;

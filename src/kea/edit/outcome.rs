@@ -269,6 +269,9 @@ pub async fn resolve(
 /// the record goes: someone else has changed the server since); a target that does not
 /// answer → nothing is touched and the record stays (`Unreachable`).
 pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resolution {
+    if !entry.hosts.is_empty() {
+        return super::database::settle(estate, entry).await;
+    }
     let mut found = Vec::with_capacity(entry.targets.len());
     for t in &entry.targets {
         let Some(svc) = estate.find(&t.server, &t.service, &t.url) else {

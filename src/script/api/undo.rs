@@ -90,19 +90,25 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         )
     };
     let live = live_doc(ctx, &svc)?;
-    // Reservations kept in a hosts database are not in the configuration: undo puts back
-    // configuration only.
-    if let Some(e) = entries.iter().find(|e| e.kind == "reservation") {
+    // Reservations kept in a hosts database are not in the configuration: each is put back
+    // there (re-added, re-updated or deleted through host_cmds), through the same loop,
+    // refused as `conflict` when the reservation changed since.
+    if entries.iter().all(|e| e.kind == "reservation") {
         let s2 = svc.clone();
         let caps = ctx.block(async move { s2.capabilities_cached().await })?;
         if crate::kea::hosts::target(&live, &caps) == "database" {
-            return Err(ctx_err(KeaError::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "change {id} ({} reservation {}) was made in the hosts database: undo puts back configuration only; change the reservation back with update_reservation / delete_reservation",
-                    e.action, e.key
-                ),
-            )));
+            let edits = database_undo(&entries);
+            *ctx.undoing.lock().expect("undo lock") = Some(id.to_string());
+            let r = ctx.execute(&svc, &edits, false);
+            *ctx.undoing.lock().expect("undo lock") = None;
+            let report = r?;
+            return Ok(json!({
+                "undone": id,
+                "server": first.server,
+                "service": service,
+                "changed": report.changed,
+                "id": report.id,
+            }));
         }
     }
     let mut doc = live.clone();
@@ -152,6 +158,30 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         "changed": report.changed,
         "id": report.id,
     }))
+}
+
+/// The edits that undo reservation entries made in a hosts database, newest first: each
+/// reservation must still be as the entry left it and gets its state from before (an
+/// import's entry holds the lists of the hosts it changed, pair by pair).
+fn database_undo(entries: &[&AuditEntry]) -> Vec<Edit> {
+    let mut out = Vec::new();
+    for e in entries {
+        match (&e.before, &e.after) {
+            (Value::Array(b), Value::Array(a)) => {
+                for (before, after) in b.iter().zip(a).rev() {
+                    out.push(Edit::RestoreReservation {
+                        expect: after.clone(),
+                        back: before.clone(),
+                    });
+                }
+            }
+            (before, after) => out.push(Edit::RestoreReservation {
+                expect: after.clone(),
+                back: before.clone(),
+            }),
+        }
+    }
+    out
 }
 
 /// Puts the snapshot `id` of `server` back (and, for a snapshot taken before an HA change,
