@@ -888,7 +888,13 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
                        "arguments": {"reservation": {"subnet-id": 1, "hw-address": mac, "ip-address": ip, "hostname": hostname}},
                        "before": null, "after": after}]
         });
-        std::fs::write(journal.join(format!("{id}.json")), rec.to_string()).unwrap();
+        // A change in flight is in `journal/inflight/`.
+        std::fs::create_dir_all(journal.join("inflight")).unwrap();
+        std::fs::write(
+            journal.join("inflight").join(format!("{id}.json")),
+            rec.to_string(),
+        )
+        .unwrap();
     };
     record("0-made", "02:42:ac:11:00:99", "192.0.2.240", "renamed");
     record("1-lost", "02:42:ac:11:00:55", "192.0.2.55", "never-made");
@@ -905,6 +911,14 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
             .unwrap();
     assert_eq!(made["phase"], "written");
     assert!(!journal.join("1-lost.json").exists(), "settled as not made");
+    assert!(
+        !journal.join("inflight/1-lost.json").exists(),
+        "settled as not made"
+    );
+    assert!(
+        !journal.join("inflight/0-made.json").exists(),
+        "settled as made"
+    );
     assert_eq!(
         rows("SELECT hostname FROM hosts WHERE hostname !~ '^h[0-9]+$' ORDER BY hostname").trim(),
         "after-settling\nrenamed"
