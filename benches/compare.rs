@@ -238,7 +238,7 @@ fn run(cmd: &mut Command, stdin: Option<&[u8]>, poll_hwm: bool) -> Run {
 
 /// `keascript --config INVENTORY ARGS…` with its own state directory.
 fn ks(b: &Bench, inventory: &Path, args: &[&str]) -> Command {
-    ks_of(&ks_bin(), b, inventory, args)
+    ks_of(ks_bin(), b, inventory, args)
 }
 
 /// [`ks`] with another keascript binary.
