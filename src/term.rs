@@ -6,7 +6,7 @@
 //! errors, the lab's start. Nothing here is written to stdout except by the caller.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicI8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
@@ -121,30 +121,53 @@ pub fn note(line: &str) {
     }
 }
 
+/// How many progress lines are drawn now: one at a time, or two would overwrite each other
+/// on the same screen line (a lease walk's line and a slow page's "waiting for …").
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
 /// A live progress line on stderr: a spinner with a message, or a bar with a count. Shown
-/// only on a terminal and not under `-q`; otherwise every call does nothing.
-pub struct Progress(Option<indicatif::ProgressBar>);
+/// only on a terminal and not under `-q`, and only when no other line is being drawn (the
+/// one already there stays); otherwise every call does nothing.
+pub struct Progress(Option<indicatif::ProgressBar>, AtomicBool);
 
 impl Progress {
     fn shown() -> bool {
         !quiet() && std::io::stderr().is_terminal()
     }
 
+    /// Takes the one live line, if it is free.
+    fn claim() -> bool {
+        Self::shown()
+            && LIVE
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
+    fn drawn(bar: indicatif::ProgressBar) -> Self {
+        Progress(Some(bar), AtomicBool::new(true))
+    }
+
+    /// A line that is never drawn (a host that shows no progress: the daemon, a fleet
+    /// run's servers).
+    pub fn hidden() -> Self {
+        Progress(None, AtomicBool::new(false))
+    }
+
     /// A spinner saying `message` (e.g. "starting the lab"), ticking by itself.
     pub fn spinner(message: &str) -> Self {
-        if !Self::shown() {
-            return Progress(None);
+        if !Self::claim() {
+            return Self::hidden();
         }
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress(Some(bar))
+        Self::drawn(bar)
     }
 
     /// A bar of `len` steps (e.g. servers of a fleet run) with `message` beside it.
     pub fn bar(len: u64, message: &str) -> Self {
-        if !Self::shown() {
-            return Progress(None);
+        if !Self::claim() {
+            return Self::hidden();
         }
         let bar = indicatif::ProgressBar::new(len);
         if let Ok(style) =
@@ -154,7 +177,7 @@ impl Progress {
         }
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress(Some(bar))
+        Self::drawn(bar)
     }
 
     /// Whether anything is drawn (a terminal, not `-q`).
@@ -184,10 +207,13 @@ impl Progress {
         }
     }
 
-    /// Removes the line.
+    /// Removes the line (and frees the screen line for another).
     pub fn finish(&self) {
         if let Some(b) = &self.0 {
             b.finish_and_clear();
+        }
+        if self.1.swap(false, Ordering::SeqCst) {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

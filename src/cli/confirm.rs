@@ -3,7 +3,9 @@
 //! its own session, so closing the terminal does not stop it); `keascript confirm [ID]`
 //! keeps the changes; `keascript rollback [ID]` reverts them now. Every revert undoes the
 //! run's changes newest first, each with undo's conflict check, through the pipeline and
-//! the audit trail.
+//! the audit trail. The state is in the journal (see [`crate::kea::confirm`]). Lease, HA and
+//! `command()` changes cannot be reverted: the run says so when it ends, the pending revert
+//! lists them, and the revert names them as not reverted.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,8 +40,26 @@ pub fn arm(
     health_interval: Duration,
 ) -> u8 {
     let changes = ctx.recorded.lock().expect("recorded lock").clone();
+    let not_revertible = ctx
+        .not_revertible
+        .lock()
+        .expect("not revertible lock")
+        .clone();
+    for n in &not_revertible {
+        eprintln!(
+            "warning: {} cannot be reverted: --confirm will not take it back",
+            n.describe()
+        );
+    }
     if changes.is_empty() {
-        eprintln!("the script changed nothing: nothing to confirm");
+        eprintln!(
+            "the script changed no configuration: nothing to confirm{}",
+            if not_revertible.is_empty() {
+                ""
+            } else {
+                " (and its other changes cannot be reverted)"
+            }
+        );
         return 0;
     }
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
@@ -56,11 +76,16 @@ pub fn arm(
         health: health.map(abs),
         health_interval_ms: health_interval.as_millis().max(100) as u64,
         inventory: ctx.inventory().path.as_deref().map(abs),
+        not_revertible,
     };
     let store = PendingStore::default_store();
     if let Err(e) = store.save(&p) {
         eprintln!("error: {}; reverting now", e.message);
         return revert(&p, "the pending revert could not be recorded", "revert");
+    }
+    // The pending revert is what counts; the changes' records only say so.
+    if let Err(e) = store.mark_waiting(&p) {
+        eprintln!("warning: {}", e.message);
     }
     if let Err(e) = spawn_waiter(&store, &p.id) {
         eprintln!("error: cannot start the revert timer: {e}; reverting now");
@@ -223,6 +248,7 @@ fn revert(p: &Pending, why: &str, who: &str) -> u8 {
         p.script,
         p.id
     );
+    let store = PendingStore::default_store();
     let mut worst = 0;
     for change in p.changes.iter().rev() {
         let ctx = match context(
@@ -234,16 +260,33 @@ fn revert(p: &Pending, why: &str, who: &str) -> u8 {
             Err(s) => return s,
         };
         match crate::script::undo_change(&ctx, change) {
-            Ok(v) => eprintln!(
-                "change {change} reverted on {}/{}",
-                v["server"].as_str().unwrap_or("?"),
-                v["service"].as_str().unwrap_or("?")
-            ),
+            Ok(v) => {
+                eprintln!(
+                    "change {change} reverted on {}/{}",
+                    v["server"].as_str().unwrap_or("?"),
+                    v["service"].as_str().unwrap_or("?")
+                );
+                let by = v["id"].as_str().unwrap_or("(nothing to send)");
+                if let Err(e) = store.mark_reverted(change, by) {
+                    eprintln!("warning: {}", e.message);
+                }
+            }
             Err(e) => {
                 eprint!("change {change} NOT reverted: ");
                 worst = worst.max(fail(&e, who));
+                let why = crate::script::describe_error(&e, who, &crate::script::Limits::default());
+                if let Err(e) = store.mark_not_reverted(change, &why) {
+                    eprintln!("warning: {}", e.message);
+                }
             }
         }
+    }
+    for n in &p.not_revertible {
+        eprintln!(
+            "{} NOT reverted: a {} change cannot be reverted",
+            n.describe(),
+            n.kind
+        );
     }
     worst
 }
@@ -267,6 +310,9 @@ pub fn confirm(args: ConfirmArgs) -> u8 {
     for p in picked {
         match store.claim(&p.id, "confirmed") {
             Some(p) => {
+                if let Err(e) = store.mark_confirmed(&p) {
+                    eprintln!("warning: {}", e.message);
+                }
                 if let Some(pid) = p.pid
                     && crate::kea::confirm::waiter_alive(pid)
                 {

@@ -92,7 +92,13 @@ pub struct Executor {
 
 impl Executor {
     /// Starts the thread for `trigger` of the script compiled into `ast`.
-    pub fn spawn(trigger: &Trigger, ast: Arc<AST>, setup: &Setup) -> std::io::Result<Self> {
+    /// `source` is the script's text (an error's log line quotes its line).
+    pub fn spawn(
+        trigger: &Trigger,
+        ast: Arc<AST>,
+        source: Arc<str>,
+        setup: &Setup,
+    ) -> std::io::Result<Self> {
         let ctx = setup.context(Mode::InTrigger);
         let label = trigger.label();
         ctx.set_trigger_name(&label);
@@ -108,7 +114,7 @@ impl Executor {
             .stack_size(SCRIPT_STACK_SIZE)
             .spawn(move || {
                 let _log = tracing::dispatcher::set_default(&setup.dispatch);
-                let script = Script::from_text("", &name, setup.script.parent());
+                let script = Script::from_text(&source, &name, setup.script.parent());
                 let mut engine = setup.engine(&script, thread_ctx.clone(), &label);
                 for (alias, module) in imports {
                     engine.register_static_module(alias, module);
@@ -125,6 +131,7 @@ impl Executor {
                         req.arg,
                         &thread_ctx,
                         &name,
+                        &script.source,
                         &setup.limits,
                     );
                     let outcome = match run.error {

@@ -35,6 +35,8 @@ pub struct DaemonOptions {
 /// A script, compiled and run once: its AST and the triggers it registered.
 struct Loaded {
     ast: Arc<AST>,
+    /// The script's text as compiled (a trigger's error quotes its line).
+    source: Arc<str>,
     triggers: Vec<Trigger>,
 }
 
@@ -80,6 +82,7 @@ fn load(setup: &Setup) -> Result<Loaded, LoadError> {
         });
     }
     Ok(Loaded {
+        source: Arc::from(compiled.source.as_str()),
         ast: Arc::new(compiled.ast),
         triggers,
     })
@@ -176,7 +179,7 @@ impl Generation {
         let mut tickers: Vec<BoxFuture<'static, ()>> = Vec::new();
         for t in &loaded.triggers {
             let label = t.label();
-            let exec = Executor::spawn(t, loaded.ast.clone(), setup)
+            let exec = Executor::spawn(t, loaded.ast.clone(), loaded.source.clone(), setup)
                 .map_err(|e| format!("cannot start a thread for {label}: {e}"))?;
             let (tx, rx) = mpsc::unbounded_channel();
             let c = Arc::new(Counters::default());

@@ -440,6 +440,7 @@ pub fn snapshot(
             (found.unwrap_or(Value::Null), result.clone())
         }
         Edit::DeleteReservation(..) | Edit::DeletePdPool(..) => (result.clone(), Value::Null),
+        Edit::RestoreReservation { expect, back } => (expect.clone(), back.clone()),
         Edit::AddSharedNetwork(_) => (Value::Null, result.clone()),
         Edit::UpdateSharedNetwork(n, _) => (network(b, n), network(a, n)),
         Edit::DeleteSharedNetwork(n) => (network(b, n), Value::Null),

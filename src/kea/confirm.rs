@@ -1,12 +1,23 @@
 //! Commit-confirmed: the changes of a `keascript run --confirm` are pending until someone
-//! confirms them; when the window ends (or a health check fails) they are reverted. The
-//! pending revert is a file in the state folder (`pending/<id>.json`: the change ids in
-//! the order they were made, the deadline, the pid of the detached process that waits),
-//! so any terminal can confirm it, and a revert whose waiter died is found and offered to
-//! `keascript rollback`.
+//! confirms them; when the window ends (or a health check fails) they are reverted. Their
+//! state is in the journal ([`crate::kea::edit::journal`]):
+//!
+//! - each change of the run keeps its record, phase `written`, with `confirmation` naming
+//!   the run's pending revert; `keascript confirm` moves it to `confirmed`, a revert writes
+//!   the id of the change that reverted it (`reverted_by`);
+//! - the pending revert itself is `journal/confirm/<id>.json`: the change ids in the order
+//!   they were made, the run's changes that cannot be reverted (lease, HA, `command()`), the
+//!   deadline, the pid of the detached process that waits, its log beside it — so any
+//!   terminal can confirm it, and a revert whose waiter died is found and offered to
+//!   `keascript rollback`.
 //!
 //! Exactly one of confirm, the timer and rollback acts on a pending revert: each first
 //! *claims* it by renaming its file (atomic), and only the one whose rename succeeded goes on.
+//!
+//! An older keascript kept pending reverts in `<state>/pending/`: they are moved into the
+//! journal the first time the store is opened (their waiter, an older process, then stops,
+//! so the next command says the change is pending with no revert timer running: `confirm`
+//! or `rollback` it).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,6 +50,33 @@ pub struct Pending {
     /// The inventory file the changes were made with (the revert uses the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<PathBuf>,
+    /// Changes of the run that no revert can take back (leases, HA, `command()`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_revertible: Vec<NotRevertible>,
+}
+
+/// A change of a `run --confirm` that cannot be reverted: what it was and its audit id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotRevertible {
+    pub id: String,
+    /// Its audit kind (`lease`, `ha`, `command`).
+    pub kind: String,
+    pub action: String,
+    pub key: String,
+    /// `server/service`.
+    pub target: String,
+}
+
+impl NotRevertible {
+    /// `lease add 10.0.0.5 on lab/dhcp4 (id …)`.
+    pub fn describe(&self) -> String {
+        let what = if self.key.is_empty() || self.key == self.action {
+            format!("{} {}", self.kind, self.action)
+        } else {
+            format!("{} {} {}", self.kind, self.action, self.key)
+        };
+        format!("{what} on {} (id {})", self.target, self.id)
+    }
 }
 
 impl Pending {
@@ -65,10 +103,11 @@ pub fn this_user() -> String {
         .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()))
 }
 
-/// The pending reverts of a state folder.
+/// The pending reverts of a state folder (in its journal).
 #[derive(Debug, Clone)]
 pub struct PendingStore {
     dir: PathBuf,
+    state: PathBuf,
 }
 
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> KeaError {
@@ -81,9 +120,73 @@ impl PendingStore {
     }
 
     pub fn at(state: &Path) -> Self {
-        Self {
-            dir: state.join("pending"),
+        let store = Self {
+            dir: crate::kea::edit::journal::dir_in(state).join("confirm"),
+            state: state.to_path_buf(),
+        };
+        store.migrate_old();
+        store
+    }
+
+    /// The folder the pending reverts are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves the pending reverts an older keascript kept in `<state>/pending/` into the
+    /// journal, and marks their changes' records as waiting for them.
+    fn migrate_old(&self) {
+        let old = self.state.join("pending");
+        let Ok(entries) = std::fs::read_dir(&old) else {
+            return;
+        };
+        if crate::kea::edit::create_private_dir(&self.dir).is_err() {
+            return;
         }
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if std::fs::rename(e.path(), self.dir.join(&name)).is_err() {
+                continue;
+            }
+            if let Some(id) = name.strip_suffix(".json")
+                && let Some(p) = self.load(id)
+            {
+                let _ = self.mark_waiting(&p);
+            }
+        }
+        let _ = std::fs::remove_dir(&old);
+    }
+
+    /// Marks the records of `p`'s changes as waiting for its confirmation.
+    pub fn mark_waiting(&self, p: &Pending) -> Result<(), KeaError> {
+        crate::kea::edit::journal::mark_in(&self.state, &p.changes, |e| {
+            e.confirmation = Some(p.id.clone());
+        })
+    }
+
+    /// Marks the records of `p`'s changes `confirmed`.
+    pub fn mark_confirmed(&self, p: &Pending) -> Result<(), KeaError> {
+        crate::kea::edit::journal::mark_in(&self.state, &p.changes, |e| {
+            e.phase = crate::kea::edit::journal::Phase::Confirmed;
+            e.confirmation = Some(p.id.clone());
+        })
+    }
+
+    /// Marks the record of `change` as one the revert could not undo, and why.
+    pub fn mark_not_reverted(&self, change: &str, why: &str) -> Result<(), KeaError> {
+        crate::kea::edit::journal::mark_in(&self.state, &[change.to_string()], |e| {
+            e.not_reverted = Some(why.to_string());
+        })
+    }
+
+    /// Marks the record of `change` as reverted by the change `by`.
+    pub fn mark_reverted(&self, change: &str, by: &str) -> Result<(), KeaError> {
+        crate::kea::edit::journal::mark_in(&self.state, &[change.to_string()], |e| {
+            e.reverted_by = Some(by.to_string());
+        })
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -210,6 +313,7 @@ mod tests {
             health: None,
             health_interval_ms: 10_000,
             inventory: None,
+            not_revertible: Vec::new(),
         };
         store.save(&p).unwrap();
         assert_eq!(store.list(), vec![p.clone()]);

@@ -4,6 +4,9 @@
 //! Paging uses `lease4-get-page` / `lease6-get-page` with pages of at most 1000: Kea 2.2's
 //! memfile backend gets quadratically slower with larger pages (`reference/kea-lab.md` §3).
 //! `from` is exclusive; result 3 ends the paging.
+//!
+//! Nothing here prints: a host that shows how far a long walk has got gives the pager an
+//! observer ([`LeasePager::observe`]), called after every page.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -20,6 +23,17 @@ fn v(svc: &Service) -> &'static str {
     if svc.name == "dhcp6" { "6" } else { "4" }
 }
 
+/// How far a walk has got: pages fetched and leases read from Kea so far (a walk over one
+/// subnet reads every lease and keeps that subnet's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WalkProgress {
+    pub pages: u64,
+    pub leases: u64,
+}
+
+/// Told after every page of a walk (a host's progress line).
+pub type PageObserver = Box<dyn FnMut(WalkProgress) + Send>;
+
 /// A forward-only walk over a service's leases, one page in memory at a time.
 pub struct LeasePager {
     svc: Service,
@@ -28,6 +42,8 @@ pub struct LeasePager {
     page: usize,
     done: bool,
     buffer: VecDeque<Value>,
+    progress: WalkProgress,
+    observer: Option<PageObserver>,
 }
 
 impl LeasePager {
@@ -40,7 +56,15 @@ impl LeasePager {
             page: PAGE,
             done: false,
             buffer: VecDeque::new(),
+            progress: WalkProgress::default(),
+            observer: None,
         }
+    }
+
+    /// Calls `f` after every page fetched, with the pages and leases read so far.
+    pub fn observe(mut self, f: impl FnMut(WalkProgress) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(f));
+        self
     }
 
     /// A smaller page size (for tests).
@@ -82,6 +106,11 @@ impl LeasePager {
             .unwrap_or_default();
         if leases.len() < self.page {
             self.done = true;
+        }
+        self.progress.pages += 1;
+        self.progress.leases += leases.len() as u64;
+        if let Some(f) = &mut self.observer {
+            f(self.progress);
         }
         match leases
             .last()

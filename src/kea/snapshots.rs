@@ -394,6 +394,13 @@ impl Store {
         })
     }
 
+    /// The configuration the object `id` holds (secrets redacted).
+    pub fn config_by_id(&self, id: &str) -> Result<Value, KeaError> {
+        let bytes = self.get(id)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| KeaError::invalid(format!("snapshot {id} cannot be read: {e}")))
+    }
+
     /// The text of a startup file copy.
     pub fn file_text(&self, copy: &FileCopy) -> Result<Vec<u8>, KeaError> {
         self.get(&copy.object)

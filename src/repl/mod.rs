@@ -343,7 +343,7 @@ impl Repl {
             },
             Err(e) => {
                 let _ = std::io::stdout().flush();
-                eprintln!("{}", self.session.describe(&e, source));
+                eprintln!("{}", self.session.describe(&e, source, text));
                 Next::Failed(exit_status_of(&e))
             }
         };

@@ -8,6 +8,7 @@ use rhai::{AST, Array, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 
 use super::complete::{Var, View};
 use super::show::Show;
+use crate::script::errors::describe_input_error;
 use crate::script::{Limits, RunContext, build_engine, describe_error};
 
 /// Arrays longer than this are shortened when shown.
@@ -170,8 +171,9 @@ impl Session {
         self.engine.eval_ast_with_scope::<String>(&mut s, ast).ok()
     }
 
-    /// An error as text: its kind and message, and where it happened.
-    pub fn describe(&self, err: &EvalAltResult, source: &str) -> String {
+    /// An error as text: its kind and message, and where it happened; the input's line
+    /// with a caret under the column when the error is in `input` itself.
+    pub fn describe(&self, err: &EvalAltResult, source: &str, input: &str) -> String {
         let mut inner = err;
         while let EvalAltResult::ErrorInFunctionCall(_, _, e, _)
         | EvalAltResult::ErrorInModule(_, e, _) = inner
@@ -191,13 +193,16 @@ impl Session {
                     .replacen("the script was stopped", "the statement was stopped", 1)
             }
             EvalAltResult::ErrorRuntime(v, _) if v.is_map() => {
-                describe_error(err, source, &self.limits)
+                describe_input_error(err, source, input, &self.limits)
             }
-            _ => describe_error(err, source, &self.limits).replacen(
-                "error: ",
-                "error: script error: ",
-                1,
-            ),
+            _ => {
+                let text = describe_input_error(err, source, input, &self.limits);
+                // "error" may be painted: the kind goes after its colon.
+                match text.split_once(": ") {
+                    Some((head, rest)) => format!("{head}: script error: {rest}"),
+                    None => text,
+                }
+            }
         }
     }
 }
@@ -262,7 +267,7 @@ mod tests {
     fn eval(s: &mut Session, src: &str) -> Result<String, String> {
         s.ctx.start_clock();
         s.eval(src, "input")
-            .map_err(|e| s.describe(&e, "input"))
+            .map_err(|e| s.describe(&e, "input", src))
             .and_then(|v| s.show(&v))
     }
 
@@ -323,7 +328,7 @@ mod tests {
         });
         let e = s.eval("let x = 0; loop { x += 1; }", "input").unwrap_err();
         t.join().unwrap();
-        assert!(s.describe(&e, "input").starts_with("cancelled"));
+        assert!(s.describe(&e, "input", "").starts_with("cancelled"));
         assert_eq!(eval(&mut s, "keep").unwrap(), "7");
     }
 

@@ -61,6 +61,9 @@ pub struct RunContext {
     pub undoing: Mutex<Option<String>>,
     /// The ids of the changes this run recorded, in order (for `run --confirm`).
     pub recorded: Arc<Mutex<Vec<String>>>,
+    /// The changes this run made that no revert can take back (leases, HA, `command()`),
+    /// in order (for `run --confirm`).
+    pub not_revertible: Mutex<Vec<crate::kea::confirm::NotRevertible>>,
     /// The process's heap when the clock started: a run's memory is what it grew by since.
     heap_at_start: AtomicUsize,
     /// A limit hit where Rhai cannot take an error (see [`RunContext::stop_at_next_operation`]).
@@ -98,6 +101,7 @@ impl RunContext {
             trigger_name: Mutex::new(None),
             undoing: Mutex::new(None),
             recorded: Arc::new(Mutex::new(Vec::new())),
+            not_revertible: Mutex::new(Vec::new()),
             heap_at_start: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stop_pending: AtomicBool::new(false),
@@ -114,6 +118,13 @@ impl RunContext {
     /// Sends the script's output to `sink` from now on.
     pub fn set_sink(&self, sink: Arc<dyn Sink>) {
         *self.sink.lock().expect("sink lock") = sink;
+    }
+
+    /// A live progress line from the host (a terminal's spinner; never drawn in the
+    /// daemon or a fleet run's servers).
+    pub fn progress(&self, message: &str) -> crate::term::Progress {
+        let sink = self.sink.lock().expect("sink lock").clone();
+        sink.progress(message)
     }
 
     /// Hands one piece of script output to the host's sink.
@@ -174,11 +185,26 @@ impl RunContext {
         if let Some(id) = &entry.id
             && entry.outcome == "ok"
             && entry.resolves.is_none()
-            && !crate::kea::undo::NOT_UNDOABLE.contains(&entry.kind.as_str())
         {
-            let mut r = self.recorded.lock().expect("recorded lock");
-            if !r.contains(id) {
-                r.push(id.clone());
+            if crate::kea::undo::NOT_UNDOABLE.contains(&entry.kind.as_str()) {
+                self.not_revertible
+                    .lock()
+                    .expect("not revertible lock")
+                    .push(crate::kea::confirm::NotRevertible {
+                        id: id.clone(),
+                        kind: entry.kind.clone(),
+                        action: entry.action.clone(),
+                        key: entry.key.clone(),
+                        target: match &entry.service {
+                            Some(s) => format!("{}/{s}", entry.server),
+                            None => entry.server.clone(),
+                        },
+                    });
+            } else {
+                let mut r = self.recorded.lock().expect("recorded lock");
+                if !r.contains(id) {
+                    r.push(id.clone());
+                }
             }
         }
         if let Err(e) = self.audit.append(&entry) {
@@ -408,7 +434,7 @@ impl RunContext {
             loop {
                 let why = tokio::select! {
                     _ = &mut slow, if progress.is_none() => {
-                        progress = Some(crate::term::Progress::spinner("waiting for Kea's answer…"));
+                        progress = Some(sink.progress("waiting for Kea's answer…"));
                         continue;
                     }
                     r = &mut fut => {
@@ -473,19 +499,39 @@ impl RunContext {
             .enter(|| self.estate.server_new(name))
             .map_err(|e| kea_error(&e))?;
         if new && check {
-            let urls: Vec<String> = server
-                .configured_services()
-                .iter()
-                .map(|s| server.service_url(s))
-                .collect();
-            // Reads go on; the next change against that daemon settles what was left.
-            for p in crate::kea::edit::journal::pending_at(&urls) {
-                self.warn(&format!(
-                    "a change to {} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
-                    p.names(),
-                    p.id,
-                    p.time
-                ));
+            // Reads go on; the next change against that daemon settles what was left. The
+            // records are keyed by daemon: one made through another inventory name of the
+            // same daemon (`lab` and `lab-unix`) is found too. The daemon is asked who it is
+            // only when something is in flight at all.
+            let in_flight = crate::kea::edit::journal::in_flight();
+            let mut told: Vec<String> = Vec::new();
+            for name in server.configured_services() {
+                if in_flight.is_empty() {
+                    break;
+                }
+                let url = server.service_url(&name);
+                let Ok(svc) = crate::kea::Service::new(server.clone(), &name) else {
+                    continue;
+                };
+                let id = self
+                    .block_raw(async move {
+                        Ok::<_, crate::kea::KeaError>(crate::kea::identity::daemon_id(&svc).await)
+                    })?
+                    .map_err(|e| kea_error(&e))?;
+                for p in &in_flight {
+                    if told.contains(&p.id)
+                        || !(p.reaches(&id) || p.targets.iter().any(|t| t.url == url))
+                    {
+                        continue;
+                    }
+                    told.push(p.id.clone());
+                    self.warn(&format!(
+                        "a change to {} (id {}, {}) has an unknown outcome (its answer was lost); the next keascript change against it will finish or undo it",
+                        p.names(),
+                        p.id,
+                        p.time
+                    ));
+                }
             }
         }
         Ok(server)

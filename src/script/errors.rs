@@ -43,7 +43,7 @@ pub fn kind_of_value(v: &Dynamic) -> String {
 
 /// The kind of an error: a host function's (`transport`, `conflict`, …), else `script`.
 pub fn kind_of_error(err: &EvalAltResult) -> String {
-    match innermost(err).0 {
+    match innermost(err) {
         EvalAltResult::ErrorRuntime(v, _) => kind_of_value(v),
         _ => "script".to_string(),
     }
@@ -51,7 +51,7 @@ pub fn kind_of_error(err: &EvalAltResult) -> String {
 
 /// The message of an error raised by a host function.
 pub fn message_of_error(err: &EvalAltResult) -> String {
-    match innermost(err).0 {
+    match innermost(err) {
         EvalAltResult::ErrorRuntime(v, _) => v
             .read_lock::<Map>()
             .and_then(|m| m.get("message").and_then(|m| m.clone().into_string().ok()))
@@ -60,21 +60,14 @@ pub fn message_of_error(err: &EvalAltResult) -> String {
     }
 }
 
-/// The innermost error (inside function calls and modules) and the call chain to it.
-fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Vec<String>) {
-    let mut chain = Vec::new();
+/// The innermost error (inside function calls and modules).
+fn innermost(err: &EvalAltResult) -> &EvalAltResult {
     let mut cur = err;
     loop {
         match cur {
-            EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
-                chain.push(format!("in `{name}` called at {}", at(src, *pos)));
-                cur = inner;
-            }
-            EvalAltResult::ErrorInModule(name, inner, pos) => {
-                chain.push(format!("in module \"{name}\" imported at {}", at("", *pos)));
-                cur = inner;
-            }
-            _ => return (cur, chain),
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+            | EvalAltResult::ErrorInModule(_, inner, _) => cur = inner,
+            _ => return cur,
         }
     }
 }
@@ -88,9 +81,140 @@ fn at(src: &str, pos: Position) -> String {
     }
 }
 
+/// Where an error happened, found on the way in through function calls and imports.
+struct Located {
+    /// The file (as Rhai names it: the script's name, an import path, `stdlib:…`) and
+    /// the position nearest to the error in it.
+    file: String,
+    pos: Position,
+    /// `in `f` called at file:line:col`, outermost first, each in the file it is in.
+    chain: Vec<String>,
+    /// The script functions on the way (a REPL input quotes its line only when it defines
+    /// them all).
+    functions: Vec<String>,
+}
+
+/// Follows `err` in from `start` (the file its outermost position is in): a call's
+/// position is in the caller's file, and what happens inside is in the file that defines
+/// the function (Rhai's `source`) or the module imported.
+fn locate(err: &EvalAltResult, start: &str, main: &str, dir: Option<&std::path::Path>) -> Located {
+    let mut file = start.to_string();
+    let mut near = (file.clone(), err.position());
+    let mut chain = Vec::new();
+    let mut functions = Vec::new();
+    let mut cur = err;
+    loop {
+        match cur {
+            EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
+                chain.push(format!(
+                    "in `{name}` called at {}",
+                    at(&label_of(&file, main, dir), *pos)
+                ));
+                functions.push(name.clone());
+                if !pos.is_none() {
+                    near = (file.clone(), *pos);
+                }
+                if !src.is_empty() {
+                    file = src.clone();
+                }
+                cur = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                chain.push(format!(
+                    "in module \"{name}\" imported at {}",
+                    at(&label_of(&file, main, dir), *pos)
+                ));
+                if !pos.is_none() {
+                    near = (file.clone(), *pos);
+                }
+                file = if super::resolver::STDLIB.iter().any(|(p, _)| p == name) {
+                    format!("stdlib:{name}")
+                } else {
+                    name.clone()
+                };
+                cur = inner;
+            }
+            other => {
+                if !other.position().is_none() {
+                    near = (file, other.position());
+                }
+                return Located {
+                    file: near.0,
+                    pos: near.1,
+                    chain,
+                    functions,
+                };
+            }
+        }
+    }
+}
+
+/// Where a script's text and its imported files are, to quote the line an error is on.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// How errors name the script (its path, `-`, `repl`).
+    pub name: &'a str,
+    /// The script's text.
+    pub text: &'a str,
+    /// The folder plain-file imports resolve from (`None`: the working directory).
+    pub dir: Option<&'a std::path::Path>,
+}
+
+impl<'a> Sources<'a> {
+    /// A script named `name` (imports resolve next to it when it is a file).
+    pub fn of(name: &'a str, text: &'a str) -> Self {
+        Self {
+            name,
+            text,
+            dir: std::path::Path::new(name).parent(),
+        }
+    }
+
+    /// The text of the file Rhai names `id`: the script, an embedded stdlib module, or
+    /// an imported file (read now).
+    fn text_of(&self, id: &str) -> Option<std::borrow::Cow<'a, str>> {
+        if id.is_empty() || id == self.name {
+            return Some(self.text.into());
+        }
+        if let Some(m) = id.strip_prefix("stdlib:") {
+            return super::resolver::STDLIB
+                .iter()
+                .find(|(p, _)| *p == m)
+                .map(|(_, t)| (*t).into());
+        }
+        std::fs::read_to_string(module_file(id, self.dir))
+            .ok()
+            .map(Into::into)
+    }
+}
+
+/// The file an import path names, as the file resolver finds it (`.rhai` added, relative
+/// to the script's folder).
+fn module_file(id: &str, dir: Option<&std::path::Path>) -> std::path::PathBuf {
+    let p = std::path::Path::new(id);
+    let mut file = match dir {
+        Some(d) if p.is_relative() => d.join(p),
+        _ => p.to_path_buf(),
+    };
+    file.set_extension("rhai");
+    file
+}
+
+/// How messages name the file Rhai calls `id`: the script's own name, `stdlib:kea/…`,
+/// or an imported file's path.
+fn label_of(id: &str, main: &str, dir: Option<&std::path::Path>) -> String {
+    if id.is_empty() {
+        return main.to_string();
+    }
+    if id == main || id.starts_with("stdlib:") {
+        return id.to_string();
+    }
+    module_file(id, dir).display().to_string()
+}
+
 /// The exit status for an error that ended a script (`spec/script-api.md` › Exit status).
 pub fn exit_status_of(err: &EvalAltResult) -> u8 {
-    let (inner, _) = innermost(err);
+    let inner = innermost(err);
     match inner {
         EvalAltResult::ErrorRuntime(v, _) => {
             ErrorKind::parse(&kind_of_value(v)).map_or(1, ErrorKind::exit_status)
@@ -129,17 +253,34 @@ pub fn function_names(engine: &rhai::Engine) -> Vec<String> {
 }
 
 /// A human message for an error that ended a script, with where it happened and, when
-/// `text` is the script's source, the line with a caret under the column.
+/// `text` is the script's source, the line with a caret under the column (painted on a
+/// terminal); an error inside an imported file quotes that file's line.
 pub fn describe_error_in(
     err: &EvalAltResult,
     name: &str,
     text: &str,
     limits: &super::Limits,
 ) -> String {
-    let colour = crate::term::colour_stderr();
-    let mut out = describe_error(err, name, limits);
+    describe_error_with(
+        err,
+        &Sources::of(name, text),
+        limits,
+        crate::term::colour_stderr(),
+    )
+}
+
+/// [`describe_error_in`] with the script's sources given and colour chosen.
+pub fn describe_error_with(
+    err: &EvalAltResult,
+    sources: &Sources,
+    limits: &super::Limits,
+    colour: bool,
+) -> String {
+    let name = sources.name;
+    let text = sources.text;
+    let mut out = describe_error_from(err, name, name, sources.dir, limits);
     // A function the script defines itself, called with other arguments, is not unknown.
-    if let EvalAltResult::ErrorFunctionNotFound(sig, _) = innermost(err).0 {
+    if let EvalAltResult::ErrorFunctionNotFound(sig, _) = innermost(err) {
         let bare = sig.split(" (").next().unwrap_or(sig);
         if text.contains(&format!("fn {bare}(")) {
             let call = explain_fn_not_found(sig, &[bare.to_string()]);
@@ -155,65 +296,119 @@ pub fn describe_error_in(
             crate::term::paint("error", crate::term::Paint::Error, true)
         );
     }
-    let in_module = {
-        let mut cur = err;
-        loop {
-            match cur {
-                EvalAltResult::ErrorInModule(..) => break true,
-                EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {
-                    if !src.is_empty() && src != name {
-                        break true;
-                    }
-                    cur = inner;
-                }
-                _ => break false,
-            }
-        }
-    };
-    let pos = innermost_position(err);
-    if let (false, Some(line)) = (in_module, pos.line()) {
-        let excerpt = source_excerpt(text, line, pos.position(), colour);
-        if !excerpt.is_empty() {
-            // After the first line, before the call chain.
-            let (first, rest) = out.split_once('\n').unwrap_or((&out, ""));
-            let excerpt = crate::kea::redact::text(&excerpt).into_owned();
-            out = if rest.is_empty() {
-                format!("{first}\n{excerpt}")
-            } else {
-                format!("{first}\n{excerpt}\n{rest}")
-            };
-        }
+    if let Some(excerpt) = excerpt_at(err, sources, name, colour) {
+        // After the first line, before the call chain.
+        let (first, rest) = out.split_once('\n').unwrap_or((&out, ""));
+        out = if rest.is_empty() {
+            format!("{first}\n{excerpt}")
+        } else {
+            format!("{first}\n{excerpt}\n{rest}")
+        };
     }
     out
 }
 
-/// The nearest position to the error, on the way in through function calls.
-fn innermost_position(err: &EvalAltResult) -> Position {
-    let mut pos = err.position();
-    let mut cur = err;
-    loop {
-        if !cur.position().is_none() {
-            pos = cur.position();
-        }
-        match cur {
-            EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-            | EvalAltResult::ErrorInModule(_, inner, _) => cur = inner,
-            _ => return pos,
-        }
+/// The line the error is on, with a caret under its column, from whichever file it is in
+/// (redacted; `None` when that file's text cannot be had).
+fn excerpt_at(err: &EvalAltResult, sources: &Sources, start: &str, colour: bool) -> Option<String> {
+    let loc = locate(err, start, sources.name, sources.dir);
+    let line = loc.pos.line()?;
+    let text = sources.text_of(&loc.file)?;
+    let excerpt = source_excerpt(&text, line, loc.pos.position(), colour);
+    (!excerpt.is_empty()).then(|| crate::kea::redact::text(&excerpt).into_owned())
+}
+
+/// A REPL input's error with its line and a caret, when the error is in this input (its
+/// top level, or functions it defines itself: a function from an earlier input has line
+/// numbers of that input).
+pub fn describe_input_error(
+    err: &EvalAltResult,
+    name: &str,
+    input: &str,
+    limits: &super::Limits,
+) -> String {
+    let loc = locate(err, name, name, None);
+    let here = (loc.file == name || loc.file.is_empty())
+        && loc
+            .functions
+            .iter()
+            .all(|f| f.starts_with("anon$") || input.contains(&format!("fn {f}(")));
+    if here {
+        let sources = Sources {
+            name,
+            text: input,
+            dir: None,
+        };
+        describe_error_with(err, &sources, limits, crate::term::colour_stderr())
+    } else {
+        describe_error(err, name, limits)
     }
+}
+
+/// An error as one line for a log (the daemon's): where it happened (file:line:col), the
+/// source line quoted, then the calls it happened in; no colour and no terminal control.
+/// `start` is the file the error's outermost position is in.
+pub fn describe_error_for_log(
+    err: &EvalAltResult,
+    sources: &Sources,
+    start: &str,
+    limits: &super::Limits,
+) -> String {
+    let out = describe_error_from(err, start, sources.name, sources.dir, limits);
+    let (first, rest) = out.split_once('\n').unwrap_or((&out, ""));
+    let loc = locate(err, start, sources.name, sources.dir);
+    let quoted = loc
+        .pos
+        .line()
+        .and_then(|l| Some((l, sources.text_of(&loc.file)?)))
+        .and_then(|(l, text)| {
+            let line = text.lines().nth(l.checked_sub(1)?)?.trim().to_string();
+            Some(if mentions_secret(&line) {
+                " — (the line is not shown: it mentions a secret)".to_string()
+            } else {
+                format!(" — `{line}`")
+            })
+        })
+        .unwrap_or_default();
+    let mut one = format!("{first}{quoted}");
+    for c in rest.lines() {
+        one.push_str("; ");
+        one.push_str(c.trim());
+    }
+    // No terminal control in a log.
+    one.retain(|c| !c.is_control());
+    crate::kea::redact::text(&one).into_owned()
 }
 
 /// A human message for an error that ended a script, with where it happened.
 pub fn describe_error(err: &EvalAltResult, source: &str, limits: &super::Limits) -> String {
-    let (inner, chain) = innermost(err);
+    describe_error_from(
+        err,
+        source,
+        source,
+        std::path::Path::new(source).parent(),
+        limits,
+    )
+}
+
+/// [`describe_error`] for an error whose outermost position is in `start` (a trigger's
+/// callback may be a module's function), in a script named `main`.
+fn describe_error_from(
+    err: &EvalAltResult,
+    start: &str,
+    main: &str,
+    dir: Option<&std::path::Path>,
+    limits: &super::Limits,
+) -> String {
+    let inner = innermost(err);
     // Errors raised inside native calls may carry no position of their own: use the
-    // nearest one on the way in.
-    let pos = innermost_position(err);
-    let where_ = if pos.is_none() {
+    // nearest one on the way in, in the file it is in.
+    let loc = locate(err, start, main, dir);
+    let chain = loc.chain;
+    let where_ = if loc.pos.is_none() {
         String::new()
     } else {
-        // Positions inside a function body refer to the file that defines it.
-        format!(" at {}", at(source, pos))
+        format!(" at {}", at(&label_of(&loc.file, main, dir), loc.pos))
     };
     let what = match inner {
         EvalAltResult::ErrorRuntime(v, _) => match v.read_lock::<Map>() {
@@ -533,6 +728,23 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("2 | helper(1, 2);"), "{m}");
+    }
+
+    #[test]
+    fn a_log_line_quotes_the_source_line_on_one_line_without_secrets() {
+        let engine = rhai::Engine::new();
+        let limits = super::super::Limits::default();
+        let text = "let a = 1;\nlet b = a.nope();\n";
+        let err = engine.run(text).unwrap_err();
+        let line = describe_error_for_log(&err, &Sources::of("t.rhai", text), "t.rhai", &limits);
+        assert_eq!(
+            line,
+            "error: unknown function nope(int) at t.rhai:2:11 — `let b = a.nope();`"
+        );
+        let text = "let password = 1;\npassword.nope();\n";
+        let err = engine.run(text).unwrap_err();
+        let line = describe_error_for_log(&err, &Sources::of("t.rhai", text), "t.rhai", &limits);
+        assert!(line.contains("not shown") && !line.contains('\n'), "{line}");
     }
 
     #[test]

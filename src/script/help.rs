@@ -38,6 +38,7 @@ const TX: &[&str] = &["Transaction"];
 /// Mutators: on a Service (committed at once) and on a Transaction (staged).
 const MUT: &[&str] = &["Service", "Transaction"];
 const NONE: &[&str] = &[];
+const RESV_LIST: &[&str] = &["Reservations"];
 
 const fn f(
     name: &'static str,
@@ -318,7 +319,28 @@ pub const ENTRIES: &[Entry] = &[
         SERVICE,
         "reservations",
         &["v4.reservations()", "v4.reservations(scope)"],
-        "host reservations: all, or of one subnet key or \"global\"",
+        "host reservations: all, or of one subnet key or \"global\"; a lazy list (for r in …, paged from a hosts database): len(), is_empty(), to_array()",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "len",
+        &["v4.reservations().len()"],
+        "how many reservations the lazy list has (a hosts database is counted page by page)",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "is_empty",
+        &["v4.reservations(scope).is_empty()"],
+        "whether there is none (reads one page at most)",
+        HOSTS,
+    ),
+    m(
+        RESV_LIST,
+        "to_array",
+        &["v4.reservations().to_array()"],
+        "every reservation in an array (for filter, map, sort, indexing)",
         HOSTS,
     ),
     m(
@@ -342,7 +364,7 @@ pub const ENTRIES: &[Entry] = &[
             "v4.update_reservation(key, map)",
             "v4.update_reservation(scope, key, map)",
         ],
-        "merge into a reservation",
+        "merge into a reservation (in a hosts database: reservation-update, through the same loop: journal, plan, audit id, undo)",
         HOSTS,
     ),
     m(
@@ -362,7 +384,7 @@ pub const ENTRIES: &[Entry] = &[
             "v4.import_reservations(path)",
             "v4.import_reservations(path, #{ subnet, replace })",
         ],
-        "a CSV file of reservations, every row checked, applied as one change; #{ added, updated, unchanged, deleted }",
+        "a CSV file of reservations (columns hw_address…, ip_address, hostname, subnet…, option:NAME for an option's data), every row checked, applied as one change; #{ added, updated, unchanged, deleted }",
         HOSTS,
     ),
     m(
@@ -404,7 +426,7 @@ pub const ENTRIES: &[Entry] = &[
         MUT,
         "move_subnet",
         &["v4.move_subnet(key, name)", "v4.move_subnet(key, ())"],
-        "move a subnet into a shared network, or out of it",
+        "move a subnet into a shared network, or out of it (network4-subnet-add/-del on Kea >= 2.7 where the network sets nothing of its own, else config-set)",
         HOSTS,
     ),
     m(
@@ -566,8 +588,11 @@ pub const ENTRIES: &[Entry] = &[
     m(
         SERVICE,
         "ensure_pool",
-        &["v4.ensure_pool(key, range)"],
-        "add the pool to the subnet unless it is there (however the range is spelled); returns #{ action, value }",
+        &[
+            "v4.ensure_pool(key, range)",
+            "v4.ensure_pool(key, #{ pool, option_data, client_classes })",
+        ],
+        "add the pool to the subnet unless it is there (however the range is spelled); with a map, also update only the keys named when different; returns #{ action, value }",
         ENSURE,
     ),
     m(
@@ -598,7 +623,7 @@ pub const ENTRIES: &[Entry] = &[
     m(
         SERVICE,
         "ensure_reservation",
-        &["v4.ensure_reservation(map)"],
+        &["v4.ensure_reservation(map)", "v6.ensure_reservation(map)"],
         "create the reservation (by its one identifier, in subnet or global) when missing, update the keys named when different; returns #{ action, value }",
         ENSURE,
     ),
@@ -727,7 +752,7 @@ pub const ENTRIES: &[Entry] = &[
         SERVICE,
         "leases",
         &["v4.leases()", "v4.leases(subnet_key)"],
-        "an iterator over every lease (or a subnet's), fetched page by page",
+        "an iterator over every lease (or a subnet's), fetched page by page; a progress line on a terminal once a walk lasts a second",
         LEASES,
     ),
     m(
@@ -809,7 +834,7 @@ pub const ENTRIES: &[Entry] = &[
     f(
         "undo",
         &["undo(id)"],
-        "revert the recorded change id (history()'s id) on every HA peer: a subnet, pool, class, options, settings, reservation, shared network, PD pool or apply; conflict when changed since; unsupported for leases, HA, command() and hosts-database reservations",
+        "revert the recorded change id (history()'s id) on every HA peer: a subnet, pool, class, options, settings, reservation, shared network, PD pool or apply; conflict when changed since (reservations in a hosts database are put back through host_cmds); unsupported for leases, HA and command()",
         LEASES,
     ),
     // Triggers

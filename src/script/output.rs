@@ -22,6 +22,14 @@ pub enum Line {
 /// The host's receiver of script output.
 pub trait Sink: Send + Sync {
     fn line(&self, kind: Line, text: &str);
+
+    /// A live progress line saying `message` (a long lease walk, a slow answer), for a
+    /// host that shows them; by default one that is never drawn (the daemon's log, a
+    /// fleet run's per-server buffers, which have their own progress bar).
+    fn progress(&self, message: &str) -> crate::term::Progress {
+        let _ = message;
+        crate::term::Progress::hidden()
+    }
 }
 
 /// `keascript run`: `print` and plans to stdout, `debug` and warnings to stderr.
@@ -37,6 +45,11 @@ impl Sink for Console {
             }
             Line::Debug | Line::Warn => eprintln!("{}", text.trim_end_matches('\n')),
         }
+    }
+
+    /// On stderr, on a terminal only, silenced by `-q` (`term::Progress`).
+    fn progress(&self, message: &str) -> crate::term::Progress {
+        crate::term::Progress::spinner(message)
     }
 }
 

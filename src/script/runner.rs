@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use rhai::{AST, Array, Dynamic, Engine, EvalAltResult, FnPtr, Scope};
 
-use super::errors::{describe_error_in, kind_of_error, source_excerpt};
+use super::errors::{
+    Sources, describe_error_for_log, describe_error_in, kind_of_error, source_excerpt,
+};
 use super::{Limits, RunContext, build_engine, describe_error, exit_status_of};
 
 /// How a run ended.
@@ -202,7 +204,10 @@ pub fn run_source(
 }
 
 /// Calls a trigger's callback once (the daemon): `on_change` passes the event map; a
-/// callback that takes no parameter is called without it. The clock starts now.
+/// callback that takes no parameter is called without it. The clock starts now. An error
+/// is one line for the log: file:line:col and the source line (of `source`, the script's
+/// text, or of the imported file the error is in), no colour.
+#[allow(clippy::too_many_arguments)]
 pub fn call_trigger(
     engine: &Engine,
     ast: &AST,
@@ -210,6 +215,7 @@ pub fn call_trigger(
     arg: Option<Dynamic>,
     ctx: &RunContext,
     name: &str,
+    source: &str,
     limits: &Limits,
 ) -> RunOutcome {
     ctx.start_clock();
@@ -237,14 +243,24 @@ pub fn call_trigger(
             )
         }
         Err(e) => {
-            // Not "in `anon$…` called at <script>": the log says which trigger.
-            let e = match *e {
-                EvalAltResult::ErrorInFunctionCall(g, _, inner, _) if g == f.fn_name() => inner,
-                other => Box::new(other),
+            // Not "in `anon$…` called at <script>": the log says which trigger. What
+            // happens inside is in the file that defines the callback.
+            let (e, start) = match *e {
+                EvalAltResult::ErrorInFunctionCall(g, src, inner, _) if g == f.fn_name() => (
+                    inner,
+                    if src.is_empty() {
+                        name.to_string()
+                    } else {
+                        src
+                    },
+                ),
+                other => (Box::new(other), name.to_string()),
             };
+            // One line per log event, with the source line.
+            let sources = Sources::of(name, source);
+            let line = describe_error_for_log(&e, &sources, &start, limits);
             let mut outcome = ended(Err(e), ctx, name, None, limits);
-            // One line per log event.
-            outcome.error = outcome.error.map(|m| m.replace("\n  ", "; "));
+            outcome.error = Some(line);
             outcome
         }
         Ok(_) => ended(Ok(()), ctx, name, None, limits),

@@ -659,3 +659,153 @@ fn a_change_made_by_someone_else_before_sending_is_caught_by_the_hash() {
     assert_eq!(out.stdout.trim(), "41");
     assert!(rig.subnet("10.41.0.0/24").1.is_some());
 }
+
+/// The shared network holding subnet `id` in a `Dhcp4` map, and the subnet.
+fn in_network(dhcp4: &Value, id: u64) -> Option<(String, Value)> {
+    dhcp4["shared-networks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|n| {
+            let s = n["subnet4"].as_array()?.iter().find(|s| s["id"] == id)?;
+            Some((n["name"].as_str()?.to_string(), s.clone()))
+        })
+}
+
+/// Shared networks on the hook path (Kea ≥ 2.7): a network is added and deleted with
+/// `network4-add`/`-del`; a subnet moves into and out of a network that sets nothing of its
+/// own with `network4-subnet-add`/`-del`, and is changed there with `subnet4-update` and
+/// deltas. Where a network sets its own values (Kea 3.0.4's subnet commands would give the
+/// subnet the server's instead), the move and the subnet's changes go by `config-set`, and
+/// the network's value survives: running configuration and file read back each time.
+#[test]
+fn shared_networks_use_the_network_commands_where_no_inherited_value_is_lost() {
+    let Some(rig) = Rig::new() else { return };
+    let both = || [rig.running(), rig.file()];
+    let out = rig.run(
+        r#"
+let v4 = kea().dhcp4;
+v4.add_shared_network(#{ name: "plain" });
+v4.move_subnet(1, "plain");
+v4.update_subnet(1, #{ renew_timer: 100 });
+v4.add_pool(1, "192.0.2.210-192.0.2.220");
+"#,
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        rig.proxy.mutating(),
+        [
+            "network4-add",
+            "config-write",
+            "network4-subnet-add",
+            "config-write",
+            "subnet4-update",
+            "config-write",
+            "subnet4-delta-add",
+            "config-write"
+        ]
+    );
+    assert_eq!(
+        rig.proxy.sent("network4-subnet-add"),
+        [json!({"name": "plain", "id": 1})]
+    );
+    for root in both() {
+        let (net, s) = in_network(&root, 1).expect("subnet 1 in a network");
+        assert_eq!(net, "plain");
+        assert_eq!(s["renew-timer"], 100, "{s}");
+        assert_eq!(
+            pools(&s),
+            ["192.0.2.10-192.0.2.200", "192.0.2.210-192.0.2.220"]
+        );
+        assert!(
+            s.get("valid-lifetime").is_none_or(|v| *v == 4000),
+            "the server's value, as before: {s}"
+        );
+        assert!(root["subnet4"].as_array().is_none_or(|a| a.is_empty()));
+    }
+    // Into a network with its own valid-lifetime: config-set, and the network's value is
+    // what the subnet gets, also after a change to the subnet.
+    rig.proxy.clear();
+    let out = rig.run(
+        r#"
+let v4 = kea().dhcp4;
+v4.add_shared_network(#{ name: "office", valid_lifetime: 600 });
+v4.move_subnet(1, "office");
+v4.update_subnet(1, #{ renew_timer: 120 });
+"#,
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        rig.proxy.mutating(),
+        [
+            "network4-add",
+            "config-write",
+            "config-set",
+            "config-write",
+            "config-set",
+            "config-write"
+        ]
+    );
+    let running = rig.running();
+    let (net, s) = in_network(&running, 1).expect("subnet 1 in a network");
+    assert_eq!(net, "office");
+    assert_eq!(s["renew-timer"], 120);
+    assert_eq!(
+        s["valid-lifetime"], 600,
+        "Kea echoes the network's value, not the server's: {s}"
+    );
+    let (_, s) = in_network(&rig.file(), 1).expect("in the file");
+    assert_eq!(
+        s["valid-lifetime"], 600,
+        "the file too (Kea writes the echo): {s}"
+    );
+    assert!(
+        !s["user-context"].to_string().contains("valid-lifetime"),
+        "inherited, not the subnet's own: {s}"
+    );
+    // Back into the plain network, then out of it, and both networks go.
+    rig.proxy.clear();
+    let out = rig.run(
+        r#"
+let v4 = kea().dhcp4;
+v4.move_subnet(1, "plain");
+v4.move_subnet(1, ());
+v4.delete_shared_network("plain");
+v4.delete_shared_network("office");
+"#,
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        rig.proxy.mutating(),
+        [
+            "config-set",
+            "config-write",
+            "network4-subnet-del",
+            "config-write",
+            "network4-del",
+            "config-write",
+            "network4-del",
+            "config-write"
+        ],
+        "out of a network with values of its own by config-set; out of the plain one by network4-subnet-del"
+    );
+    assert_eq!(
+        rig.proxy.sent("network4-subnet-del"),
+        [json!({"name": "plain", "id": 1})]
+    );
+    for root in both() {
+        assert!(
+            root["shared-networks"]
+                .as_array()
+                .is_none_or(|a| a.is_empty()),
+            "{}",
+            root["shared-networks"]
+        );
+        let s = subnet_in(&root, "192.0.2.0/24").expect("subnet 1 at the top level");
+        assert_eq!(s["renew-timer"], 120);
+        assert!(
+            s.get("valid-lifetime").is_none_or(|v| *v == 4000),
+            "the server's value again: {s}"
+        );
+    }
+}

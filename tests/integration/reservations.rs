@@ -38,6 +38,11 @@ impl Bench {
     }
 
     pub fn run(&self, text: &str) -> Run {
+        self.run_with(&[], text)
+    }
+
+    /// Runs a script with extra `run` options (`--dry-run`).
+    pub fn run_with(&self, args: &[&str], text: &str) -> Run {
         let i = self.count.get();
         self.count.set(i + 1);
         let path = script(self.tmp.path(), &format!("s{i}.rhai"), text);
@@ -47,6 +52,7 @@ impl Bench {
             .env("KEASCRIPT_STATE_DIR", self.tmp.path().join("state"))
             .env("KEASCRIPT_AUDIT_FILE", self.audit_file())
             .arg("run")
+            .args(args)
             .arg(&path)
             .timeout(Duration::from_secs(300))
             .output()
@@ -177,6 +183,9 @@ fn reservations_on_the_configuration_path_v4_and_v6() {
         print(srv.dhcp4.reservation("192.0.2.250").hostname);
         print(srv.dhcp4.reservations(1).len());
         print(srv.dhcp4.reservation(1, "192.0.2.251") == ());
+        for r in srv.dhcp4.reservations() { print(`${r.hostname} in ${r.subnet}`); }
+        print(srv.dhcp4.reservations("global").is_empty());
+        print(srv.dhcp4.reservations(1).to_array().map(|r| r.ip_address));
     "#);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
@@ -186,7 +195,10 @@ fn reservations_on_the_configuration_path_v4_and_v6() {
             "printer",
             "printer",
             "1",
-            "true"
+            "true",
+            "printer in 1",
+            "true",
+            "[\"192.0.2.250\"]"
         ]
     );
     for root in b.both("dhcp4") {
@@ -514,6 +526,44 @@ fn a_real_dhcp_client_gets_its_reserved_address() {
     );
 }
 
+/// Points a Kea ≥ 2.7 daemon (`svc`, reached directly at `sock`) at the hosts database in
+/// `pg`: the PostgreSQL backend hook beside the others, `hosts-database`, written to its
+/// file (sent straight to the socket, as an admin's own tool would).
+pub fn use_hosts_database(svc: &Service, sock: &Path, pg: &crate::support::postgres::Postgres) {
+    use_hosts_database_named(svc, sock, pg, crate::support::postgres::DB);
+}
+
+/// [`use_hosts_database`] with database `name` of `pg`.
+pub fn use_hosts_database_named(
+    svc: &Service,
+    sock: &Path,
+    pg: &crate::support::postgres::Postgres,
+    name: &str,
+) {
+    use crate::support::kea_raw;
+    let mut cfg = rt().block_on(svc.config()).expect("config-get");
+    cfg.as_object_mut().unwrap().remove("hash");
+    let root = &mut cfg["Dhcp4"];
+    let lease_cmds = root["hooks-libraries"][0]["library"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pgsql = Path::new(&lease_cmds).with_file_name("libdhcp_pgsql.so");
+    root["hooks-libraries"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, serde_json::json!({ "library": pgsql }));
+    root["hosts-database"] = pg.hosts_database_named(name);
+    for (cmd, args) in [("config-set", Some(cfg.clone())), ("config-write", None)] {
+        let mut body = serde_json::json!({ "command": cmd });
+        if let Some(a) = args {
+            body["arguments"] = a;
+        }
+        let answer = kea_raw(sock, &body).expect("answer");
+        assert_eq!(answer["result"], 0, "{cmd}: {answer}");
+    }
+}
+
 /// Kea 3.0's lab with a hosts database in a real PostgreSQL: reservations change through
 /// host_cmds (`reservation-add`/`-update`/`-del`), land in PostgreSQL's `hosts` table, and
 /// never in the configuration file.
@@ -536,29 +586,8 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     );
     let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
     pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
-    // Kea ≥ 2.7: the PostgreSQL backend is a hook library beside the others.
-    let mut cfg = rt().block_on(svc.config()).expect("config-get");
-    cfg.as_object_mut().unwrap().remove("hash");
-    let root = &mut cfg["Dhcp4"];
-    let lease_cmds = root["hooks-libraries"][0]["library"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let pgsql = Path::new(&lease_cmds).with_file_name("libdhcp_pgsql.so");
-    root["hooks-libraries"]
-        .as_array_mut()
-        .unwrap()
-        .insert(0, serde_json::json!({ "library": pgsql }));
-    root["hosts-database"] = pg.hosts_database();
     let sock = b.lab.socket("dhcp4");
-    for (cmd, args) in [("config-set", Some(cfg.clone())), ("config-write", None)] {
-        let mut body = serde_json::json!({ "command": cmd });
-        if let Some(a) = args {
-            body["arguments"] = a;
-        }
-        let answer = kea_raw(&sock, &body).expect("answer");
-        assert_eq!(answer["result"], 0, "{cmd}: {answer}");
-    }
+    use_hosts_database(&svc, &sock, &pg);
     let r = b.ok(
         r#"let c = kea("lab").dhcp4.capabilities(); print(`${c.host_cmds} ${c.reservations}`);"#,
     );
@@ -646,26 +675,586 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     );
     assert_eq!(ensure("ensured"), "updated");
     assert_eq!(rows("SELECT hostname FROM hosts").trim(), "ensured");
+    // A transaction mixing reservations with configuration changes would be two changes.
     let err = b.fails(
-        r#"let tx = kea("lab").dhcp4.begin(); tx.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:97", hostname: "x" }); tx.commit();"#,
+        r#"let tx = kea("lab").dhcp4.begin(); tx.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:97", hostname: "x" }); tx.set(#{ valid_lifetime: 4321 }); tx.commit();"#,
     );
     assert!(
         err.contains("keeps its reservations in a hosts database"),
         "{err}"
     );
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "1");
+    // A dry run plans the reservation (the step and its command), sends nothing.
+    let mark = b.mark("dhcp4");
+    let r = b.run_with(
+        &["--dry-run", "--detailed-exitcode"],
+        r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:aa", ip_address: "192.0.2.241" });"#,
+    );
+    let plan = format!("{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 2, "changes pending: {plan}");
+    assert!(
+        plan.contains("add reservation hw_address 02:42:ac:11:00:aa, 192.0.2.241 in subnet id 1: would send reservation-add (dhcp4)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 1 to add, 0 to change, 0 to delete on lab/dhcp4."),
+        "{plan}"
+    );
+    assert!(
+        !b.mutations_since("dhcp4", mark)
+            .iter()
+            .any(|c| c.starts_with("reservation-"))
+            && !commands_in(b.lab.dir(), "dhcp4")
+                .into_iter()
+                .skip(mark)
+                .any(|c| c.starts_with("reservation-add")),
+        "dry run sent nothing"
+    );
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "1");
     b.ok(r#"kea("lab").dhcp4.delete_reservation("192.0.2.240");"#);
     assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "0");
-    let actions: Vec<String> = b
-        .audit()
+    let resv = |b: &Bench| -> Vec<Value> {
+        b.audit()
+            .into_iter()
+            .filter(|e| e["kind"] == "reservation" && e["undoes"].is_null())
+            .collect()
+    };
+    let actions: Vec<String> = resv(&b)
         .iter()
-        .filter(|e| e["kind"] == "reservation")
         .filter_map(|e| e["action"].as_str().map(String::from))
         .collect();
     assert_eq!(actions, ["add", "update", "update", "delete"]);
+    // Each change has an id, and its journal record is `written` (no commands kept).
+    let ids: Vec<String> = resv(&b)
+        .iter()
+        .map(|e| e["id"].as_str().expect("an id").to_string())
+        .collect();
+    for id in &ids {
+        let rec: Value = serde_json::from_str(
+            &std::fs::read_to_string(b.tmp.path().join(format!("state/journal/{id}.json")))
+                .unwrap_or_else(|e| panic!("journal record {id}: {e}")),
+        )
+        .unwrap();
+        assert_eq!(rec["phase"], "written", "{rec}");
+        assert!(rec.get("hosts").is_none(), "{rec}");
+    }
+    // undo the deletion: the reservation is back in PostgreSQL, as it was.
+    let mark = b.mark("dhcp4");
+    b.ok(&format!(r#"undo("{}");"#, ids[3]));
+    assert_eq!(
+        rows("SELECT hostname, ipv4_address FROM hosts").trim(),
+        format!(
+            "ensured|{}",
+            u32::from(std::net::Ipv4Addr::new(192, 0, 2, 240))
+        )
+    );
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert!(sent.iter().any(|c| c == "reservation-add"), "{sent:?}");
+    assert!(!sent.iter().any(|c| c == "config-set"), "{sent:?}");
+    // undo the first update (renamed): the reservation changed since (ensured): conflict,
+    // nothing sent.
+    let mark = b.mark("dhcp4");
+    let err = b.fails(&format!(r#"undo("{}");"#, ids[1]));
+    assert!(err.contains("changed after that change"), "{err}");
+    assert!(
+        !commands_in(b.lab.dir(), "dhcp4")
+            .into_iter()
+            .skip(mark)
+            .any(|c| c.starts_with("reservation-update") || c.starts_with("reservation-del")),
+        "nothing sent on a conflict"
+    );
+    // undo the last update (ensured): renamed again.
+    b.ok(&format!(r#"undo("{}");"#, ids[2]));
+    assert_eq!(rows("SELECT hostname FROM hosts").trim(), "renamed");
+    let undone: Vec<Value> = b
+        .audit()
+        .into_iter()
+        .filter(|e| e["kind"] == "reservation" && !e["undoes"].is_null())
+        .collect();
+    assert_eq!(undone.len(), 2, "{undone:?}");
+    assert_eq!(undone[1]["undoes"], ids[2].as_str());
+    // An import into the database: every row checked against it first (a bad row named by
+    // its line, nothing sent), then one command per reservation, no configuration change.
+    let csv = b.tmp.path().join("db.csv");
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,hostname\n02:42:ac:11:01:01,192.0.2.231,a\n02:42:ac:11:01:02,192.0.2.240,b\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let err = b.fails(&format!(
+        r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+        csv.display()
+    ));
+    assert!(
+        err.contains("line 3: ip_address 192.0.2.240 is already reserved"),
+        "{err}"
+    );
+    assert!(
+        !commands_in(b.lab.dir(), "dhcp4")
+            .into_iter()
+            .skip(mark)
+            .any(|c| c.starts_with("reservation-add")),
+        "nothing sent for a bad file"
+    );
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,hostname\n02:42:ac:11:01:01,192.0.2.231,a\n02:42:ac:11:01:02,192.0.2.232,b\n02:42:ac:11:00:99,192.0.2.240,renamed\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"let c = kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }}); print(`${{c.added}} ${{c.updated}} ${{c.unchanged}}`);"#,
+        csv.display()
+    ));
+    assert_eq!(r.stdout.trim(), "2 0 1");
+    let sent: Vec<String> = commands_in(b.lab.dir(), "dhcp4")
+        .into_iter()
+        .skip(mark)
+        .collect();
+    assert_eq!(
+        sent.iter().filter(|c| *c == "reservation-add").count(),
+        2,
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|c| c == "config-set"), "{sent:?}");
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "3");
+    assert!(!b.file("dhcp4").to_string().contains("02:42:ac:11:01:01"));
+    let import = b
+        .audit()
+        .into_iter()
+        .rev()
+        .find(|e| e["action"] == "import")
+        .expect("the import is audited");
+    b.ok(&format!(r#"undo("{}");"#, import["id"].as_str().unwrap()));
+    assert_eq!(
+        rows("SELECT hostname FROM hosts ORDER BY hostname").trim(),
+        "renamed"
+    );
+    // reservations() reads a database a page at a time (500 hosts a page), asking for the
+    // next page only when the loop gets there: 600 hosts, a loop that stops at the first
+    // asks for one page; a whole loop, len() and to_array() see every host.
+    let many = b.tmp.path().join("many.csv");
+    let mut text = String::from("hw_address,hostname\n");
+    for i in 0..600 {
+        text.push_str(&format!(
+            "02:42:ac:12:{:02x}:{:02x},h{i}\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    std::fs::write(&many, text).unwrap();
+    b.ok(&format!(
+        r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+        many.display()
+    ));
+    assert_eq!(rows("SELECT count(*) FROM hosts").trim(), "601");
+    let pages = |mark: usize| {
+        commands_in(b.lab.dir(), "dhcp4")
+            .into_iter()
+            .skip(mark)
+            .filter(|c| c == "reservation-get-page")
+            .count()
+    };
+    let mark = b.mark("dhcp4");
+    let r = b.ok(
+        r#"let n = 0; for r in kea("lab").dhcp4.reservations(1) { n += 1; if n == 1 { print(r.subnet); break; } }"#,
+    );
+    assert_eq!(r.stdout.trim(), "1");
+    assert_eq!(pages(mark), 1, "one page for one reservation");
+    let mark = b.mark("dhcp4");
+    let r = b.ok(
+        r#"let d = kea("lab").dhcp4; let n = 0; for r in d.reservations(1) { n += 1; }
+           print(n); print(d.reservations(1).len()); print(d.reservations(1).to_array().len());"#,
+    );
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), ["601", "601", "601"]);
+    assert!(pages(mark) >= 6, "each pass pages: {}", pages(mark));
+    // Changes an earlier keascript left in flight (phase `sent`, its answer lost) are
+    // settled by the next change through the server, by reading the hosts back: one whose
+    // reservation the database has is finished (`written`); one it does not have is
+    // dropped (the database is as before).
+    let daemon = rt().block_on(keascript::kea::identity::daemon_id(&svc));
+    let journal = b.tmp.path().join("state/journal");
+    let record = |id: &str, mac: &str, ip: &str, hostname: &str| {
+        let after = serde_json::json!({"subnet": 1, "hw-address": mac, "ip-address": ip, "hostname": hostname});
+        let rec = serde_json::json!({
+            "id": id, "time": "2026-01-01T00:00:00.000Z", "snapshot": null, "phase": "sent",
+            "targets": [{"daemon": daemon.as_str(), "url": svc.server.service_url("dhcp4"),
+                         "server": "lab", "service": "dhcp4"}],
+            "hosts": [{"target": 0, "command": "reservation-add",
+                       "arguments": {"reservation": {"subnet-id": 1, "hw-address": mac, "ip-address": ip, "hostname": hostname}},
+                       "before": null, "after": after}]
+        });
+        std::fs::write(journal.join(format!("{id}.json")), rec.to_string()).unwrap();
+    };
+    record("0-made", "02:42:ac:11:00:99", "192.0.2.240", "renamed");
+    record("1-lost", "02:42:ac:11:00:55", "192.0.2.55", "never-made");
+    let r = b.ok(r#"kea("lab").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:56", hostname: "after-settling" });"#);
+    assert!(
+        r.stderr
+            .contains("an earlier change (id 0-made) had an unknown outcome"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(id 1-lost)"), "{}", r.stderr);
+    let made: Value =
+        serde_json::from_str(&std::fs::read_to_string(journal.join("0-made.json")).unwrap())
+            .unwrap();
+    assert_eq!(made["phase"], "written");
+    assert!(!journal.join("1-lost.json").exists(), "settled as not made");
+    assert_eq!(
+        rows("SELECT hostname FROM hosts WHERE hostname !~ '^h[0-9]+$' ORDER BY hostname").trim(),
+        "after-settling\nrenamed"
+    );
+    // A commit-confirmed run: a reservation added in the database, not confirmed, is taken
+    // out again when the window ends (the revert undoes it through host_cmds).
+    let confirmed_mac = "02:42:ac:11:00:c0";
+    let r = b.run_with(
+        &["--confirm", "3s"],
+        &format!(
+            r#"kea("lab").dhcp4.add_reservation(#{{ subnet: 1, hw_address: "{confirmed_mac}", hostname: "unconfirmed" }});"#
+        ),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let has = || rows("SELECT count(*) FROM hosts WHERE hostname = 'unconfirmed'").trim() == "1";
+    let start = std::time::Instant::now();
+    let mut seen = false;
+    // Waits on the database (the event), with a generous bound for a loaded CI machine.
+    while start.elapsed() < Duration::from_secs(120) {
+        if b.audit().iter().any(|e| {
+            e["kind"] == "reservation"
+                && e["action"] == "delete"
+                && !e["undoes"].is_null()
+                && e["key"].as_str().is_some_and(|k| k.contains(confirmed_mac))
+        }) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(seen, "the revert undid the reservation: {:?}", b.audit());
+    assert!(!has(), "{confirmed_mac} is gone from the database again");
     assert!(
         !std::fs::read_to_string(b.audit_file())
             .unwrap()
             .contains(crate::support::postgres::PASSWORD),
         "no password in the audit trail"
     );
+}
+
+/// An HA pair on Kea 3.0 whose two servers keep their reservations in one PostgreSQL
+/// database: a reservation change is made once for that database (one `reservation-add`
+/// in total, through the server the script names), and both peers answer
+/// `reservation-get` with it.
+#[test]
+fn ha_peers_sharing_one_hosts_database_get_one_reservation_add() {
+    use crate::support::kea_raw;
+    use crate::support::postgres::Postgres;
+    use keascript::lab::{HaMode, LabOptions};
+    let Some(lab) = crate::support::lab_with(LabOptions {
+        ha: Some(HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let unix = |i: usize| {
+        let srv = Server::connect(
+            &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
+            Some("dhcp4"),
+            Default::default(),
+        )
+        .unwrap();
+        Service::new(Arc::new(srv), "dhcp4").unwrap()
+    };
+    let caps = rt()
+        .block_on(unix(0).capabilities())
+        .expect("list-commands");
+    if !caps.host_cmds {
+        eprintln!(
+            "skipping the shared hosts-database HA test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            lab.version
+        );
+        return;
+    }
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..2 {
+        use_hosts_database(&unix(i), &lab.socket_of(i, "dhcp4"), &pg);
+    }
+    let adds = |i: usize| {
+        commands_in(&lab.nodes()[i].dir, "dhcp4")
+            .iter()
+            .filter(|c| c.starts_with("reservation-add"))
+            .count()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = script(
+        tmp.path(),
+        "add.rhai",
+        r#"let v4 = kea("server1").dhcp4;
+           v4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:77", ip_address: "192.0.2.77", hostname: "shared" });"#,
+    );
+    let out = keascript()
+        .arg("--config")
+        .arg(lab.inventory())
+        .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+        .env("KEASCRIPT_AUDIT_FILE", tmp.path().join("audit.jsonl"))
+        .arg("run")
+        .arg(&path)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .expect("run keascript");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(adds(0) + adds(1), 1, "one reservation-add in total");
+    assert_eq!(adds(0), 1, "through the server the script named");
+    for i in 0..2 {
+        let answer = kea_raw(
+            &lab.socket_of(i, "dhcp4"),
+            &serde_json::json!({ "command": "reservation-get", "arguments":
+                { "subnet-id": 1, "identifier-type": "hw-address", "identifier": "02:42:ac:11:00:77" } }),
+        )
+        .expect("answer");
+        assert_eq!(answer["result"], 0, "server{}: {answer}", i + 1);
+        assert_eq!(answer["arguments"]["hostname"], "shared", "{answer}");
+    }
+    assert_eq!(
+        pg.psql("kea", "SELECT count(*) FROM hosts").unwrap().trim(),
+        "1"
+    );
+    // One audit entry, naming the peer; neither configuration file has it.
+    let audit = std::fs::read_to_string(tmp.path().join("audit.jsonl")).unwrap();
+    let entries: Vec<Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &Value| e["kind"] == "reservation")
+        .collect();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["peers"], serde_json::json!(["server2"]));
+    for i in 0..2 {
+        let text = std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap();
+        assert!(
+            !text.contains("02:42:ac:11:00:77"),
+            "server{}'s file",
+            i + 1
+        );
+    }
+}
+
+/// A CSV with option columns (`option:NAME`): every value checked like `set_option`'s (a
+/// bad one named by its line, option and value, nothing sent), then the options land in
+/// each reservation's `option-data`, running and in the file.
+#[test]
+fn importing_reservations_with_option_columns() {
+    let Some(b) = Bench::new() else { return };
+    let csv = b.tmp.path().join("opts.csv");
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,option:domain-name-servers,option:domain-name\n\
+         02:42:ac:11:02:01,192.0.2.221,\"192.0.2.53, 192.0.2.54\",one.example\n\
+         02:42:ac:11:02:02,192.0.2.222,192.0.2.5x,\n\
+         02:42:ac:11:02:03,192.0.2.223,,three.example\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let err = b.fails(&format!(
+        r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+        csv.display()
+    ));
+    assert!(
+        err.contains(
+            "line 3: option domain-name-servers (code 6) data \"192.0.2.5x\": \"192.0.2.5x\" is not a valid ipv4-address"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 bad row"), "{err}");
+    assert!(b.mutations_since("dhcp4", mark).is_empty(), "nothing sent");
+    let err = {
+        std::fs::write(
+            b.tmp.path().join("unknown.csv"),
+            "hw_address,option:no-such-option\n02:42:ac:11:02:09,x\n",
+        )
+        .unwrap();
+        b.fails(&format!(
+            r#"kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }});"#,
+            b.tmp.path().join("unknown.csv").display()
+        ))
+    };
+    assert!(
+        err.contains("line 2: option \"no-such-option\" is neither a standard"),
+        "{err}"
+    );
+    // Fixed: one change, the options in each reservation.
+    std::fs::write(
+        &csv,
+        "hw_address,ip_address,option:domain-name-servers,option:domain-name\n\
+         02:42:ac:11:02:01,192.0.2.221,\"192.0.2.53, 192.0.2.54\",one.example\n\
+         02:42:ac:11:02:02,192.0.2.222,192.0.2.55;192.0.2.56,\n\
+         02:42:ac:11:02:03,192.0.2.223,,three.example\n",
+    )
+    .unwrap();
+    let mark = b.mark("dhcp4");
+    let r = b.ok(&format!(
+        r#"print(kea("lab").dhcp4.import_reservations("{}", #{{ subnet: 1 }}).added);"#,
+        csv.display()
+    ));
+    assert_eq!(r.stdout.trim(), "3");
+    assert_eq!(
+        b.mutations_since("dhcp4", mark),
+        ["config-set", "config-write"]
+    );
+    for root in b.both("dhcp4") {
+        let list = reservations_of(&root, 1);
+        let data = |mac: &str| -> Vec<(String, String)> {
+            by_mac(&list, mac).expect("reserved")["option-data"]
+                .as_array()
+                .expect("option-data")
+                .iter()
+                .map(|o| {
+                    (
+                        o["name"].as_str().unwrap_or("").to_string(),
+                        o["data"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            data("02:42:ac:11:02:01"),
+            [
+                (
+                    "domain-name-servers".into(),
+                    "192.0.2.53, 192.0.2.54".into()
+                ),
+                ("domain-name".into(), "one.example".into())
+            ]
+        );
+        assert_eq!(
+            data("02:42:ac:11:02:02"),
+            [(
+                "domain-name-servers".into(),
+                "192.0.2.55, 192.0.2.56".into()
+            )]
+        );
+        assert_eq!(
+            data("02:42:ac:11:02:03"),
+            [("domain-name".into(), "three.example".into())]
+        );
+    }
+}
+
+/// An HA pair on Kea 3.0 whose servers each have their own hosts database: a reservation
+/// change goes to both databases or to neither. The second database's `reservation-add`
+/// is dropped on its way (a fault proxy in front of server2): the first database's add is
+/// put back (`reservation-del`), and neither has it; healed, both get it.
+#[test]
+fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither() {
+    use crate::support::fault_proxy::{Fault, FaultProxy};
+    use crate::support::postgres::Postgres;
+    use keascript::lab::{HaMode, LabOptions};
+    let Some(lab) = crate::support::lab_with(LabOptions {
+        ha: Some(HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let unix = |i: usize| {
+        let srv = Server::connect(
+            &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
+            Some("dhcp4"),
+            Default::default(),
+        )
+        .unwrap();
+        Service::new(Arc::new(srv), "dhcp4").unwrap()
+    };
+    let caps = rt()
+        .block_on(unix(0).capabilities())
+        .expect("list-commands");
+    let Some(http2) = lab.http_url_of(1, "dhcp4").filter(|_| caps.host_cmds) else {
+        eprintln!(
+            "skipping the two-database HA test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            lab.version
+        );
+        return;
+    };
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    pg.another_kea_database(&kea_bin, "kea2")
+        .unwrap_or_else(|e| panic!("{e}"));
+    use_hosts_database_named(&unix(0), &lab.socket_of(0, "dhcp4"), &pg, "kea");
+    use_hosts_database_named(&unix(1), &lab.socket_of(1, "dhcp4"), &pg, "kea2");
+    // server2 is reached through a fault proxy.
+    let proxy = FaultProxy::start(
+        http2
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap(),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("inv.toml");
+    let text = std::fs::read_to_string(lab.inventory()).unwrap();
+    let http2 = http2.trim_end_matches('/');
+    assert!(text.contains(http2), "{text}");
+    std::fs::write(&inv, text.replace(http2, &proxy.url())).unwrap();
+    let run = || {
+        let path = script(
+            tmp.path(),
+            "add.rhai",
+            r#"kea("server1").dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:78", hostname: "both" });"#,
+        );
+        keascript()
+            .arg("--config")
+            .arg(&inv)
+            .env("KEASCRIPT_STATE_DIR", tmp.path().join("state"))
+            .env("KEASCRIPT_AUDIT_FILE", tmp.path().join("audit.jsonl"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .expect("run keascript")
+    };
+    let count = |db: &str| {
+        pg.psql(db, "SELECT count(*) FROM hosts")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    proxy.fail("reservation-add", 1, Fault::DropRequest);
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("already made were undone, the hosts database is as before"),
+        "{stderr}"
+    );
+    assert_eq!((count("kea"), count("kea2")), ("0".into(), "0".into()));
+    let sent1: Vec<String> = commands_in(&lab.nodes()[0].dir, "dhcp4")
+        .into_iter()
+        .filter(|c| c.starts_with("reservation-add") || c.starts_with("reservation-del"))
+        .collect();
+    assert_eq!(
+        sent1,
+        ["reservation-add", "reservation-del"],
+        "made, then put back"
+    );
+    proxy.heal();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!((count("kea"), count("kea2")), ("1".into(), "1".into()));
 }

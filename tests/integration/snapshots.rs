@@ -328,3 +328,82 @@ fn an_ha_pair_is_restored_on_both_peers_each_from_its_own_snapshot() {
         .collect();
     assert_eq!(restores.len(), 2, "one entry per peer: {restores:?}");
 }
+
+#[test]
+fn an_ha_restore_failing_on_the_second_peer_puts_the_first_back() {
+    use crate::support::fault_proxy::{Fault, FaultProxy, MUTATE};
+    let Some(lab) = lab_with(LabOptions {
+        ha: Some(HaMode::HotStandby),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    // Each peer's Control Agent behind its own proxy; the pair named in the inventory.
+    let proxies: Vec<FaultProxy> = (0..2)
+        .map(|i| FaultProxy::start(lab.url_of(i).trim_start_matches("http://").parse().unwrap()))
+        .collect();
+    let state = state_of(&lab);
+    let inv = lab.dir().join("proxied.toml");
+    std::fs::write(
+        &inv,
+        format!(
+            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
+            proxies[0].url(),
+            proxies[1].url()
+        ),
+    )
+    .unwrap();
+    let ks = || {
+        let mut c = keascript();
+        c.env("KEASCRIPT_STATE_DIR", &state)
+            .env_remove("KEASCRIPT_AUDIT_FILE")
+            .arg("--config")
+            .arg(&inv)
+            .timeout(Duration::from_secs(180));
+        c
+    };
+    let s = script(
+        &state,
+        "two.rhai",
+        r#"kea("server1").dhcp4.add_subnet(#{ subnet: "10.81.0.0/24" });
+kea("server1").dhcp4.add_subnet(#{ subnet: "10.82.0.0/24" });"#,
+    );
+    ks().arg("run").arg(&s).assert().success();
+    let first = history(&state)
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "subnet")
+        .and_then(|e| e["id"].as_str().map(str::to_string))
+        .unwrap();
+    let before = [running(&lab, 0), running(&lab, 1)];
+    for b in &before {
+        assert_eq!(subnet_ids(b).len(), 3);
+    }
+    let snap = snapshot_before(&state, "server1", &first);
+    // The second peer refuses the restore (its config-set never reaches Kea).
+    proxies[1].fail(MUTATE, 1, Fault::DropRequest);
+    let out = ks()
+        .args(["restore", "--server", "server1", snap.short_id()])
+        .assert()
+        .code(3);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("restoring server2/dhcp4 failed"), "{err}");
+    assert!(err.contains("server1 put back"), "{err}");
+    // Every peer or none: both run, and have in their files, what they ran before.
+    for (i, b) in before.iter().enumerate() {
+        let now = running(&lab, i);
+        assert_eq!(comparable(&now), comparable(b), "server{}", i + 1);
+        let f: Value =
+            serde_json::from_str(&std::fs::read_to_string(lab.config_file_of(i, "dhcp4")).unwrap())
+                .unwrap();
+        assert_eq!(subnet_ids(&f), subnet_ids(&now), "server{} file", i + 1);
+    }
+    // Healed, the same restore reaches both.
+    proxies[1].heal();
+    ks().args(["restore", "--server", "server1", snap.short_id()])
+        .assert()
+        .success();
+    for i in 0..2 {
+        assert_eq!(subnet_ids(&running(&lab, i)).len(), 1, "server{}", i + 1);
+    }
+}

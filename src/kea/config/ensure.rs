@@ -98,7 +98,8 @@ pub fn subnet(doc: &ConfigDoc, desired: &Map<String, Value>) -> Result<Ensure, K
 }
 
 /// `ensure_pool(subnet, "10.1.0.100-10.1.0.200")`: the pool is found by its range (however
-/// it is spelled); the subnet must exist.
+/// it is spelled); the subnet must exist. Nothing but the range: an existing pool is left
+/// as it is ([`pool_map`] compares its other keys).
 pub fn pool(doc: &ConfigDoc, key: &SubnetKey, range: &str) -> Result<Ensure, KeaError> {
     Range::parse(range, doc.family, "pool")?;
     let loc = doc.find_subnet(key)?;
@@ -106,6 +107,60 @@ pub fn pool(doc: &ConfigDoc, key: &SubnetKey, range: &str) -> Result<Ensure, Kea
         Ok(i) => Ok(Ensure::Unchanged(doc.subnet(loc)["pools"][i].clone())),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(Ensure::Create),
         Err(e) => Err(e),
+    }
+}
+
+/// `ensure_pool(subnet, #{ pool: "a - b", option_data: […], client_classes: […] })`: the
+/// pool is found by its range (however spelled) in the subnet, which must exist. Created
+/// with the keys given; when a key named differs, `Update` carries the subnet's patch: its
+/// `pools` as they are, with only this pool's named keys changed (`null` unsets one).
+pub fn pool_map(
+    doc: &ConfigDoc,
+    key: &SubnetKey,
+    desired: &Map<String, Value>,
+) -> Result<Ensure, KeaError> {
+    let range = desired.get("pool").and_then(Value::as_str).ok_or_else(|| {
+        KeaError::invalid(format!(
+            "ensure_pool: the map needs the pool's range (pool: {})",
+            doc.family.example_pool()
+        ))
+    })?;
+    Range::parse(range, doc.family, "pool")?;
+    let loc = doc.find_subnet(key)?;
+    let i = match subnets::find_pool(doc, loc, range) {
+        Ok(i) => i,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(Ensure::Create),
+        Err(e) => return Err(e),
+    };
+    let pools = doc.subnet(loc)["pools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let current = pools[i].clone();
+    let patch = without(desired, &["pool"]);
+    // In one spelling of the class keys, so a limit given either way replaces the other.
+    let mut after = canonical_form(current.as_object().unwrap_or(&Map::new())).into_owned();
+    for (k, v) in canonical_form(&patch).iter() {
+        if v.is_null() {
+            after.remove(k);
+        } else {
+            after.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &patch {
+        if v.is_null() {
+            after.remove(k);
+        }
+    }
+    match decide(current, &Value::Object(after.clone()), patch) {
+        Ensure::Update(_) => {
+            let mut pools = pools;
+            pools[i] = Value::Object(after);
+            let mut subnet_patch = Map::new();
+            subnet_patch.insert("pools".into(), Value::Array(pools));
+            Ok(Ensure::Update(subnet_patch))
+        }
+        other => Ok(other),
     }
 }
 
@@ -301,13 +356,59 @@ fn decide(current: Value, after: &Value, patch: Map<String, Value>) -> Ensure {
 fn contained(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => x.iter().all(|(k, v)| {
-            y.get(k).is_some_and(|w| contained(v, w)) || (v.is_null() && !y.contains_key(k))
+            y.get(k).is_some_and(|w| {
+                if UNORDERED.contains(&k.as_str()) {
+                    same_set(v, w)
+                } else {
+                    contained(v, w)
+                }
+            }) || (v.is_null() && !y.contains_key(k))
         }),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(v, w)| contained(v, w))
         }
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
+    }
+}
+
+/// Lists whose order means nothing: a v6 reservation's addresses and prefixes (Kea may
+/// hand them back in another order).
+const UNORDERED: &[&str] = &["ip-addresses", "prefixes", "excluded-prefixes"];
+
+/// The same items in any order; addresses and prefixes compared by value
+/// (`2001:db8::0050` is `2001:db8::50`).
+fn same_set(a: &Value, b: &Value) -> bool {
+    let items = |v: &Value| -> Option<Vec<String>> {
+        let mut out: Vec<String> = v
+            .as_array()?
+            .iter()
+            .map(|i| match i.as_str() {
+                Some(t) => normal_address(t),
+                None => i.to_string(),
+            })
+            .collect();
+        out.sort();
+        Some(out)
+    };
+    match (items(a), items(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => contained(a, b),
+    }
+}
+
+/// An address or prefix in its canonical text, else the text as it is.
+fn normal_address(t: &str) -> String {
+    let t = t.trim();
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    match t.split_once('/') {
+        Some((ip, len)) => match (ip.parse::<std::net::IpAddr>(), len.parse::<u8>()) {
+            (Ok(ip), Ok(len)) => format!("{ip}/{len}"),
+            _ => t.to_string(),
+        },
+        None => t.to_string(),
     }
 }
 
@@ -434,6 +535,38 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_map_compares_only_the_keys_named() {
+        let d = ConfigDoc::new(
+            Family::V4,
+            json!({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "pools": [
+                {"pool": "10.0.0.10 - 10.0.0.20", "client-class": "voip",
+                 "option-data": [{"name": "routers", "data": "10.0.0.1"}]},
+                {"pool": "10.0.0.30 - 10.0.0.40"}]}]}}),
+        )
+        .unwrap();
+        let k = SubnetKey::parse("10.0.0.0/24", Family::V4).unwrap();
+        let go = |v: Value| pool_map(&d, &k, &m(v)).unwrap();
+        // Same range in another spelling, class in the other spelling, keys not named.
+        assert_eq!(
+            go(json!({"pool": "10.0.0.10-10.0.0.20", "client-classes": ["voip"]})).action(),
+            "unchanged"
+        );
+        assert_eq!(go(json!({"pool": "10.0.0.50-10.0.0.60"})), Ensure::Create);
+        let Ensure::Update(p) = go(json!({"pool": "10.0.0.10-10.0.0.20",
+            "option-data": [{"name": "routers", "data": "10.0.0.2"}]}))
+        else {
+            panic!("an update")
+        };
+        // Both pools kept; only the named key of the first changed, its class kept.
+        let pools = p["pools"].as_array().unwrap();
+        assert_eq!(pools.len(), 2);
+        assert_eq!(pools[0]["option-data"][0]["data"], "10.0.0.2");
+        assert_eq!(pools[0]["client-classes"], json!(["voip"]));
+        assert_eq!(pools[1]["pool"], "10.0.0.30 - 10.0.0.40");
+        assert!(pool_map(&d, &k, &m(json!({"option-data": []}))).is_err());
+    }
+
+    #[test]
     fn reservations_are_found_by_their_identifier_in_their_scope() {
         let d = ConfigDoc::new(
             Family::V4,
@@ -522,6 +655,26 @@ mod tests {
         assert_eq!(
             go(json!({"duid": "01:02:03:05", "hostname": "h"})),
             "created"
+        );
+        // Two addresses and prefixes in another order (and spelling) are the same.
+        let d = ConfigDoc::new(
+            Family::V6,
+            json!({"Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8:1::/64",
+                "reservations": [{"duid": "01:02:03:04",
+                    "ip-addresses": ["2001:db8:1::50", "2001:db8:1::51"],
+                    "prefixes": ["2001:db8:2:1::/64", "2001:db8:2::/64"]}]}]}}),
+        )
+        .unwrap();
+        let go = |v: Value| reservation(&d, &s1, &m(v)).unwrap().action();
+        assert_eq!(
+            go(json!({"duid": "01:02:03:04",
+                "ip-addresses": ["2001:db8:1::0051", "2001:db8:1::50"],
+                "prefixes": ["2001:db8:2::/64", "2001:db8:2:1::/64"]})),
+            "unchanged"
+        );
+        assert_eq!(
+            go(json!({"duid": "01:02:03:04", "ip-addresses": ["2001:db8:1::50"]})),
+            "updated"
         );
     }
 }

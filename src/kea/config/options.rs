@@ -765,6 +765,44 @@ pub fn option_data_problems(doc: &ConfigDoc) -> Vec<String> {
     out
 }
 
+/// Checks one `option-data` entry as `set_option` checks its input: a known option
+/// (standard, or defined on the server; vendor spaces are not known here), its CSV data
+/// fitting its definition. The error names the option and the data.
+pub fn check_entry(doc: &ConfigDoc, o: &Value) -> Result<(), String> {
+    let family = doc.family;
+    let space = o
+        .get("space")
+        .and_then(Value::as_str)
+        .unwrap_or(family.option_space());
+    let which = match (
+        o.get("name").and_then(Value::as_str),
+        o.get("code").and_then(Value::as_u64),
+    ) {
+        (Some(n), _) => NameOrCode::Name(n.to_string()),
+        (None, Some(c)) if c <= u16::MAX as u64 => NameOrCode::Code(c as u16),
+        _ => return Err(format!("option data {o} names no option (name or code)")),
+    };
+    let Some(def) = find_def(doc, space, &which) else {
+        if space.starts_with("vendor-") {
+            return Ok(());
+        }
+        return Err(format!(
+            "option {which} is neither a standard {} option nor defined in space \"{space}\" on the server; define it first (define_option)",
+            family.ip_name()
+        ));
+    };
+    let csv = o.get("csv-format").and_then(Value::as_bool) != Some(false);
+    if let (true, Some(data)) = (csv, o.get("data").and_then(Value::as_str)) {
+        check_data(&def, data).map_err(|why| {
+            format!(
+                "option {} (code {}) data \"{data}\": {why}",
+                def.name, def.code
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// `set_option` spec helper: a name or code as given by a script.
 pub fn spec_of(which: &NameOrCode, data: Value) -> Map<String, Value> {
     let mut m = Map::new();

@@ -219,7 +219,7 @@ fn list(doc: &ConfigDoc, loc: ResvLoc) -> &[Value] {
     v.and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
-fn list_mut(doc: &mut ConfigDoc, loc: ResvLoc) -> &mut Vec<Value> {
+pub fn list_mut(doc: &mut ConfigDoc, loc: ResvLoc) -> &mut Vec<Value> {
     let m = match loc {
         ResvLoc::Global => doc.root_mut(),
         ResvLoc::Subnet(l) => doc.subnet_mut(l),
@@ -638,11 +638,26 @@ pub fn add(
     let loc = loc_of(doc, scope)?;
     let mut r = without_nulls(r);
     check_shape(&mut r, doc.family, subnet_prefix(doc, loc).as_ref())?;
+    check_options(doc, &r)?;
     check_unique(doc, loc, &r, None)?;
     let list = list_mut(doc, loc);
     list.push(Value::Object(r));
     let i = list.len() - 1;
     Ok(view(doc, (loc, i)))
+}
+
+/// Checks a reservation's `option_data` as options are checked elsewhere (a known option,
+/// its data fitting its definition), against the server's configuration `doc`.
+pub fn check_options(doc: &ConfigDoc, r: &Map<String, Value>) -> Result<(), KeaError> {
+    match r.get("option-data") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .try_for_each(|o| super::options::check_entry(doc, o).map_err(KeaError::invalid)),
+        Some(other) => Err(KeaError::invalid(format!(
+            "option_data must be a list of options, not {other}"
+        ))),
+    }
 }
 
 fn without_nulls(r: &Map<String, Value>) -> Map<String, Value> {
@@ -685,6 +700,7 @@ pub fn update(
     merge(&mut r, patch);
     let mut r = meaningful(&r);
     check_shape(&mut r, doc.family, subnet_prefix(doc, loc).as_ref())?;
+    check_options(doc, &r)?;
     check_unique(doc, loc, &r, Some(i))?;
     // Kea's echoed defaults are kept where they were (a change that changes nothing sends
     // nothing).
@@ -894,6 +910,10 @@ pub fn import(
         };
         let mut r = without_nulls(&row.resv);
         if let Err(e) = check_shape_partial(&mut r, family, subnet_prefix(&work, loc).as_ref()) {
+            errors.push(format!("line {}: {}", row.line, e.message));
+            continue;
+        }
+        if let Err(e) = check_options(&work, &r) {
             errors.push(format!("line {}: {}", row.line, e.message));
             continue;
         }

@@ -2,6 +2,12 @@
 //! the columns (`hw_address` or `client_id` or `duid` …, `ip_address`, `hostname`,
 //! `subnet`, …), one reservation a row. Lists (`ip_addresses`, `prefixes`,
 //! `client_classes`) are separated by spaces or `;`. An empty cell is no value.
+//!
+//! Options: a column `option:NAME` (or `option:CODE`) holds that option's data for the row,
+//! as `set_option` takes it (`option:domain-name-servers` → `10.0.0.53, 10.0.0.54`; inside a
+//! cell, items are separated by `,` — quote the cell — or by `;`). The option is looked up
+//! in the family's standard space among the standard options and those the server defines;
+//! each value is checked against its definition when the rows are checked.
 
 use serde_json::{Map, Value};
 
@@ -29,6 +35,25 @@ fn columns(family: Family) -> Vec<&'static str> {
     c
 }
 
+/// One column of the file.
+#[derive(Clone, PartialEq)]
+enum Col {
+    /// A reservation field (Kea's spelling).
+    Field(&'static str),
+    /// `option:NAME` or `option:CODE`: that option's data.
+    Option(String),
+}
+
+/// An option column's name or code (`option:routers`, `option:3`).
+fn option_column(h: &str) -> Option<String> {
+    let rest = h
+        .trim()
+        .strip_prefix("option:")
+        .or_else(|| h.trim().strip_prefix("option-"))?;
+    let rest = rest.trim();
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
 /// Parses the file's text. `default` is the scope of rows without a `subnet` cell. Every
 /// row that cannot be read is reported (line, column, value) before anything else.
 pub fn parse(text: &str, family: Family, default: &ResvScope) -> Result<Vec<ImportRow>, KeaError> {
@@ -41,27 +66,35 @@ pub fn parse(text: &str, family: Family, default: &ResvScope) -> Result<Vec<Impo
         .map_err(|e| KeaError::invalid(format!("the CSV header cannot be read: {e}")))?
         .clone();
     let known = columns(family);
-    let mut cols = Vec::new();
+    let mut cols: Vec<Col> = Vec::new();
     for h in &headers {
-        let k = h.trim().replace('_', "-").to_ascii_lowercase();
-        let Some(k) = known.iter().find(|c| **c == k) else {
-            return Err(KeaError::invalid(format!(
-                "line 1: column \"{h}\" is not a reservation field; the columns are {}",
-                known
-                    .iter()
-                    .map(|c| c.replace('-', "_"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        let col = if let Some(o) = option_column(h) {
+            Col::Option(o)
+        } else {
+            let k = h.trim().replace('_', "-").to_ascii_lowercase();
+            let Some(k) = known.iter().find(|c| **c == k) else {
+                return Err(KeaError::invalid(format!(
+                    "line 1: column \"{h}\" is not a reservation field; the columns are {}, and option:NAME for an option's data",
+                    known
+                        .iter()
+                        .map(|c| c.replace('-', "_"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            Col::Field(k)
         };
-        if cols.contains(k) {
+        if cols.contains(&col) {
             return Err(KeaError::invalid(format!(
                 "line 1: column \"{h}\" appears twice"
             )));
         }
-        cols.push(*k);
+        cols.push(col);
     }
-    if !cols.iter().any(|c| identifier_kinds(family).contains(c)) {
+    if !cols
+        .iter()
+        .any(|c| matches!(c, Col::Field(f) if identifier_kinds(family).contains(f)))
+    {
         return Err(KeaError::invalid(format!(
             "line 1: no identifier column ({})",
             identifier_kinds(family)
@@ -86,11 +119,31 @@ pub fn parse(text: &str, family: Family, default: &ResvScope) -> Result<Vec<Impo
         let mut resv = Map::new();
         let mut scope = default.clone();
         let mut bad = false;
+        let mut options: Vec<Value> = Vec::new();
         for (col, cell) in cols.iter().zip(rec.iter()) {
             if cell.is_empty() {
                 continue;
             }
-            match *col {
+            let col = match col {
+                Col::Option(o) => {
+                    let data = cell
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let mut entry = Map::new();
+                    match o.parse::<u16>() {
+                        Ok(code) => entry.insert("code".into(), Value::from(code)),
+                        Err(_) => entry.insert("name".into(), Value::String(o.clone())),
+                    };
+                    entry.insert("data".into(), Value::String(data));
+                    options.push(Value::Object(entry));
+                    continue;
+                }
+                Col::Field(f) => *f,
+            };
+            match col {
                 "subnet" => match ResvScope::parse(cell, family) {
                     Ok(s) => scope = s,
                     Err(e) => {
@@ -113,6 +166,9 @@ pub fn parse(text: &str, family: Family, default: &ResvScope) -> Result<Vec<Impo
                     resv.insert(c.into(), Value::String(cell.into()));
                 }
             }
+        }
+        if !options.is_empty() {
+            resv.insert("option-data".into(), Value::Array(options));
         }
         if !bad {
             rows.push(ImportRow { line, scope, resv });
@@ -152,5 +208,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("line 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn option_columns_become_option_data() {
+        let text = "hw_address,option:domain-name-servers,option:15\naa:bb:cc:dd:ee:01,\"10.0.0.53, 10.0.0.54\",example.org\naa:bb:cc:dd:ee:02,10.0.0.53;10.0.0.55,\n";
+        let rows = parse(text, Family::V4, &ResvScope::Global).unwrap();
+        assert_eq!(
+            rows[0].resv["option-data"],
+            serde_json::json!([{"name": "domain-name-servers", "data": "10.0.0.53, 10.0.0.54"},
+                               {"code": 15, "data": "example.org"}])
+        );
+        assert_eq!(
+            rows[1].resv["option-data"],
+            serde_json::json!([{"name": "domain-name-servers", "data": "10.0.0.53, 10.0.0.55"}])
+        );
+        let e = parse(
+            "hw_address,option:routers,option:routers\n",
+            Family::V4,
+            &ResvScope::Global,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("appears twice"), "{}", e.message);
     }
 }

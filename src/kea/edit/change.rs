@@ -50,6 +50,13 @@ pub enum Edit {
         rows: Vec<ImportRow>,
         replace: Option<ResvScope>,
     },
+    /// Undoing a reservation change: the reservation must still be `expect` (as the change
+    /// left it; `null`: absent), and becomes `back` (`null`: removed). Both as the audit
+    /// trail records them (with `subnet`).
+    RestoreReservation {
+        expect: Value,
+        back: Value,
+    },
     AddSharedNetwork(Map<String, Value>),
     UpdateSharedNetwork(String, Map<String, Value>),
     DeleteSharedNetwork(String),
@@ -135,6 +142,30 @@ impl Edit {
                 format!("{} rows of {source}", rows.len()),
                 "import",
             ),
+            Self::RestoreReservation { expect, back } => {
+                let probe = if expect.is_null() { back } else { expect };
+                let scope = match probe.get("subnet") {
+                    Some(Value::String(g)) => g.clone(),
+                    Some(v) => format!("subnet id {v}"),
+                    None => "global".into(),
+                };
+                let action = match (expect.is_null(), back.is_null()) {
+                    (true, _) => "add",
+                    (_, true) => "delete",
+                    _ => "update",
+                };
+                t(
+                    "reservation",
+                    format!(
+                        "{} in {scope}",
+                        probe
+                            .as_object()
+                            .map(config::reservations::describe)
+                            .unwrap_or_default()
+                    ),
+                    action,
+                )
+            }
             Self::AddSharedNetwork(m) => t("shared_network", name_of(m), "add"),
             Self::UpdateSharedNetwork(n, _) => t("shared_network", n.clone(), "update"),
             Self::DeleteSharedNetwork(n) => t("shared_network", n.clone(), "delete"),
@@ -356,6 +387,14 @@ impl Edit {
                 let c = rv::import(doc, rows, replace.as_ref())?;
                 serde_json::json!({"added": c.added, "updated": c.updated,
                                    "unchanged": c.unchanged, "deleted": c.deleted})
+            }
+            Self::RestoreReservation { expect, back } => {
+                let probe = if expect.is_null() { back } else { expect };
+                let (scope, key) = rv::identity_of_view(probe).ok_or_else(|| {
+                    KeaError::invalid(format!("cannot tell which reservation {probe} is"))
+                })?;
+                rv::put(doc, &scope, &key, back.as_object())?;
+                back.clone()
             }
             Self::AddSharedNetwork(m) => n::add(doc, m)?,
             Self::UpdateSharedNetwork(name, m) => n::update(doc, name, m)?,

@@ -61,7 +61,7 @@ pub struct Auditor {
 impl Auditor {
     /// Appends `entry`, stamped with the script and trigger; a failure is a warning (the
     /// change itself has been made).
-    fn append(&self, mut entry: AuditEntry, warnings: &mut Vec<String>) {
+    pub(super) fn append(&self, mut entry: AuditEntry, warnings: &mut Vec<String>) {
         entry.script.clone_from(&self.script);
         entry.trigger.clone_from(&self.trigger);
         if self.undoes.is_some() {
@@ -289,6 +289,22 @@ async fn run(
             .unwrap_or(0)
             + 1;
     }
+    // Reservations kept in a hosts database go there, through host_cmds.
+    if super::database::applies(&members, edits).await? {
+        return super::database::run(
+            super::database::Run {
+                origin,
+                edits,
+                options,
+                stage,
+                auditor,
+            },
+            members,
+            out,
+            sent,
+        )
+        .await;
+    }
     let mut targets: Vec<Target> = Vec::with_capacity(members.len());
     for (member, doc) in members {
         let min_id = member.group.map_or(0, |g| min_ids[g]);
@@ -425,19 +441,25 @@ async fn run(
         targets: changed
             .iter()
             .zip(&entry_targets)
-            .map(|(&i, (url, daemon))| {
+            .zip(&snapshots)
+            .map(|((&i, (url, daemon)), snap)| {
                 let t = &targets[i];
                 let sent = phase == Phase::Sent;
+                // The configuration from before is the target's snapshot when one was kept
+                // (not written twice).
+                let snap = snap.as_deref().filter(|_| sent);
                 TargetRef {
                     daemon,
                     url,
                     server: t.member.svc.server.name(),
                     service: &t.member.svc.name,
-                    before: sent.then_some(&t.prepared.base.value),
+                    before: (sent && snap.is_none()).then_some(&t.prepared.base.value),
+                    before_snapshot: snap,
                     after: sent.then_some(&t.prepared.new.value),
                 }
             })
             .collect(),
+        hosts: &[],
     };
     journal::record(&entry(Phase::Sent)).map_err(|e| local(e, origin))?;
     out.id = Some(id.clone());
@@ -503,7 +525,7 @@ async fn run(
                 let e = unknown_error(svc, &command, &e, &found);
                 return Err(undo(&targets, &done, i, false, e, scope).await);
             }
-            Resolution::Neither | Resolution::Unreachable(_) => {
+            Resolution::Neither | Resolution::Unreachable(_) | Resolution::Conflict(_) => {
                 if found == Resolution::Neither {
                     journal::forget(&id);
                 }
@@ -788,7 +810,7 @@ fn audit_success(
 }
 
 /// `lab/dhcp4: added subnet 10.50.0.0/24 (id …)`.
-fn line(m: &Member, peers: &[String], t: &EditTarget, id: &str) -> String {
+pub(super) fn line(m: &Member, peers: &[String], t: &EditTarget, id: &str) -> String {
     let verb = match t.action {
         "add" => "added",
         "update" => "updated",

@@ -85,8 +85,11 @@ pub fn plan(
         | Edit::DeleteOption(OptionScope::Subnet(k) | OptionScope::Pool(k, _), ..) => Some(k),
         _ => None,
     };
+    // A network that sets nothing of its own passes on exactly the server-level values, so
+    // there the hook commands are right.
     if let Some(k) = subnet_key
-        && matches!(new.find_subnet(k), Ok(SubnetLoc::Network(..)))
+        && let Ok(SubnetLoc::Network(net, _)) = new.find_subnet(k)
+        && !plain_network(new, net)
     {
         return None;
     }
@@ -205,11 +208,39 @@ pub fn plan(
             Some(vec![cmd("class-del".into(), json!({ "name": name }))])
         }
         // Shared networks (subnet_cmds has the network commands): a new network is sent
-        // empty. Moving a subnet goes the config path: Kea 3.0.4's network4-subnet-add
-        // keeps the values the subnet inherited at the top level (config-get then shows
-        // the server's valid-lifetime in a subnet of a network that sets its own;
-        // measured by tests/integration/shared_networks.rs), while a config-set re-parses
-        // the subnet under its new parent.
+        // empty. Moving a subnet in or out goes as network4-subnet-add / -del only when the
+        // networks it leaves and joins set nothing of their own: Kea 3.0.4's
+        // network4-subnet-add keeps the values the subnet inherited at the top level
+        // (config-get then shows the server's valid-lifetime in a subnet of a network that
+        // sets its own; measured by tests/integration/shared_networks.rs), so there a
+        // config-set re-parses the subnet under its new parent.
+        Edit::MoveSubnet(key, to) if subnet_cmds => {
+            let id = subnet_in(base, key)?.get("id")?.clone();
+            let mut out = Vec::new();
+            if let SubnetLoc::Network(from, _) = base.find_subnet(key).ok()? {
+                if !plain_network(base, from) {
+                    return None;
+                }
+                let name = base.root_array("shared-networks")[from]
+                    .get("name")?
+                    .clone();
+                out.push(cmd(
+                    format!("network{n}-subnet-del"),
+                    json!({ "name": name, "id": id }),
+                ));
+            }
+            if let Some(name) = to {
+                let into = crate::kea::config::networks::find(new, name)?;
+                if !plain_network(new, into) {
+                    return None;
+                }
+                out.push(cmd(
+                    format!("network{n}-subnet-add"),
+                    json!({ "name": name, "id": id }),
+                ));
+            }
+            (!out.is_empty()).then_some(out)
+        }
         Edit::AddSharedNetwork(_) if subnet_cmds => {
             let mut net = result.as_object()?.clone();
             if net
@@ -231,6 +262,29 @@ pub fn plan(
         )]),
         _ => None,
     }
+}
+
+/// Whether shared network `n` sets nothing its subnets would inherit (only its name, its
+/// subnets, its user context and Kea's empty echoes): its subnets then inherit the server
+/// level's values, which is what Kea 3.0.4's subnet and network-subnet commands give them.
+fn plain_network(doc: &ConfigDoc, n: usize) -> bool {
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(m) => m.values().all(empty),
+            _ => false,
+        }
+    }
+    let sk = doc.family.subnet_key();
+    doc.root_array("shared-networks")
+        .get(n)
+        .and_then(Value::as_object)
+        .is_some_and(|net| {
+            net.iter()
+                .all(|(k, v)| k == "name" || k == sk || k == "user-context" || empty(v))
+        })
 }
 
 /// True when `base` and `new` differ only in their subnets, shared networks and classes:

@@ -8,12 +8,21 @@
 //! URL and inventory name it was reached by. Its phase says how far it got:
 //!
 //! - `sent`: a mutating command is on its way (or its answer was lost). The record holds each
-//!   target's configuration before and after the change, so that the next change against any
-//!   of its daemons can finish it (every target runs the new configuration: write it) or put
-//!   it back (see [`super::outcome`]).
+//!   target's configuration before (or names the snapshot that holds it, when one was kept)
+//!   and after the change, **secrets redacted** by the one rule
+//!   of [`crate::kea::redact`], so that the next change against any of its daemons can finish
+//!   it (every target runs the new configuration: write it) or put it back (see
+//!   [`super::outcome`], which fills each redacted value back from the running configuration
+//!   at the same place).
+//!   A change to a hosts database (reservations kept there) holds its commands instead,
+//!   each with the host before and after.
 //! - `written`: every target runs the change and has written it to its file. The
 //!   configurations are dropped; the record stays (what the change reached, its snapshot).
-//! - `confirmed`: reserved for commit-confirmed changes.
+//!   A change of a `run --confirm` stays `written` with `confirmation` naming the run's
+//!   pending revert (`journal/confirm/<id>.json`, see [`crate::kea::confirm`]) until it is
+//!   confirmed or reverted; a reverted change's record names the change that reverted it
+//!   (`reverted_by`).
+//! - `confirmed`: a commit-confirmed change kept by `keascript confirm`.
 //!
 //! A change that was refused before anything was sent, or undone, leaves no record. A counter
 //! of changes in flight in this process lets a cancelled script wait until its change is
@@ -27,6 +36,7 @@ use serde_json::Value;
 
 use super::state_dir;
 use crate::kea::KeaError;
+use crate::kea::hosts::HostChange;
 use crate::kea::identity::DaemonId;
 
 /// How far a change got.
@@ -52,12 +62,46 @@ pub struct Target {
     pub server: String,
     pub service: String,
     /// While `sent`: its configuration before the change, as keascript read it (inherited
-    /// values left out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// values left out), secrets redacted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redacted"
+    )]
     pub before: Option<Value>,
-    /// While `sent`: the configuration sent.
+    /// While `sent`, instead of `before`: the snapshot that holds it (as Kea showed it,
+    /// secrets redacted), when one was kept before the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_snapshot: Option<String>,
+    /// While `sent`: the configuration sent, secrets redacted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redacted"
+    )]
     pub after: Option<Value>,
+}
+
+/// One command of a change to a hosts database (reservations kept there): the target
+/// (an index into the record's targets) it is sent to, and the host before and after, so
+/// that a change whose answer was lost can be settled or put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostStep {
+    pub target: usize,
+    #[serde(flatten)]
+    pub change: HostChange,
+}
+
+/// A configuration written into the journal: secrets redacted as it is written (no redacted
+/// copy is built first).
+fn redacted<S: serde::Serializer, V: std::borrow::Borrow<Value>>(
+    v: &Option<V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => serde::Serialize::serialize(&crate::kea::redact::serializable(v.borrow()), s),
+        None => s.serialize_none(),
+    }
 }
 
 /// One change.
@@ -72,6 +116,18 @@ pub struct Entry {
     pub snapshot: Option<String>,
     pub phase: Phase,
     pub targets: Vec<Target>,
+    /// While `sent`, for a change to a hosts database: its commands, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostStep>,
+    /// The commit-confirmed run (its pending revert's id) this change belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<String>,
+    /// The change (audit id) that reverted this one (a commit-confirmed revert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_by: Option<String>,
+    /// Why a commit-confirmed revert could not undo this change (it stays as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reverted: Option<String>,
 }
 
 impl Entry {
@@ -83,6 +139,10 @@ impl Entry {
             snapshot: None,
             phase: Phase::Sent,
             targets,
+            hosts: Vec::new(),
+            confirmation: None,
+            reverted_by: None,
+            not_reverted: None,
         }
     }
 
@@ -110,6 +170,8 @@ pub struct EntryRef<'a> {
     pub snapshot: Option<&'a str>,
     pub phase: Phase,
     pub targets: Vec<TargetRef<'a>>,
+    #[serde(skip_serializing_if = "<[HostStep]>::is_empty")]
+    pub hosts: &'a [HostStep],
 }
 
 #[derive(Serialize)]
@@ -118,9 +180,11 @@ pub struct TargetRef<'a> {
     pub url: &'a str,
     pub server: &'a str,
     pub service: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redacted")]
     pub before: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_snapshot: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redacted")]
     pub after: Option<&'a Value>,
 }
 
@@ -187,11 +251,16 @@ pub fn record(entry: &EntryRef<'_>) -> Result<(), KeaError> {
 }
 
 pub fn record_in(state: &Path, entry: &EntryRef<'_>) -> Result<(), KeaError> {
+    write_in(state, entry.id, entry)
+}
+
+/// Writes the record `id` atomically and durably: temporary file, fsync, rename.
+fn write_in(state: &Path, id: &str, entry: &impl Serialize) -> Result<(), KeaError> {
     use std::io::Write;
     let dir = dir_in(state);
     super::lock::create_private_dir(&dir).map_err(|e| io_err("create", &dir, e))?;
-    let path = file_in(state, entry.id);
-    let tmp = dir.join(format!(".{}.tmp", super::lock::safe_name(entry.id)));
+    let path = file_in(state, id);
+    let tmp = dir.join(format!(".{}.tmp", super::lock::safe_name(id)));
     let f = std::fs::File::create(&tmp).map_err(|e| io_err("write", &tmp, e))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
     serde_json::to_writer(&mut w, entry)
@@ -210,33 +279,11 @@ pub fn record_in(state: &Path, entry: &EntryRef<'_>) -> Result<(), KeaError> {
 
 /// Writes an owned record (see [`record`]).
 pub fn save_in(state: &Path, entry: &Entry) -> Result<(), KeaError> {
-    record_in(state, &borrow(entry))
+    write_in(state, &entry.id, entry)
 }
 
 pub fn save(entry: &Entry) -> Result<(), KeaError> {
     save_in(&state_dir(), entry)
-}
-
-/// An owned record, borrowed for writing.
-pub fn borrow(entry: &Entry) -> EntryRef<'_> {
-    EntryRef {
-        id: &entry.id,
-        time: &entry.time,
-        snapshot: entry.snapshot.as_deref(),
-        phase: entry.phase,
-        targets: entry
-            .targets
-            .iter()
-            .map(|t| TargetRef {
-                daemon: &t.daemon,
-                url: &t.url,
-                server: &t.server,
-                service: &t.service,
-                before: t.before.as_ref(),
-                after: t.after.as_ref(),
-            })
-            .collect(),
-    }
 }
 
 /// Moves a record to `written`: its configurations are no longer needed and are dropped.
@@ -249,11 +296,24 @@ pub fn written_in(state: &Path, id: &str) -> Result<(), KeaError> {
         return Ok(());
     };
     e.phase = Phase::Written;
+    e.hosts.clear();
     for t in &mut e.targets {
         t.before = None;
+        t.before_snapshot = None;
         t.after = None;
     }
     save_in(state, &e)
+}
+
+/// Changes the records `ids` (those that exist) with `f`, each rewritten atomically.
+pub fn mark_in(state: &Path, ids: &[String], f: impl Fn(&mut Entry)) -> Result<(), KeaError> {
+    for id in ids {
+        if let Some(mut e) = read_in(state, id) {
+            f(&mut e);
+            save_in(state, &e)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the record of a change that was not made (refused before sending, or undone).
@@ -306,12 +366,11 @@ pub fn pending_in(state: &Path, daemon: &DaemonId) -> Vec<Entry> {
         .collect()
 }
 
-/// The changes left in flight that reached one of `urls` (for a warning when a server is
-/// first used, before its daemon is asked who it is).
-pub fn pending_at(urls: &[String]) -> Vec<Entry> {
+/// Every change left in flight (phase `sent`), oldest first.
+pub fn in_flight() -> Vec<Entry> {
     entries_in(&state_dir())
         .into_iter()
-        .filter(|e| e.phase == Phase::Sent && e.targets.iter().any(|t| urls.contains(&t.url)))
+        .filter(|e| e.phase == Phase::Sent)
         .collect()
 }
 
@@ -327,6 +386,7 @@ mod tests {
             server: "lab".into(),
             service: "dhcp4".into(),
             before: Some(json!({"Dhcp4": {}})),
+            before_snapshot: None,
             after: Some(json!({"Dhcp4": {"valid-lifetime": 5}})),
         }
     }
@@ -365,5 +425,33 @@ mod tests {
         )
         .unwrap();
         assert!(entries_in(d.path()).is_empty());
+    }
+
+    #[test]
+    fn secrets_are_written_redacted_and_marks_keep_the_record() {
+        let d = tempfile::tempdir().unwrap();
+        let mut t = target("local:dhcp4:/a.json");
+        t.before = Some(
+            json!({"Dhcp4": {"hosts-database": {"type": "postgresql", "password": "Hunter-2-Secret"}}}),
+        );
+        t.after = Some(
+            json!({"Dhcp4": {"hosts-database": {"type": "postgresql", "password": "Hunter-3-Secret"}, "valid-lifetime": 5}}),
+        );
+        let e = Entry::new(vec![t]);
+        save_in(d.path(), &e).unwrap();
+        let text = std::fs::read_to_string(file_in(d.path(), &e.id)).unwrap();
+        assert!(!text.contains("Hunter-"), "{text}");
+        let back = read_in(d.path(), &e.id).unwrap();
+        assert_eq!(
+            back.targets[0].before.as_ref().unwrap()["Dhcp4"]["hosts-database"]["password"],
+            "[redacted]"
+        );
+        mark_in(d.path(), std::slice::from_ref(&e.id), |e| {
+            e.confirmation = Some("run1".into())
+        })
+        .unwrap();
+        let back = read_in(d.path(), &e.id).unwrap();
+        assert_eq!(back.confirmation.as_deref(), Some("run1"));
+        assert_eq!(back.phase, Phase::Sent);
     }
 }

@@ -9,11 +9,13 @@
 //! - [`targets`]: who gets the change, locked, settled and read;
 //! - [`checks`]: hook commands or `config-set`, Kea's verdict, the check right before sending;
 //! - [`execute`]: the loop, its one undo, the journal and the audit;
+//! - [`database`]: the loop's branch for reservations kept in a hosts database;
 //! - [`journal`], [`outcome`]: changes in flight, and settling the ones whose answer was lost;
 //! - [`plan`]: dry runs as a plan over staged configurations.
 
 mod change;
 mod checks;
+mod database;
 mod execute;
 mod hooks;
 pub mod journal;

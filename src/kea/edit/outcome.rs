@@ -11,6 +11,13 @@
 //! ([`settle`]) is settled over all its targets, as one: if every target runs the new
 //! configuration, each writes it to its file; else every target is put back to the old one
 //! (and writes it); if a target runs neither, someone else changed it and nothing is touched.
+//!
+//! The journal keeps secrets redacted: a redacted value in a record matches whatever the
+//! running configuration has at that place (but nothing), and a target put back gets each
+//! redacted value from its running configuration at the same path — refused as `conflict`,
+//! nothing touched, when the running configuration has nothing there. So a change that
+//! replaced only a secret cannot be told apart from the configuration before it once its
+//! answer is lost: it is settled as "runs the configuration from before" (written as it runs).
 
 use std::time::Duration;
 
@@ -33,6 +40,9 @@ pub enum Resolution {
     Neither,
     /// It did not answer again: the record stays for the next change.
     Unreachable(String),
+    /// A target must be put back, but a secret of its record cannot be filled back from
+    /// what it runs (removed or moved since): nothing was touched, the record goes.
+    Conflict(String),
 }
 
 impl Resolution {
@@ -47,6 +57,9 @@ impl Resolution {
             }
             Self::Unreachable(e) => format!(
                 "the server did not answer again ({e}); the next keascript change against it will finish or undo this one"
+            ),
+            Self::Conflict(e) => format!(
+                "it had to be put back, but {e}; nothing more was done, look at the server"
             ),
         }
     }
@@ -68,6 +81,8 @@ pub enum Found {
 /// writes `a - b` pools as `a-b`).
 pub fn carries(running: &Value, sent: &Value) -> bool {
     match (running, sent) {
+        // A secret the journal kept redacted: whatever runs there.
+        (r, Value::String(s)) if is_redacted(s) => !r.is_null(),
         (Value::Object(r), Value::Object(s)) => s
             .iter()
             .all(|(k, sv)| r.get(k).is_some_and(|rv| carries(rv, sv))),
@@ -94,6 +109,28 @@ pub fn first_difference(running: &Value, sent: &Value, path: &str) -> Option<Str
             .find_map(|(i, (rv, sv))| first_difference(rv, sv, &format!("{path}[{i}]"))),
         (r, s) if carries(r, s) => None,
         (r, s) => Some(format!("{path} (running {}, sent {})", short(r), short(s))),
+    }
+}
+
+/// A value the one redaction rule wrote (the journal keeps secrets so).
+fn is_redacted(s: &str) -> bool {
+    s == crate::kea::redact::REDACTED || s == crate::kea::redact::REDACTED_CHANGED
+}
+
+/// `running` equals `recorded`, where a redacted value in `recorded` stands for whatever
+/// (but nothing) runs there.
+pub fn same_but_secrets(running: &Value, recorded: &Value) -> bool {
+    match (running, recorded) {
+        (r, Value::String(s)) if is_redacted(s) => !r.is_null(),
+        (Value::Object(r), Value::Object(s)) => {
+            r.len() == s.len()
+                && s.iter()
+                    .all(|(k, sv)| r.get(k).is_some_and(|rv| same_but_secrets(rv, sv)))
+        }
+        (Value::Array(r), Value::Array(s)) => {
+            r.len() == s.len() && r.iter().zip(s).all(|(rv, sv)| same_but_secrets(rv, sv))
+        }
+        (r, s) => r == s,
     }
 }
 
@@ -143,9 +180,9 @@ pub fn classify(
     let carries_new = carries(&doc.value, after);
     let mut norm = doc.with_version(version);
     normalize_inherited(&mut norm);
-    if norm.value == *before {
+    if same_but_secrets(&norm.value, before) {
         Found::Old
-    } else if carries_new || norm.value == *after {
+    } else if carries_new || same_but_secrets(&norm.value, after) {
         Found::New
     } else {
         tracing::debug!(
@@ -174,25 +211,31 @@ async fn read_again(svc: &Service, patience: Duration) -> Result<Value, String> 
     }
 }
 
-/// What one target runs now (read again with `patience`), or why it could not be read.
+/// What one target runs now (read again with `patience`) and the secrets it runs (the
+/// running configuration when it has any, to fill a redacted record back from), or why it
+/// could not be read.
 async fn found_on(
     svc: &Service,
     before: &Value,
     after: &Value,
     patience: Duration,
-) -> Result<Found, String> {
+) -> Result<(Found, Option<Value>), String> {
     let running = read_again(svc, patience).await?;
     let version = svc
         .kea_version_cached()
         .await
         .map_err(|e| format!("version-get: {}", e.message))?;
-    Ok(classify(
+    let live = crate::kea::redact::redacted_at(before)
+        .is_some()
+        .then(|| running.clone());
+    let found = classify(
         running,
         version,
         Family::of_service(&svc.name),
         before,
         after,
-    ))
+    );
+    Ok((found, live))
 }
 
 /// After a command of a change went unanswered on one target: reads it again, and makes its
@@ -203,7 +246,7 @@ pub async fn resolve(
     after: &Value,
     patience: Duration,
 ) -> Resolution {
-    match found_on(svc, before, after, patience).await {
+    match found_on(svc, before, after, patience).await.map(|(f, _)| f) {
         Err(e) => Resolution::Unreachable(e),
         Ok(Found::Neither) => Resolution::Neither,
         Ok(found) => {
@@ -226,6 +269,9 @@ pub async fn resolve(
 /// the record goes: someone else has changed the server since); a target that does not
 /// answer → nothing is touched and the record stays (`Unreachable`).
 pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resolution {
+    if !entry.hosts.is_empty() {
+        return super::database::settle(estate, entry).await;
+    }
     let mut found = Vec::with_capacity(entry.targets.len());
     for t in &entry.targets {
         let Some(svc) = estate.find(&t.server, &t.service, &t.url) else {
@@ -234,26 +280,56 @@ pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resol
                 t.server, t.service, t.url
             ));
         };
-        let (Some(before), Some(after)) = (&t.before, &t.after) else {
+        let Some(after) = &t.after else {
             return Resolution::Unreachable(format!(
                 "the record of {}/{} has no configurations",
                 t.server, t.service
             ));
         };
-        match found_on(&svc, before, after, patience).await {
-            Ok(f) => found.push((svc, t, f)),
+        let before = match before_of(&svc, t).await {
+            Ok(b) => b,
+            Err(Resolution::Conflict(e)) => {
+                journal::forget(&entry.id);
+                return Resolution::Conflict(format!(
+                    "the configuration from before the change on {} cannot be read ({e})",
+                    t.server
+                ));
+            }
+            Err(other) => return other,
+        };
+        match found_on(&svc, &before, after, patience).await {
+            Ok((f, live)) => found.push((svc, t, f, live, before)),
             Err(e) => return Resolution::Unreachable(format!("{}: {e}", t.server)),
         }
     }
-    if found.iter().any(|(_, _, f)| *f == Found::Neither) {
+    if found.iter().any(|(_, _, f, _, _)| *f == Found::Neither) {
         journal::forget(&entry.id);
         return Resolution::Neither;
     }
-    let all_new = found.iter().all(|(_, _, f)| *f == Found::New);
-    for (svc, t, f) in &found {
+    let all_new = found.iter().all(|(_, _, f, _, _)| *f == Found::New);
+    // Every configuration to put back is made whole (its secrets filled back from what
+    // the target runs) before anything is sent: every target or none.
+    let mut backs: Vec<Option<Value>> = Vec::with_capacity(found.len());
+    for (_, t, f, live, before) in &found {
+        backs.push(if !all_new && *f == Found::New {
+            match live {
+                Some(live) => match crate::kea::snapshots::fill_secrets(before, live) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        journal::forget(&entry.id);
+                        return Resolution::Conflict(format!("on {}: {}", t.server, e.message));
+                    }
+                },
+                None => Some(before.clone()),
+            }
+        } else {
+            None
+        });
+    }
+    for ((svc, t, _, _, _), back) in found.iter().zip(&backs) {
         let r = async {
-            if !all_new && *f == Found::New {
-                svc.set(t.before.as_ref().expect("checked")).await?;
+            if let Some(back) = back {
+                svc.set(back).await?;
             }
             svc.write().await
         }
@@ -271,6 +347,29 @@ pub async fn settle(estate: &Estate, entry: &Entry, patience: Duration) -> Resol
     }
 }
 
+/// A target's configuration from before the change, as the record keeps it: in the record,
+/// or in the snapshot it names (as Kea showed it: read the way keascript reads it, inherited
+/// values left out, in that Kea's spelling).
+async fn before_of(svc: &Service, t: &Target) -> Result<Value, Resolution> {
+    if let Some(b) = &t.before {
+        return Ok(b.clone());
+    }
+    let Some(snap) = &t.before_snapshot else {
+        return Err(Resolution::Conflict("the record keeps none".into()));
+    };
+    let shown = crate::kea::snapshots::Store::default_store()
+        .config_by_id(snap)
+        .map_err(|e| Resolution::Conflict(e.message))?;
+    let version = svc.kea_version_cached().await.map_err(|e| {
+        Resolution::Unreachable(format!("{}: version-get: {}", t.server, e.message))
+    })?;
+    let mut doc = ConfigDoc::new(Family::of_service(&svc.name), shown)
+        .map_err(|e| Resolution::Conflict(e.message))?
+        .with_version(version);
+    normalize_inherited(&mut doc);
+    Ok(doc.value)
+}
+
 /// The error for a change whose outcome stayed unknown or went wrong on the way.
 pub fn unknown_error(
     svc: &Service,
@@ -282,6 +381,7 @@ pub fn unknown_error(
         Resolution::Reverted => cause.kind,
         Resolution::Completed => ErrorKind::Transport,
         Resolution::Neither | Resolution::Unreachable(_) => ErrorKind::Partial,
+        Resolution::Conflict(_) => ErrorKind::Conflict,
     };
     KeaError {
         kind,
@@ -372,6 +472,30 @@ mod tests {
         assert_eq!(
             classify(new_running, KEA2, Family::V4, &before, &after),
             Found::New
+        );
+        // A record whose secrets were redacted: they match whatever runs there.
+        let live = json!({"Dhcp4": {"valid-lifetime": 10, "hosts-database": {"type": "postgresql", "password": "real"}}});
+        let before = crate::kea::redact::value(&norm(live.clone()));
+        let mut after = before.clone();
+        after["Dhcp4"]["valid-lifetime"] = json!(20);
+        assert_eq!(
+            classify(live.clone(), KEA2, Family::V4, &before, &after),
+            Found::Old
+        );
+        let mut new_running = live.clone();
+        new_running["Dhcp4"]["valid-lifetime"] = json!(20);
+        assert_eq!(
+            classify(new_running, KEA2, Family::V4, &before, &after),
+            Found::New
+        );
+        let mut gone = live;
+        gone["Dhcp4"]["hosts-database"]
+            .as_object_mut()
+            .unwrap()
+            .remove("password");
+        assert_eq!(
+            classify(gone, KEA2, Family::V4, &before, &after),
+            Found::Neither
         );
     }
 }

@@ -73,9 +73,10 @@ pub struct ServicePlan {
 }
 
 impl ServicePlan {
-    /// Whether anything would change.
+    /// Whether anything would change: the configuration, or (reservations kept in a hosts
+    /// database) a step's commands.
     pub fn changes(&self) -> bool {
-        !self.diff.is_empty()
+        !self.diff.is_empty() || self.add + self.change + self.delete > 0
     }
 
     /// `2 to add, 1 to change, 0 to delete on lab/dhcp4`.

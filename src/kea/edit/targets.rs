@@ -301,7 +301,11 @@ async fn gather_once(ask: &Ask<'_>, mut locks: Locks) -> Result<Gathered, Stop> 
                         _ => {
                             return Err(Stop::Fail(
                                 KeaError::new(
-                                    ErrorKind::Partial,
+                                    if matches!(found, Resolution::Conflict(_)) {
+                                        ErrorKind::Conflict
+                                    } else {
+                                        ErrorKind::Partial
+                                    },
                                     format!(
                                         "an earlier change (id {}, {}, to {}) has an unknown outcome: {}; nothing was changed now",
                                         entry.id,

@@ -13,7 +13,7 @@ use super::ServiceHandle;
 use super::args::{kea_map, name_or_code, option_data, scope, string, subnet_key};
 use super::editing::{Target, shape};
 use crate::kea::config::ensure::{self, Ensure};
-use crate::kea::config::{ConfigDoc, OptionScope, options::spec_of};
+use crate::kea::config::{ConfigDoc, OptionScope, SubnetKey, net::Range, options::spec_of};
 use crate::kea::edit::{Edit, read_config};
 use crate::script::RunContext;
 use crate::script::convert::to_dynamic;
@@ -73,6 +73,56 @@ fn ensure_option(
     carry_out(ctx, t, decision, &edit.clone(), |_| edit)
 }
 
+/// `ensure_pool(subnet, #{ pool, … })`: created with its keys, or the subnet's pools sent
+/// with this one's named keys changed; `value` is the pool either way.
+fn ensure_pool_map(
+    ctx: &RunContext,
+    t: &ServiceHandle,
+    key: SubnetKey,
+    desired: Map<String, Value>,
+) -> R<Dynamic> {
+    let doc = current(ctx, t)?;
+    let decision =
+        ensure::pool_map(&doc, &key, &desired).map_err(|e| crate::script::errors::kea_error(&e))?;
+    let range = desired
+        .get("pool")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut extra = desired.clone();
+    extra.remove("pool");
+    let shape_as = Edit::AddPool(key.clone(), range.clone(), extra.clone());
+    let updating = matches!(decision, Ensure::Update(_));
+    let out = carry_out(ctx, t, decision, &shape_as, |patch| match patch {
+        None => Edit::AddPool(key, range.clone(), extra),
+        Some(p) => Edit::UpdateSubnet(key, p),
+    })?;
+    if !updating {
+        return Ok(out);
+    }
+    // An update answers with the subnet: hand back the pool.
+    let family = t.family();
+    let want = Range::parse(&range, family, "pool").ok();
+    let mut m = out.cast::<RMap>();
+    let pool = m
+        .get("value")
+        .and_then(|v| v.read_lock::<RMap>().map(|s| s.get("pools").cloned()))
+        .flatten()
+        .and_then(|p| p.into_typed_array::<Dynamic>().ok())
+        .and_then(|pools| {
+            pools.into_iter().find(|p| {
+                p.read_lock::<RMap>()
+                    .and_then(|p| p.get("pool").and_then(|r| r.clone().into_string().ok()))
+                    .and_then(|r| Range::parse(&r, family, "pool").ok())
+                    == want
+            })
+        });
+    if let Some(p) = pool {
+        m.insert("value".into(), p);
+    }
+    Ok(m.into())
+}
+
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
     let kea = |e: crate::kea::KeaError| crate::script::errors::kea_error(&e);
     let c = ctx.clone();
@@ -95,6 +145,9 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         "ensure_pool",
         move |t: &mut ServiceHandle, k: Dynamic, r: Dynamic| -> R<Dynamic> {
             let key = subnet_key(&k, t.family())?;
+            if let Some(m) = r.read_lock::<RMap>() {
+                return ensure_pool_map(&c, t, key, kea_map(&m, "the pool")?);
+            }
             let range = string(&r, "the pool range")?;
             let doc = current(&c, t)?;
             let decision = ensure::pool(&doc, &key, &range).map_err(kea)?;

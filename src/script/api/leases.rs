@@ -1,7 +1,9 @@
-//! Leases and statistics in scripts: a lazy lease iterator (one page in memory), look-ups,
+//! Leases and statistics in scripts: a lazy lease iterator (one page in memory, a progress
+//! line from the host once a walk lasts a second), look-ups,
 //! checked changes (audited), `stats()`, and `history()` of the audit trail.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap};
 use serde_json::{Value, json};
@@ -10,11 +12,12 @@ use super::ServiceHandle;
 use super::args::{kea_map, subnet_key};
 use crate::kea::audit::{AuditEntry, AuditFilter};
 use crate::kea::config::{ConfigDoc, Family, SubnetKey, to_script_keys};
-use crate::kea::leases::{self, LeasePager};
+use crate::kea::leases::{self, LeasePager, WalkProgress};
 use crate::kea::{KeaError, Service, stats};
 use crate::script::RunContext;
 use crate::script::convert::{to_dynamic, to_dynamic_snake};
 use crate::script::errors::{invalid, kea_error};
+use crate::term::Progress;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -33,12 +36,34 @@ pub struct LeaseWalk {
     failed: bool,
 }
 
+/// A walk that has lasted this long shows how far it has got (on a terminal).
+const SHOW_PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
 impl IntoIterator for LeaseIter {
     type Item = R<Dynamic>;
     type IntoIter = LeaseWalk;
     fn into_iter(self) -> LeaseWalk {
+        // The host's progress line, once the walk has lasted a second; it goes when the
+        // walk does (its end, a `break`, an error).
+        let label = format!("{}/{}", self.svc.server.name(), self.svc.name);
+        let ctx = self.ctx.clone();
+        let started = Instant::now();
+        let mut line: Option<Progress> = None;
+        let observer = move |p: WalkProgress| {
+            if line.is_none() && started.elapsed() < SHOW_PROGRESS_AFTER {
+                return;
+            }
+            let text = format!(
+                "reading the leases of {label}: {} leases, {} pages",
+                p.leases, p.pages
+            );
+            match &line {
+                Some(l) => l.set_message(&text),
+                None => line = Some(ctx.progress(&text)),
+            }
+        };
         LeaseWalk {
-            pager: LeasePager::new(self.svc, self.subnet_id),
+            pager: LeasePager::new(self.svc, self.subnet_id).observe(observer),
             ctx: self.ctx,
             failed: false,
         }

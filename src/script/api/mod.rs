@@ -8,6 +8,7 @@ mod ha;
 mod leases;
 mod misc;
 mod reading;
+mod reservation_list;
 mod reservations;
 mod server;
 mod service;

@@ -10,8 +10,8 @@ use super::ServiceHandle;
 use super::args::{kea_map, string, subnet_key};
 use super::editing::{Target, TxHandle};
 use super::ensure::carry_out;
+use super::reservation_list::Reservations;
 use super::views;
-use crate::kea::audit::AuditEntry;
 use crate::kea::config::ensure::{self, Ensure};
 use crate::kea::config::reservations::{self as rv, ResvKey, ResvScope};
 use crate::kea::config::{ConfigDoc, Family, networks, reservations_csv, to_script_keys};
@@ -116,7 +116,7 @@ fn warn(ctx: &RunContext, svc: &crate::kea::Service, scope: &ResvScope, r: &Map<
         }
     }
     for m in msgs {
-        eprintln!("warning: {m}");
+        ctx.warn(&m);
     }
 }
 
@@ -159,81 +159,6 @@ fn import_edit(path: &str, opts: Option<&RMap>, family: Family) -> R<Edit> {
     })
 }
 
-/// A reservation change on a server that keeps its reservations in a hosts database:
-/// checked, then sent as `reservation-add`/`-update`/`-del` (host_cmds) instead of a
-/// configuration change, and recorded in the audit trail. With HA peers, it is sent once
-/// per distinct database. `None` when the server keeps them in its configuration; refused
-/// in a transaction (one configuration change) when they are in a database.
-fn via_database<T: Target>(ctx: &RunContext, t: &T, edit: &Edit) -> R<Option<Dynamic>> {
-    let staged = !(t as &dyn std::any::Any).is::<ServiceHandle>();
-    let svc = t.service().clone();
-    let s2 = svc.clone();
-    let (caps, doc) = ctx.block(async move {
-        let caps = s2.capabilities_cached().await?;
-        let doc = read_config(&s2).await?;
-        Ok::<_, crate::kea::KeaError>((caps, doc))
-    })?;
-    if hosts::target(&doc, &caps) != "database" {
-        return Ok(None);
-    }
-    if staged {
-        // A transaction is one configuration change; these go to the database.
-        return Err(invalid(format!(
-            "{}/{} keeps its reservations in a hosts database: change them on the service, not in a transaction",
-            svc.server.name(),
-            svc.name
-        )));
-    }
-    let (s2, d2, e2) = (svc.clone(), doc.clone(), edit.clone());
-    let change = ctx
-        .block(async move { hosts::plan(&s2, &d2, &e2).await })?
-        .ok_or_else(|| invalid("not a reservation change"))?;
-    let label = format!("{}/{}", svc.server.name(), svc.name);
-    if ctx.is_dry_run() {
-        println!(
-            "[dry run] {label}: would send {} {}",
-            change.command,
-            crate::kea::redact::value(&change.arguments)
-        );
-        return to_dynamic(&to_script_keys(&change.after)).map(Some);
-    }
-    // The HA peers whose hosts database is not this server's get the change too.
-    let mut targets = vec![svc.clone()];
-    if let Some(topo) = crate::kea::ha::topology(&doc).filter(|t| t.partners().count() > 0) {
-        let mine = hosts::database_identity(&doc);
-        for p in ctx.estate.peers(&svc, &topo) {
-            let Some(peer) = p.service else { continue };
-            let p2 = peer.clone();
-            let theirs = ctx.block(async move { read_config(&p2).await })?;
-            if hosts::database_identity(&theirs) != mine {
-                targets.push(peer);
-            }
-        }
-    }
-    let t = edit.target();
-    for target in targets {
-        let (tg, ch) = (target.clone(), change.arguments.clone());
-        let cmd = change.command;
-        let sent = ctx.block(async move { tg.command(cmd, Some(ch)).await.map(|_| ()) });
-        let mut a = AuditEntry::new(
-            target.server.name(),
-            Some(&target.name),
-            t.kind,
-            &t.key,
-            t.action,
-        );
-        a.before = change.before.clone();
-        a.after = change.after.clone();
-        if let Err(e) = &sent {
-            a.outcome = "error".into();
-            a.error = Some(crate::script::errors::message_of_error(e));
-        }
-        ctx.audit(a);
-        sent?;
-    }
-    to_dynamic(&to_script_keys(&change.after)).map(Some)
-}
-
 fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
     macro_rules! reg {
         ($name:expr, |$t:ident, $c:ident $(, $a:ident : $ty:ty)*| $body:expr) => {{
@@ -249,17 +174,11 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
         let e = Edit::AddReservation(scope.clone(), map.clone());
         e.precheck(t.family()).map_err(|e| kea_error(&e))?;
         warn(c, t.service(), &scope, &map);
-        if let Some(v) = via_database(c, t, &e)? {
-            return Ok(v);
-        }
         t.submit(c, e)
     });
     reg!("update_reservation", |t, c, k: Dynamic, m: RMap| {
         let e =
             Edit::UpdateReservation(None, resv_key(&k, t.family())?, kea_map(&m, "the change")?);
-        if let Some(v) = via_database(c, t, &e)? {
-            return Ok(v);
-        }
         t.submit(c, e)
     });
     reg!(
@@ -270,25 +189,16 @@ fn register_mutators<T: Target>(engine: &mut Engine, ctx: Arc<RunContext>) {
                 resv_key(&k, t.family())?,
                 kea_map(&m, "the change")?,
             );
-            if let Some(v) = via_database(c, t, &e)? {
-                return Ok(v);
-            }
             t.submit(c, e)
         }
     );
     reg!("delete_reservation", |t, c, k: Dynamic| {
         let e = Edit::DeleteReservation(None, resv_key(&k, t.family())?);
-        if let Some(v) = via_database(c, t, &e)? {
-            return Ok(v);
-        }
         t.submit(c, e)
     });
     reg!("delete_reservation", |t, c, s: Dynamic, k: Dynamic| {
         let e =
             Edit::DeleteReservation(Some(resv_scope(&s, t.family())?), resv_key(&k, t.family())?);
-        if let Some(v) = via_database(c, t, &e)? {
-            return Ok(v);
-        }
         t.submit(c, e)
     });
     reg!("import_reservations", |t, c, p: Dynamic| {
@@ -361,14 +271,6 @@ fn ensure_reservation(ctx: &RunContext, t: &ServiceHandle, m: &RMap) -> R<Dynami
         }
         Ensure::Update(p) => Some(Edit::UpdateReservation(Some(scope.clone()), key, p.clone())),
     };
-    if let Some(e) = &edit
-        && let Some(v) = via_database(ctx, t, e)?
-    {
-        let mut out = RMap::new();
-        out.insert("action".into(), decision.action().into());
-        out.insert("value".into(), v);
-        return Ok(out.into());
-    }
     let shape_as = Edit::AddReservation(scope, desired);
     carry_out(ctx, t, decision, &shape_as, |_| {
         edit.expect("an edit for a change")
@@ -387,14 +289,24 @@ fn doc_and_target(ctx: &RunContext, svc: &crate::kea::Service) -> R<(ConfigDoc, 
     Ok((doc, t))
 }
 
-/// Every reservation of a scope (all when `None`): from the configuration, or, with a
-/// hosts database, as host_cmds answers (the database's and the file's).
+/// Every reservation of a scope (all when `None`), as a lazy list: from the configuration,
+/// or, with a hosts database, as host_cmds answers (the database's and the file's), a page
+/// at a time.
 fn list_reservations(
-    ctx: &RunContext,
+    ctx: &Arc<RunContext>,
     svc: &crate::kea::Service,
     scope: Option<ResvScope>,
-) -> R<Array> {
+) -> R<Reservations> {
     let (d, target) = doc_and_target(ctx, svc)?;
+    let label = format!(
+        "{}/{}{}",
+        svc.server.name(),
+        svc.name,
+        scope
+            .as_ref()
+            .map(|s| format!(" in {s}"))
+            .unwrap_or_default()
+    );
     if target == "database" {
         let ids: Vec<u64> = match &scope {
             Some(ResvScope::Global) => vec![0],
@@ -410,16 +322,14 @@ fn list_reservations(
                 )
                 .collect(),
         };
-        let mut out = Vec::new();
-        for id in ids {
-            let s2 = svc.clone();
-            let hosts = ctx.block(async move { hosts::all(&s2, id).await })?;
-            out.extend(hosts.iter().map(|h| to_script_keys(&hosts::view(id, h))));
-        }
-        return array(out);
+        return Ok(Reservations::from_database(
+            ctx.clone(),
+            svc.clone(),
+            ids,
+            label,
+        ));
     }
-    let all = rv::all(&d, scope.as_ref()).map_err(|e| kea_error(&e))?;
-    array(all.into_iter().map(|at| to_script_keys(&rv::view(&d, at))))
+    Reservations::from_config(ctx.clone(), d, scope.as_ref(), label).map_err(|e| kea_error(&e))
 }
 
 /// The one reservation a key names, or `()`.
@@ -445,6 +355,7 @@ fn one_reservation(
 }
 
 pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
+    super::reservation_list::register(engine);
     register_mutators::<ServiceHandle>(engine, ctx.clone());
     register_mutators::<TxHandle>(engine, ctx.clone());
     let c = ctx.clone();
@@ -453,13 +364,14 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
         move |t: &mut ServiceHandle, m: RMap| -> R<Dynamic> { ensure_reservation(&c, t, &m) },
     );
     let c = ctx.clone();
-    engine.register_fn("reservations", move |s: &mut ServiceHandle| -> R<Array> {
-        list_reservations(&c, &s.0, None)
-    });
+    engine.register_fn(
+        "reservations",
+        move |s: &mut ServiceHandle| -> R<Reservations> { list_reservations(&c, &s.0, None) },
+    );
     let c = ctx.clone();
     engine.register_fn(
         "reservations",
-        move |s: &mut ServiceHandle, sc: Dynamic| -> R<Array> {
+        move |s: &mut ServiceHandle, sc: Dynamic| -> R<Reservations> {
             let scope = resv_scope(&sc, Family::of_service(&s.0.name))?;
             list_reservations(&c, &s.0, Some(scope))
         },

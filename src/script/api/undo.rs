@@ -90,19 +90,25 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
         )
     };
     let live = live_doc(ctx, &svc)?;
-    // Reservations kept in a hosts database are not in the configuration: undo puts back
-    // configuration only.
-    if let Some(e) = entries.iter().find(|e| e.kind == "reservation") {
+    // Reservations kept in a hosts database are not in the configuration: each is put back
+    // there (re-added, re-updated or deleted through host_cmds), through the same loop,
+    // refused as `conflict` when the reservation changed since.
+    if entries.iter().all(|e| e.kind == "reservation") {
         let s2 = svc.clone();
         let caps = ctx.block(async move { s2.capabilities_cached().await })?;
         if crate::kea::hosts::target(&live, &caps) == "database" {
-            return Err(ctx_err(KeaError::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "change {id} ({} reservation {}) was made in the hosts database: undo puts back configuration only; change the reservation back with update_reservation / delete_reservation",
-                    e.action, e.key
-                ),
-            )));
+            let edits = database_undo(&entries);
+            *ctx.undoing.lock().expect("undo lock") = Some(id.to_string());
+            let r = ctx.execute(&svc, &edits, false);
+            *ctx.undoing.lock().expect("undo lock") = None;
+            let report = r?;
+            return Ok(json!({
+                "undone": id,
+                "server": first.server,
+                "service": service,
+                "changed": report.changed,
+                "id": report.id,
+            }));
         }
     }
     let mut doc = live.clone();
@@ -154,6 +160,30 @@ pub fn undo_change(ctx: &RunContext, id: &str) -> R<Value> {
     }))
 }
 
+/// The edits that undo reservation entries made in a hosts database, newest first: each
+/// reservation must still be as the entry left it and gets its state from before (an
+/// import's entry holds the lists of the hosts it changed, pair by pair).
+fn database_undo(entries: &[&AuditEntry]) -> Vec<Edit> {
+    let mut out = Vec::new();
+    for e in entries {
+        match (&e.before, &e.after) {
+            (Value::Array(b), Value::Array(a)) => {
+                for (before, after) in b.iter().zip(a).rev() {
+                    out.push(Edit::RestoreReservation {
+                        expect: after.clone(),
+                        back: before.clone(),
+                    });
+                }
+            }
+            (before, after) => out.push(Edit::RestoreReservation {
+                expect: after.clone(),
+                back: before.clone(),
+            }),
+        }
+    }
+    out
+}
+
 /// Puts the snapshot `id` of `server` back (and, for a snapshot taken before an HA change,
 /// every other peer's snapshot of the same change on that peer), each with its secrets
 /// filled back from the running configuration. Returns one line per server.
@@ -164,9 +194,28 @@ pub fn restore_snapshot(
     id: &str,
 ) -> R<Vec<String>> {
     let store = Store::default_store();
-    let snap = store.find(server, service, id).map_err(|e| kea_error(&e))?;
+    let mut snap = store.find(server, service, id).map_err(|e| kea_error(&e))?;
+    let mut peers = store.same_change(&snap).map_err(|e| kea_error(&e))?;
+    if peers.is_empty() {
+        // The same configuration is kept once but may be indexed under several changes
+        // (restoring it, or putting a half-made restore back, keeps it again, for this
+        // server alone): an HA server's snapshot is the newest one taken with its peers'.
+        let all = store.list(Some(server)).map_err(|e| kea_error(&e))?;
+        for other in all
+            .into_iter()
+            .rev()
+            .filter(|s| s.id == snap.id && s.service == snap.service && s.change != snap.change)
+        {
+            let p = store.same_change(&other).map_err(|e| kea_error(&e))?;
+            if !p.is_empty() {
+                snap = other;
+                peers = p;
+                break;
+            }
+        }
+    }
     let mut snaps = vec![snap.clone()];
-    snaps.extend(store.same_change(&snap).map_err(|e| kea_error(&e))?);
+    snaps.extend(peers);
     // Every configuration is made whole before anything changes.
     let mut planned = Vec::new();
     for s in &snaps {
@@ -204,7 +253,7 @@ pub fn restore_snapshot(
         let report = match ctx.block_raw(async move { commit(&svc2, &edits, &opts).await })? {
             Ok(r) => r,
             // Every peer or none: the peers restored already are put back.
-            Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e))),
+            Err(e) => return Err(kea_error(&put_back(ctx, &done, &label, e, &opts))),
         };
         if report.changed && !opts.dry_run {
             done.push((svc.clone(), live));
@@ -262,6 +311,7 @@ fn put_back(
     done: &[(Service, Value)],
     failed: &str,
     cause: KeaError,
+    opts: &CommitOptions,
 ) -> KeaError {
     if done.is_empty() {
         return cause;
@@ -274,8 +324,9 @@ fn put_back(
             config: before.clone(),
             allow_paths: true,
         }];
-        let r =
-            ctx.block_raw(async move { commit(&svc2, &edits, &CommitOptions::default()).await });
+        // Each server alone (as it was restored): its HA peer may be the one that failed.
+        let opts = *opts;
+        let r = ctx.block_raw(async move { commit(&svc2, &edits, &opts).await });
         match r {
             Ok(Ok(_)) => lines.push(format!("{} put back", svc.server.name())),
             Ok(Err(e)) => {

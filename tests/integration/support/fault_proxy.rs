@@ -52,6 +52,10 @@ struct Rules {
     bodies: Vec<serde_json::Value>,
     /// Actions run before the `nth` `command` is passed to Kea (another writer, say).
     before: Vec<Before>,
+    /// `(command, occurrence)` whose answer is lost, after which the endpoint is down.
+    down_from: Option<(String, usize)>,
+    /// Every request is dropped (the endpoint went down).
+    down: bool,
 }
 
 /// A running proxy; its address replaces the endpoint's in an inventory.
@@ -110,9 +114,21 @@ impl FaultProxy {
         }
     }
 
+    /// The `nth` `command` (1-based, counted from now) reaches Kea, its answer is lost,
+    /// and from then on every request is dropped (the endpoint went down right after Kea
+    /// carried it out), whichever command it is, until [`FaultProxy::heal`].
+    pub fn lose_answer_then_down(&self, command: &str, nth: usize) {
+        let mut r = self.rules.lock().unwrap();
+        let at = r.seen.get(command).copied().unwrap_or(0) + nth;
+        r.down_from = Some((command.to_string(), at));
+    }
+
     /// Every request passes again.
     pub fn heal(&self) {
-        self.rules.lock().unwrap().faults.clear();
+        let mut r = self.rules.lock().unwrap();
+        r.faults.clear();
+        r.down_from = None;
+        r.down = false;
     }
 
     /// The commands seen so far, with the fault each met.
@@ -227,7 +243,7 @@ fn pick(rules: &Mutex<Rules>, body: serde_json::Value) -> Option<Fault> {
     } else {
         0
     };
-    let fault = r
+    let mut fault = r
         .faults
         .iter()
         .find(|(c, at, _)| {
@@ -235,6 +251,14 @@ fn pick(rules: &Mutex<Rules>, body: serde_json::Value) -> Option<Fault> {
                 || (c == MUTATE && m > 0 && (*at == 0 || *at == m))
         })
         .map(|(_, _, f)| *f);
+    if r.down {
+        fault = Some(Fault::DropRequest);
+    } else if let Some((c, at)) = &r.down_from
+        && ((c == command && *at == n) || (c == MUTATE && m > 0 && *at == m))
+    {
+        r.down = true;
+        fault = Some(Fault::LoseAnswer);
+    }
     r.log.push((command.to_string(), fault));
     fault
 }

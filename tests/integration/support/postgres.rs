@@ -137,9 +137,19 @@ impl Postgres {
 
     /// Kea's schema, made by `kea-admin db-init pgsql` of the Kea at `kea_bin`.
     pub fn kea_schema(&self, kea_bin: &Path) -> Result<(), String> {
+        self.kea_schema_in(kea_bin, DB)
+    }
+
+    /// Another database `name` (owned by the `kea` user) with Kea's schema.
+    pub fn another_kea_database(&self, kea_bin: &Path, name: &str) -> Result<(), String> {
+        self.psql("postgres", &format!("CREATE DATABASE {name} OWNER {USER}"))?;
+        self.kea_schema_in(kea_bin, name)
+    }
+
+    fn kea_schema_in(&self, kea_bin: &Path, db: &str) -> Result<(), String> {
         let admin = kea_bin.join("kea-admin");
         let out = Command::new(&admin)
-            .args(["db-init", "pgsql", "-u", USER, "-p", PASSWORD, "-n", DB])
+            .args(["db-init", "pgsql", "-u", USER, "-p", PASSWORD, "-n", db])
             .args(["-h", "127.0.0.1", "-P", &self.port.to_string()])
             .env(
                 "PATH",
@@ -164,7 +174,12 @@ impl Postgres {
 
     /// The `hosts-database` map for Kea.
     pub fn hosts_database(&self) -> serde_json::Value {
-        serde_json::json!({ "type": "postgresql", "name": DB, "user": USER, "password": PASSWORD,
+        self.hosts_database_named(DB)
+    }
+
+    /// The `hosts-database` map of database `name`.
+    pub fn hosts_database_named(&self, name: &str) -> serde_json::Value {
+        serde_json::json!({ "type": "postgresql", "name": name, "user": USER, "password": PASSWORD,
                             "host": "127.0.0.1", "port": self.port })
     }
 }
