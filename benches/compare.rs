@@ -33,7 +33,8 @@ use keascript::lab::{Lab, LabOptions};
 use serde_json::{Value, json};
 
 /// The keascript binary under test: the one cargo built for this bench, or
-/// `$KEASCRIPT_BENCH_BIN` (to compare another build in the same harness).
+/// `$KEASCRIPT_BENCH_BIN` (to compare another build in the same harness). Case 9 also runs
+/// `$KEASCRIPT_BENCH_BASE`, when set, alternately with it (an A/B in the same minutes).
 fn ks_bin() -> String {
     std::env::var("KEASCRIPT_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keascript").into())
 }
@@ -239,7 +240,12 @@ fn run(cmd: &mut Command, stdin: Option<&[u8]>, poll_hwm: bool) -> Run {
 
 /// `keascript --config INVENTORY ARGS…` with its own state directory.
 fn ks(b: &Bench, inventory: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(ks_bin());
+    ks_of(ks_bin(), b, inventory, args)
+}
+
+/// [`ks`] with another keascript binary.
+fn ks_of(bin: impl AsRef<std::ffi::OsStr>, b: &Bench, inventory: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
     c.env_remove("KEASCRIPT_CONFIG")
         .env_remove("KEASCRIPT_LOG")
         .env_remove("JOURNAL_STREAM")
@@ -1758,6 +1764,8 @@ fn case9(b: &mut Bench) {
         dur(t.elapsed().as_secs_f64())
     );
     let script = b.script("fleet-class.rhai", FLEET_CLASS_RHAI);
+    // Another build run alternately in the same run (an A/B on the same machine minutes).
+    let base_bin = std::env::var_os("KEASCRIPT_BENCH_BASE");
     for n in [1usize, 8, 32] {
         let inv = b.dir.path().join(format!("fleet-{n}.toml"));
         let mut text = String::from("default = \"f1\"\n");
@@ -1772,36 +1780,39 @@ fn case9(b: &mut Bench) {
         let socks: Vec<PathBuf> = labs.iter().take(n).map(|l| l.socket("dhcp4")).collect();
         let reps = if n == 32 { 3 } else { 5 };
         let (mut ks_walls, mut raw_walls, mut cpu) = (vec![], vec![], vec![]);
-        // Alternate keascript and the raw client so that both see the same machine.
-        for j in 0..reps {
-            let name = format!("ks-{n}-{j}");
-            let r = run(
-                &mut ks(
-                    b,
-                    &inv,
-                    &[
-                        "run",
-                        "--all",
-                        "--parallel",
-                        "9",
-                        "--output",
-                        "json",
-                        script.to_str().unwrap(),
-                        "--",
-                        &name,
-                    ],
-                ),
-                None,
-                false,
-            );
+        let (mut base_walls, mut base_cpu) = (vec![], vec![]);
+        let fleet_run = |cmd: &mut Command, name: &str| {
+            cmd.args([
+                "run",
+                "--all",
+                "--parallel",
+                "8",
+                "--output",
+                "json",
+                script.to_str().unwrap(),
+                "--",
+                name,
+            ]);
+            let r = run(cmd, None, false);
             let changed = r
                 .out
                 .lines()
                 .filter(|l| l.contains("\"outcome\":\"changed\""))
                 .count();
             assert_eq!(changed, n, "every server changed:\n{}\n{}", r.out, r.err);
+            r
+        };
+        // Alternate keascript (and the base build) and the raw client so that all see the
+        // same machine.
+        for j in 0..reps {
+            let r = fleet_run(&mut ks(b, &inv, &[]), &format!("ks-{n}-{j}"));
             ks_walls.push(r.wall);
             cpu.push(r.cpu);
+            if let Some(base) = &base_bin {
+                let r = fleet_run(&mut ks_of(base, b, &inv, &[]), &format!("base-{n}-{j}"));
+                base_walls.push(r.wall);
+                base_cpu.push(r.cpu);
+            }
             raw_walls.push(raw_fleet(&socks, 8, &format!("raw-{n}-{j}")));
         }
         for sock in &socks {
@@ -1832,6 +1843,23 @@ fn case9(b: &mut Bench) {
             dur,
             String::new(),
         );
+        if !base_walls.is_empty() {
+            let bw = stat(&base_walls);
+            b.table.row(
+                "9",
+                &format!("base build ($KEASCRIPT_BENCH_BASE) on {n} server(s), wall"),
+                bw,
+                dur,
+                ratio(bw.med, r.med, "raw client"),
+            );
+            b.table.row(
+                "9",
+                &format!("… base build CPU (user+sys) on {n} server(s)"),
+                stat(&base_cpu),
+                dur,
+                String::new(),
+            );
+        }
     }
     // What keascript sent to one server during one fleet run.
     let inv = b.dir.path().join("fleet-1.toml");

@@ -17,4 +17,5 @@ pub mod transport;
 /// The unit tests count the heap as the `keascript` binary does (`script::memory`).
 #[cfg(test)]
 #[global_allocator]
-static ALLOCATOR: script::memory::CountingAllocator = script::memory::CountingAllocator;
+static ALLOCATOR: script::memory::CountingAllocator =
+    script::memory::CountingAllocator(std::alloc::System);

@@ -279,7 +279,22 @@ struct LocalDaemon {
     ids: Option<(u32, Vec<u32>)>,
 }
 
+/// The daemon behind `svc`: asked with `status-get`, or — when the handle learnt its pid
+/// with its identity and that process is still the daemon of that identity (same service,
+/// same startup file) — taken from it without asking again. A daemon restarted since has
+/// another pid, so it is asked.
 async fn local_daemon(svc: &Service) -> Option<LocalDaemon> {
+    if let Some(pid) = svc.server.remembered_pid(&svc.name)
+        && let Some(file) = startup_file(pid)
+        && svc.server.remembered_identity(&svc.name)
+            == Some(super::identity::DaemonId::local(&svc.name, &file))
+    {
+        return Some(LocalDaemon {
+            pid,
+            file: Some(file),
+            ids: ids_of(pid),
+        });
+    }
     let status = svc.status().await.ok()?;
     let pid = status.get("pid").and_then(Value::as_u64)? as u32;
     Some(LocalDaemon {

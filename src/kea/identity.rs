@@ -24,6 +24,11 @@ impl DaemonId {
         DaemonId(text.to_string())
     }
 
+    /// The identity of a daemon on this machine started with `file`.
+    pub fn local(service: &str, file: &std::path::Path) -> Self {
+        DaemonId(format!("local:{service}:{}", file.display()))
+    }
+
     /// The identity of a service whose daemon could not be asked: its URL and service.
     pub fn by_url(svc: &Service) -> Self {
         DaemonId(format!(
@@ -84,7 +89,7 @@ pub fn daemon_id_given(svc: &Service, status: Option<&Value>) -> DaemonId {
         .map(|p| p as u32);
     let id = match pid {
         Some(pid) if is_local(&url) => Some(match super::doctor::startup_file(pid) {
-            Some(file) => DaemonId(format!("local:{}:{}", svc.name, file.display())),
+            Some(file) => DaemonId::local(&svc.name, &file),
             None => DaemonId(format!("local:{}:pid:{pid}", svc.name)),
         }),
         _ => None,
@@ -92,6 +97,10 @@ pub fn daemon_id_given(svc: &Service, status: Option<&Value>) -> DaemonId {
     match id {
         Some(id) => {
             svc.server.remember_identity(&svc.name, id.clone());
+            if let Some(pid) = pid {
+                // The persistence check looks at this process without asking again.
+                svc.server.remember_pid(&svc.name, pid);
+            }
             id
         }
         // Not remembered: the daemon may answer next time.

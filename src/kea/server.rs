@@ -33,6 +33,9 @@ pub struct Server {
     config_folders: Mutex<HashMap<String, std::path::PathBuf>>,
     /// Each service's daemon identity, once known (see [`super::identity`]).
     identities: Mutex<HashMap<String, super::identity::DaemonId>>,
+    /// Each local service's pid, as the `status-get` that named its identity reported it
+    /// (the persistence check reads `/proc` with it instead of asking again).
+    pids: Mutex<HashMap<String, u32>>,
 }
 
 /// The transports of a server: its Control Agent, and one per daemon endpoint.
@@ -69,6 +72,7 @@ impl Server {
             versions: Mutex::default(),
             config_folders: Mutex::default(),
             identities: Mutex::default(),
+            pids: Mutex::default(),
         }
     }
 
@@ -147,6 +151,19 @@ impl Server {
             .lock()
             .expect("identities lock")
             .insert(service.to_string(), id);
+    }
+
+    /// The pid a local service's `status-get` reported when its identity was learnt.
+    pub fn remembered_pid(&self, service: &str) -> Option<u32> {
+        self.pids.lock().expect("pids lock").get(service).copied()
+    }
+
+    /// Remembers the pid a local service's `status-get` reported.
+    pub fn remember_pid(&self, service: &str, pid: u32) {
+        self.pids
+            .lock()
+            .expect("pids lock")
+            .insert(service.to_string(), pid);
     }
 
     pub fn name(&self) -> &str {

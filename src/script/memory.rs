@@ -6,22 +6,23 @@
 //! checked at all. Counting the bytes the allocator hands out costs one atomic addition per
 //! allocation, holds on every path, and bounds what matters: the host's memory.
 //!
-//! The `keascript` binary installs [`CountingAllocator`] as its global allocator (so do the
-//! library's unit tests); without it [`heap_in_use`] is `None` and the limit is not enforced.
+//! The `keascript` binary installs [`CountingAllocator`] as its global allocator, around
+//! mimalloc (so do the library's unit tests, around the system allocator); without it
+//! [`heap_in_use`] is `None` and the limit is not enforced.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static IN_USE: AtomicUsize = AtomicUsize::new(0);
 
-/// The system allocator, counting the bytes in use.
-pub struct CountingAllocator;
+/// An allocator (the system's by default), counting the bytes in use.
+pub struct CountingAllocator<A = System>(pub A);
 
-// SAFETY: every call goes to the system allocator unchanged; only a counter is updated.
-unsafe impl GlobalAlloc for CountingAllocator {
+// SAFETY: every call goes to the inner allocator unchanged; only a counter is updated.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as it is.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { self.0.alloc(layout) };
         if !p.is_null() {
             IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -30,7 +31,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { self.0.alloc_zeroed(layout) };
         if !p.is_null() {
             IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -38,14 +39,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator (that is, from `System`) with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
+        // SAFETY: `ptr` came from this allocator (that is, from the inner one) with `layout`.
+        unsafe { self.0.dealloc(ptr, layout) };
         IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as for `dealloc`, and `new_size` is checked by the caller.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
                 IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed);

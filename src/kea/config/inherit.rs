@@ -311,14 +311,39 @@ fn inherited_from(root: &Map<String, Value>, family: Family) -> Map<String, Valu
 /// opposite of [`normalize_inherited`]): a configuration as keascript sends it, shown as
 /// Kea would answer `config-get` for it (a dry run's staged configuration, for its readers).
 pub fn echo_inherited(doc: &mut ConfigDoc) {
+    echo_inherited_undoably(doc);
+}
+
+/// Where [`echo_inherited`] put values in: a shared network, or a subnet.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Network(usize),
+    Subnet(SubnetLoc),
+}
+
+/// The keys [`echo_inherited_undoably`] put in, scope by scope, to take them out again
+/// exactly ([`unecho`]).
+#[derive(Debug, Default)]
+pub struct Echoed(Vec<(Scope, Vec<String>)>);
+
+/// [`echo_inherited`], remembering which keys it added where: [`unecho`] then gives back
+/// the very configuration it was given, without a copy of it having been made (a snapshot
+/// of a large configuration is written from the echoed one in place).
+pub fn echo_inherited_undoably(doc: &mut ConfigDoc) -> Echoed {
     let family = doc.family;
     let echoes = echoed(family, doc.version);
     let global = inherited_from(doc.root(), family);
     let sk = family.subnet_key();
+    let mut added = Echoed::default();
+    let mut note = |scope: Scope, keys: Vec<String>| {
+        if !keys.is_empty() {
+            added.0.push((scope, keys));
+        }
+    };
     for n in 0..doc.root_array("shared-networks").len() {
         // The network as Kea answers it is what its subnets inherit from.
         if let Some(net) = doc.root_mut()["shared-networks"][n].as_object_mut() {
-            fill(net, &global, echoes);
+            note(Scope::Network(n), fill(net, &global, echoes));
         }
         let effective = match doc.root()["shared-networks"][n].as_object() {
             Some(net) => overlay(&global, net, family),
@@ -329,17 +354,48 @@ pub fn echo_inherited(doc: &mut ConfigDoc) {
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         for i in 0..count {
-            fill(doc.subnet_mut(SubnetLoc::Network(n, i)), &effective, echoes);
+            let loc = SubnetLoc::Network(n, i);
+            note(
+                Scope::Subnet(loc),
+                fill(doc.subnet_mut(loc), &effective, echoes),
+            );
         }
     }
     for i in 0..doc.root_array(sk).len() {
-        fill(doc.subnet_mut(SubnetLoc::Top(i)), &global, echoes);
+        let loc = SubnetLoc::Top(i);
+        note(
+            Scope::Subnet(loc),
+            fill(doc.subnet_mut(loc), &global, echoes),
+        );
+    }
+    added
+}
+
+/// Takes out exactly what [`echo_inherited_undoably`] put in (it only ever adds keys a
+/// scope lacked, so removing them gives back the configuration as it was).
+pub fn unecho(doc: &mut ConfigDoc, added: Echoed) {
+    for (scope, keys) in added.0 {
+        let map = match scope {
+            Scope::Network(n) => doc.root_mut()["shared-networks"][n].as_object_mut(),
+            Scope::Subnet(loc) => Some(doc.subnet_mut(loc)),
+        };
+        if let Some(map) = map {
+            for k in keys {
+                map.remove(&k);
+            }
+        }
     }
 }
 
-/// The echoed keys a scope lacks, from its parent. Lifetime bounds the parent only derives
-/// from its own default are derived from the scope's effective default instead, as Kea does.
-fn fill(scope: &mut Map<String, Value>, parent: &Map<String, Value>, echoes: &[&str]) {
+/// The echoed keys a scope lacks, from its parent; returns the keys it added. Lifetime
+/// bounds the parent only derives from its own default are derived from the scope's
+/// effective default instead, as Kea does.
+fn fill(
+    scope: &mut Map<String, Value>,
+    parent: &Map<String, Value>,
+    echoes: &[&str],
+) -> Vec<String> {
+    let mut added = Vec::new();
     let bounds = [
         "min-valid-lifetime",
         "max-valid-lifetime",
@@ -351,6 +407,7 @@ fn fill(scope: &mut Map<String, Value>, parent: &Map<String, Value>, echoes: &[&
             && let Some(v) = parent.get(k)
         {
             scope.insert(k.to_string(), v.clone());
+            added.push(k.to_string());
         }
     }
     for base in ["valid-lifetime", "preferred-lifetime"] {
@@ -367,10 +424,12 @@ fn fill(scope: &mut Map<String, Value>, parent: &Map<String, Value>, echoes: &[&
                 parent.get(&bound)
             };
             if let Some(v) = value.cloned() {
-                scope.insert(bound, v);
+                scope.insert(bound.clone(), v);
+                added.push(bound);
             }
         }
     }
+    added
 }
 
 /// The values a scope would pass on: its own over its parent's.
@@ -493,6 +552,20 @@ mod tests {
             5000,
             "a bound derived from the network's own lifetime"
         );
+    }
+
+    #[test]
+    fn echoing_undoably_then_unechoing_gives_back_the_very_configuration() {
+        let mut d = echoed();
+        normalize_inherited(&mut d);
+        let base = d.clone();
+        let added = echo_inherited_undoably(&mut d);
+        let mut plain = base.clone();
+        echo_inherited(&mut plain);
+        assert_eq!(d, plain, "the same echoes as echo_inherited");
+        assert_ne!(d, base, "something was echoed");
+        unecho(&mut d, added);
+        assert_eq!(d, base);
     }
 
     #[test]

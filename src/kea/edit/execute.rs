@@ -424,11 +424,13 @@ async fn run(
     // all under this change's id; the record names the first (each peer's is found by the
     // change id). A snapshot that cannot be kept is a warning, not a refusal.
     let mut snapshots: Vec<Option<String>> = Vec::with_capacity(changed.len());
+    // Echoed in place and taken out again exactly: no copy of a large configuration.
     for &i in &changed {
-        let t = &targets[i];
-        let mut shown = t.prepared.base.clone();
-        crate::kea::config::echo_inherited(&mut shown);
-        snapshots.push(crate::kea::snapshots::take(&t.member.svc, &shown.value, &id).await);
+        let t = &mut targets[i];
+        let base = &mut t.prepared.base;
+        let echoed = crate::kea::config::inherit::echo_inherited_undoably(base);
+        snapshots.push(crate::kea::snapshots::take(&t.member.svc, &base.value, &id).await);
+        crate::kea::config::inherit::unecho(base, echoed);
     }
     let snapshot_name: Option<&str> = snapshots.iter().flatten().next().map(String::as_str);
     let entry = |phase: Phase| EntryRef {

@@ -474,10 +474,13 @@ async fn read(
         let version = svc.kea_version_cached().await.map_err(ctx)?;
         return Ok((doc, None, 0, version, true));
     }
-    let read = svc.config_read().await.map_err(ctx)?;
+    // Both are needed; asked at once, their round trips overlap (the version is asked once
+    // per server handle).
+    let (read, version) = futures::future::join(svc.config_read(), svc.kea_version_cached()).await;
+    let read = read.map_err(ctx)?;
+    let version = version.map_err(ctx)?;
     let doc = ConfigDoc::new(Family::of_service(&svc.name), read.config)
         .map_err(|e| ctx(e).with_command("config-get"))?;
-    let version = svc.kea_version_cached().await.map_err(ctx)?;
     Ok((doc, read.hash, read.digest, version, false))
 }
 
