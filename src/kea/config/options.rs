@@ -734,17 +734,8 @@ pub fn option_data_problems(doc: &ConfigDoc) -> Vec<String> {
     let mut out = Vec::new();
     for (label, list) in all_option_lists(doc) {
         for o in list {
-            let space = o
-                .get("space")
-                .and_then(Value::as_str)
-                .unwrap_or(family.option_space());
-            let which = match (
-                o.get("name").and_then(Value::as_str),
-                o.get("code").and_then(Value::as_u64),
-            ) {
-                (Some(n), _) => NameOrCode::Name(n.to_string()),
-                (None, Some(c)) => NameOrCode::Code(c as u16),
-                _ => continue,
+            let (space, Some(which)) = named_option(&o, family) else {
+                continue;
             };
             match find_def(doc, space, &which) {
                 None if !space.starts_with("vendor-") => out.push(format!(
@@ -765,11 +756,9 @@ pub fn option_data_problems(doc: &ConfigDoc) -> Vec<String> {
     out
 }
 
-/// Checks one `option-data` entry as `set_option` checks its input: a known option
-/// (standard, or defined on the server; vendor spaces are not known here), its CSV data
-/// fitting its definition. The error names the option and the data.
-pub fn check_entry(doc: &ConfigDoc, o: &Value) -> Result<(), String> {
-    let family = doc.family;
+/// The space an `option-data` entry is in (the family's own when it names none) and the
+/// option it names by name or code (`None`: neither, or a code out of range).
+fn named_option(o: &Value, family: Family) -> (&str, Option<NameOrCode>) {
     let space = o
         .get("space")
         .and_then(Value::as_str)
@@ -778,9 +767,20 @@ pub fn check_entry(doc: &ConfigDoc, o: &Value) -> Result<(), String> {
         o.get("name").and_then(Value::as_str),
         o.get("code").and_then(Value::as_u64),
     ) {
-        (Some(n), _) => NameOrCode::Name(n.to_string()),
-        (None, Some(c)) if c <= u16::MAX as u64 => NameOrCode::Code(c as u16),
-        _ => return Err(format!("option data {o} names no option (name or code)")),
+        (Some(n), _) => Some(NameOrCode::Name(n.to_string())),
+        (None, Some(c)) => u16::try_from(c).ok().map(NameOrCode::Code),
+        _ => None,
+    };
+    (space, which)
+}
+
+/// Checks one `option-data` entry as `set_option` checks its input: a known option
+/// (standard, or defined on the server; vendor spaces are not known here), its CSV data
+/// fitting its definition. The error names the option and the data.
+pub fn check_entry(doc: &ConfigDoc, o: &Value) -> Result<(), String> {
+    let family = doc.family;
+    let (space, Some(which)) = named_option(o, family) else {
+        return Err(format!("option data {o} names no option (name or code)"));
     };
     let Some(def) = find_def(doc, space, &which) else {
         if space.starts_with("vendor-") {

@@ -166,19 +166,17 @@ pub async fn hook_plan(
     Ok(hooks::plan(edit, &caps, base, new, &results[0]))
 }
 
+/// One command as people read it: `NAME (SERVICE) ARGUMENTS`, secrets redacted.
+pub(super) fn command_line(svc: &Service, command: &str, arguments: &serde_json::Value) -> String {
+    format!("{command} ({}) {}", svc.name, redact::value(arguments))
+}
+
 /// The commands that change a target, as people read them (secrets redacted).
 pub fn commands(svc: &Service, plan: Option<&[HookCommand]>) -> Vec<String> {
     let mut out: Vec<String> = match plan {
         Some(plan) => plan
             .iter()
-            .map(|c| {
-                format!(
-                    "{} ({}) {}",
-                    c.command,
-                    svc.name,
-                    redact::value(&c.arguments)
-                )
-            })
+            .map(|c| command_line(svc, &c.command, &c.arguments))
             .collect(),
         None => vec![format!("config-set ({}, whole configuration)", svc.name)],
     };

@@ -30,7 +30,7 @@ use crate::kea::audit::AuditEntry;
 use crate::kea::config::ConfigDoc;
 use crate::kea::estate::Estate;
 use crate::kea::hosts::{self, HostChange, HostState};
-use crate::kea::{ErrorKind, KeaError, Service, redact};
+use crate::kea::{ErrorKind, KeaError, Service};
 
 /// Whether the change goes to a hosts database: it changes reservations, and the service
 /// it is made through keeps them in one and has host_cmds. A transaction that mixes them
@@ -97,14 +97,7 @@ fn shown(svc: &Service, changes: &[&HostChange]) -> Vec<String> {
     if changes.len() <= 10 {
         return changes
             .iter()
-            .map(|c| {
-                format!(
-                    "{} ({}) {}",
-                    c.command,
-                    svc.name,
-                    redact::value(&c.arguments)
-                )
-            })
+            .map(|c| super::checks::command_line(svc, &c.command, &c.arguments))
             .collect();
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
