@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::fault_proxy::{Fault, FaultProxy, MUTATE};
-use crate::support::{keascript, lab, script};
+use crate::support::{keascript, lab, proxied_ha_pair, script};
 
 /// `config-get` over the daemon's own UNIX socket.
 fn running(socket: &Path) -> Value {
@@ -473,21 +473,9 @@ fn a_lost_answer_on_the_second_ha_peer_is_settled_on_both() {
     }) else {
         return;
     };
-    // Each peer's Control Agent behind its own proxy; the pair named in the inventory.
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|i| FaultProxy::start(lab.url_of(i).trim_start_matches("http://").parse().unwrap()))
-        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let inv = tmp.path().join("inv.toml");
-    std::fs::write(
-        &inv,
-        format!(
-            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
-            proxies[0].url(),
-            proxies[1].url()
-        ),
-    )
-    .unwrap();
+    let proxies = proxied_ha_pair(&lab, &inv);
     for (fault, n) in [
         (Fault::LoseAnswer, 1),
         (Fault::Garbage, 2),

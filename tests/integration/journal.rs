@@ -11,8 +11,8 @@ use std::time::Duration;
 use keascript::lab::{HaMode, Lab, LabOptions};
 use serde_json::{Value, json};
 
-use crate::support::fault_proxy::{FaultProxy, MUTATE};
-use crate::support::{kea_raw, keascript, lab_with, script};
+use crate::support::fault_proxy::MUTATE;
+use crate::support::{kea_raw, keascript, lab_with, proxied_ha_pair, script};
 
 /// The secret given to HA peer `name` in every peer's configuration.
 fn secret(name: &str) -> String {
@@ -135,22 +135,10 @@ fn a_change_in_flight_keeps_no_secret_in_the_journal_and_is_settled_with_them() 
     give_secrets(&lab, 0);
     give_secrets(&lab, 1);
     assert_secrets_kept(&lab, "before");
-    // Each peer's Control Agent behind its own proxy; the pair named in the inventory.
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|i| FaultProxy::start(lab.url_of(i).trim_start_matches("http://").parse().unwrap()))
-        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     let inv = tmp.path().join("inv.toml");
-    std::fs::write(
-        &inv,
-        format!(
-            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
-            proxies[0].url(),
-            proxies[1].url()
-        ),
-    )
-    .unwrap();
+    let proxies = proxied_ha_pair(&lab, &inv);
     let run = |name: &str, text: &str| {
         let path = script(tmp.path(), name, text);
         let out = keascript()

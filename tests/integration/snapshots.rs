@@ -12,7 +12,7 @@ use keascript::kea::snapshots::{Snapshot, Store};
 use keascript::lab::{HaMode, Lab, LabOptions};
 use serde_json::{Value, json};
 
-use crate::support::{kea_raw, keascript, lab, lab_with, script};
+use crate::support::{kea_raw, keascript, lab, lab_with, proxied_ha_pair, script};
 
 /// `keascript` against the lab, with its own state folder (snapshots, audit, pending).
 pub fn ks(lab: &Lab, state: &Path) -> assert_cmd::Command {
@@ -331,28 +331,16 @@ fn an_ha_pair_is_restored_on_both_peers_each_from_its_own_snapshot() {
 
 #[test]
 fn an_ha_restore_failing_on_the_second_peer_puts_the_first_back() {
-    use crate::support::fault_proxy::{Fault, FaultProxy, MUTATE};
+    use crate::support::fault_proxy::{Fault, MUTATE};
     let Some(lab) = lab_with(LabOptions {
         ha: Some(HaMode::HotStandby),
         ..Default::default()
     }) else {
         return;
     };
-    // Each peer's Control Agent behind its own proxy; the pair named in the inventory.
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|i| FaultProxy::start(lab.url_of(i).trim_start_matches("http://").parse().unwrap()))
-        .collect();
     let state = state_of(&lab);
     let inv = lab.dir().join("proxied.toml");
-    std::fs::write(
-        &inv,
-        format!(
-            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
-            proxies[0].url(),
-            proxies[1].url()
-        ),
-    )
-    .unwrap();
+    let proxies = proxied_ha_pair(&lab, &inv);
     let ks = || {
         let mut c = keascript();
         c.env("KEASCRIPT_STATE_DIR", &state)

@@ -146,3 +146,25 @@ pub fn kea_raw(socket: &Path, body: &serde_json::Value) -> Option<serde_json::Va
     s.read_to_end(&mut t).ok()?;
     keascript::transport::wire::parse(&t).ok()
 }
+
+/// Each peer of an HA lab's Control Agent behind its own fault proxy, and an inventory at
+/// `inv` naming them `server1` / `server2` (5 s timeouts) and the pair `pair`.
+pub fn proxied_ha_pair(lab: &Lab, inv: &Path) -> Vec<fault_proxy::FaultProxy> {
+    let proxies: Vec<fault_proxy::FaultProxy> = (0..2)
+        .map(|i| {
+            fault_proxy::FaultProxy::start(
+                lab.url_of(i).trim_start_matches("http://").parse().unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(
+        inv,
+        format!(
+            "default = \"server1\"\n[servers.server1]\nurl = \"{}\"\ntimeout_ms = 5000\n[servers.server2]\nurl = \"{}\"\ntimeout_ms = 5000\n[ha.pair]\npeers = [\"server1\", \"server2\"]\n",
+            proxies[0].url(),
+            proxies[1].url()
+        ),
+    )
+    .unwrap();
+    proxies
+}
