@@ -959,6 +959,30 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     );
 }
 
+/// A hot-standby HA lab and what its first server's dhcp4 can do (`None`: no Kea here).
+fn ha_lab_and_its_capabilities() -> Option<(keascript::lab::Lab, keascript::kea::Capabilities)> {
+    use keascript::lab::{HaMode, LabOptions};
+    let lab = crate::support::lab_with(LabOptions {
+        ha: Some(HaMode::HotStandby),
+        ..Default::default()
+    })?;
+    let caps = rt()
+        .block_on(dhcp4_over_unix(&lab, 0).capabilities())
+        .expect("list-commands");
+    Some((lab, caps))
+}
+
+/// Peer `i`'s dhcp4 through its UNIX socket.
+fn dhcp4_over_unix(lab: &keascript::lab::Lab, i: usize) -> Service {
+    let srv = Server::connect(
+        &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
+        Some("dhcp4"),
+        Default::default(),
+    )
+    .unwrap();
+    Service::new(Arc::new(srv), "dhcp4").unwrap()
+}
+
 /// An HA pair on Kea 3.0 whose two servers keep their reservations in one PostgreSQL
 /// database: a reservation change is made once for that database (one `reservation-add`
 /// in total, through the server the script names), and both peers answer
@@ -967,25 +991,10 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
 fn ha_peers_sharing_one_hosts_database_get_one_reservation_add() {
     use crate::support::kea_raw;
     use crate::support::postgres::Postgres;
-    use keascript::lab::{HaMode, LabOptions};
-    let Some(lab) = crate::support::lab_with(LabOptions {
-        ha: Some(HaMode::HotStandby),
-        ..Default::default()
-    }) else {
+    let Some((lab, caps)) = ha_lab_and_its_capabilities() else {
         return;
     };
-    let unix = |i: usize| {
-        let srv = Server::connect(
-            &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
-            Some("dhcp4"),
-            Default::default(),
-        )
-        .unwrap();
-        Service::new(Arc::new(srv), "dhcp4").unwrap()
-    };
-    let caps = rt()
-        .block_on(unix(0).capabilities())
-        .expect("list-commands");
+    let unix = |i: usize| dhcp4_over_unix(&lab, i);
     if !caps.host_cmds {
         eprintln!(
             "skipping the shared hosts-database HA test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
@@ -1173,25 +1182,10 @@ fn importing_reservations_with_option_columns() {
 fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither() {
     use crate::support::fault_proxy::{Fault, FaultProxy};
     use crate::support::postgres::Postgres;
-    use keascript::lab::{HaMode, LabOptions};
-    let Some(lab) = crate::support::lab_with(LabOptions {
-        ha: Some(HaMode::HotStandby),
-        ..Default::default()
-    }) else {
+    let Some((lab, caps)) = ha_lab_and_its_capabilities() else {
         return;
     };
-    let unix = |i: usize| {
-        let srv = Server::connect(
-            &format!("unix:{}", lab.socket_of(i, "dhcp4").display()),
-            Some("dhcp4"),
-            Default::default(),
-        )
-        .unwrap();
-        Service::new(Arc::new(srv), "dhcp4").unwrap()
-    };
-    let caps = rt()
-        .block_on(unix(0).capabilities())
-        .expect("list-commands");
+    let unix = |i: usize| dhcp4_over_unix(&lab, i);
     let Some(http2) = lab.http_url_of(1, "dhcp4").filter(|_| caps.host_cmds) else {
         eprintln!(
             "skipping the two-database HA test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
