@@ -410,8 +410,13 @@ pub async fn delete(svc: &Service, ip: &str) -> Result<Value, KeaError> {
     Ok(before)
 }
 
-/// Deletes every lease of a subnet; returns how many there were.
-pub async fn wipe(svc: &Service, key: &SubnetKey) -> Result<u64, KeaError> {
+/// Deletes every lease of a subnet; returns how many there were. The count walks the
+/// subnet's leases page by page, and `observer` hears of each page (see [`LeasePager::observe`]).
+pub async fn wipe(
+    svc: &Service,
+    key: &SubnetKey,
+    observer: impl FnMut(WalkProgress) + Send + 'static,
+) -> Result<u64, KeaError> {
     let doc = ConfigDoc::new(Family::of_service(&svc.name), svc.config().await?)?;
     let loc = doc.find_subnet(key)?;
     let id = doc
@@ -419,7 +424,7 @@ pub async fn wipe(svc: &Service, key: &SubnetKey) -> Result<u64, KeaError> {
         .get("id")
         .and_then(Value::as_u64)
         .ok_or_else(|| KeaError::invalid(format!("subnet {key} has no id")))?;
-    let mut pager = LeasePager::new(svc.clone(), Some(id));
+    let mut pager = LeasePager::new(svc.clone(), Some(id)).observe(observer);
     let mut n = 0;
     while pager.next().await?.is_some() {
         n += 1;

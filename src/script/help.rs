@@ -815,7 +815,7 @@ pub const ENTRIES: &[Entry] = &[
         SERVICE,
         "wipe_leases",
         &["v4.wipe_leases(subnet_key)"],
-        "remove every lease of a subnet; returns how many",
+        "remove every lease of a subnet; returns how many (counted page by page first, with a progress line on a terminal once that lasts a second)",
         LEASES,
     ),
     m(

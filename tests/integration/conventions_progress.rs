@@ -115,3 +115,52 @@ fn a_long_lease_walk_shows_progress_on_a_terminal_and_in_the_repl() {
     p.send_line(":quit").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// `wipe_leases` counts a subnet's leases before it wipes them: that walk tells the same
+/// observer page by page (so the script's progress line covers it too), and the count and
+/// the wipe are real (the lab's leases are gone afterwards).
+#[test]
+fn wiping_a_subnets_leases_walks_them_page_by_page_for_the_progress_line() {
+    use keascript::kea::config::{Family, SubnetKey};
+    use keascript::kea::{Server, Service};
+    use std::sync::{Arc, Mutex};
+    let Some(lab) = lab_with(LabOptions {
+        leases4: LEASES,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let svc = Service::new(
+        Arc::new(
+            Server::connect(
+                &format!("unix:{}", lab.socket("dhcp4").display()),
+                Some("dhcp4"),
+                Default::default(),
+            )
+            .unwrap(),
+        ),
+        "dhcp4",
+    )
+    .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let key = SubnetKey::parse(&keascript::lab::BIG_SUBNET_ID.to_string(), Family::V4).unwrap();
+    let n = crate::support::rt()
+        .block_on(keascript::kea::leases::wipe(&svc, &key, move |p| {
+            s.lock().unwrap().push((p.pages, p.leases))
+        }))
+        .expect("wipe");
+    assert_eq!(n as usize, LEASES);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= LEASES / 1000, "one call per page: {seen:?}");
+    assert_eq!(seen.last().map(|p| p.1 as usize), Some(LEASES), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+        "pages and leases only grow: {seen:?}"
+    );
+    let mut pager = keascript::kea::leases::LeasePager::new(svc, None);
+    let left = crate::support::rt()
+        .block_on(pager.next())
+        .expect("lease4-get-page");
+    assert!(left.is_none(), "every lease wiped: {left:?}");
+}

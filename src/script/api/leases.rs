@@ -39,29 +39,34 @@ pub struct LeaseWalk {
 /// A walk that has lasted this long shows how far it has got (on a terminal).
 const SHOW_PROGRESS_AFTER: Duration = Duration::from_secs(1);
 
+/// The host's progress line for a walk over `svc`'s leases, shown once the walk has lasted
+/// [`SHOW_PROGRESS_AFTER`]; it goes when the observer does (the walk's end, a `break`, an error).
+fn walk_progress(ctx: Arc<RunContext>, svc: &Service) -> impl FnMut(WalkProgress) + Send + 'static {
+    let label = format!("{}/{}", svc.server.name(), svc.name);
+    let started = Instant::now();
+    let mut line: Option<Progress> = None;
+    move |p: WalkProgress| {
+        if line.is_none() && started.elapsed() < SHOW_PROGRESS_AFTER {
+            return;
+        }
+        let text = format!(
+            "reading the leases of {label}: {} leases, {} pages",
+            p.leases, p.pages
+        );
+        match &line {
+            Some(l) => l.set_message(&text),
+            None => line = Some(ctx.progress(&text)),
+        }
+    }
+}
+
 impl IntoIterator for LeaseIter {
     type Item = R<Dynamic>;
     type IntoIter = LeaseWalk;
     fn into_iter(self) -> LeaseWalk {
         // The host's progress line, once the walk has lasted a second; it goes when the
         // walk does (its end, a `break`, an error).
-        let label = format!("{}/{}", self.svc.server.name(), self.svc.name);
-        let ctx = self.ctx.clone();
-        let started = Instant::now();
-        let mut line: Option<Progress> = None;
-        let observer = move |p: WalkProgress| {
-            if line.is_none() && started.elapsed() < SHOW_PROGRESS_AFTER {
-                return;
-            }
-            let text = format!(
-                "reading the leases of {label}: {} leases, {} pages",
-                p.leases, p.pages
-            );
-            match &line {
-                Some(l) => l.set_message(&text),
-                None => line = Some(ctx.progress(&text)),
-            }
-        };
+        let observer = walk_progress(self.ctx.clone(), &self.svc);
         LeaseWalk {
             pager: LeasePager::new(self.svc, self.subnet_id).observe(observer),
             ctx: self.ctx,
@@ -318,7 +323,8 @@ pub fn register(engine: &mut Engine, ctx: Arc<RunContext>) {
                 return Ok(0);
             }
             let svc2 = svc.clone();
-            let n = c.block(async move { leases::wipe(&svc2, &key).await })?;
+            let observer = walk_progress(c.clone(), &svc);
+            let n = c.block(async move { leases::wipe(&svc2, &key, observer).await })?;
             if n > 0 {
                 audit_lease(
                     &c,
