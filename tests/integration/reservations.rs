@@ -1266,3 +1266,119 @@ fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither(
     );
     assert_eq!((count("kea"), count("kea2")), ("1".into(), "1".into()));
 }
+
+/// A hosts database whose `reservation-add` is made but whose answer is lost (Kea 3.0, a
+/// fault proxy in front of the daemon's HTTP socket): keascript reads the host back, finds
+/// the change made, says the outcome was unknown and is now known, and records the change as
+/// written (nothing left in flight). A lost `reservation-del` the same way; a dropped one
+/// (never made) is an error and the reservation stays.
+#[test]
+fn a_lost_answer_from_a_hosts_database_is_settled_by_reading_the_host_back() {
+    use crate::support::fault_proxy::{Fault, FaultProxy};
+    use crate::support::postgres::Postgres;
+    let Some(lab) = crate::support::lab() else {
+        return;
+    };
+    let svc = {
+        let srv = Server::connect(
+            &format!("unix:{}", lab.socket("dhcp4").display()),
+            Some("dhcp4"),
+            Default::default(),
+        )
+        .unwrap();
+        Service::new(Arc::new(srv), "dhcp4").unwrap()
+    };
+    let caps = rt().block_on(svc.capabilities()).expect("list-commands");
+    let Some(http) = lab.http_url_of(0, "dhcp4").filter(|_| caps.host_cmds) else {
+        eprintln!(
+            "skipping the lost-answer hosts-database test on Kea {}: Debian's Kea 2.2 has no host_cmds (run it with KEASCRIPT_KEA_BIN_DIR set to the Kea 3.0 root)",
+            lab.version
+        );
+        return;
+    };
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    use_hosts_database(&svc, &lab.socket("dhcp4"), &pg);
+    let proxy = FaultProxy::start(http.trim_start_matches("http://").parse().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("inv.toml");
+    let text = std::fs::read_to_string(lab.inventory()).unwrap();
+    assert!(text.contains(&http), "{text}");
+    std::fs::write(&inv, text.replace(&http, &proxy.url())).unwrap();
+    let state = tmp.path().join("state");
+    let run = |name: &str, body: &str| {
+        let path = script(tmp.path(), name, body);
+        keascript()
+            .arg("--config")
+            .arg(&inv)
+            .env("KEASCRIPT_STATE_DIR", &state)
+            .env("KEASCRIPT_AUDIT_FILE", tmp.path().join("audit.jsonl"))
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .expect("run keascript")
+    };
+    let hosts = || {
+        pg.psql(crate::support::postgres::DB, "SELECT count(*) FROM hosts")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let in_flight = || {
+        std::fs::read_dir(state.join("journal").join("inflight"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let add = r#"kea().dhcp4.add_reservation(#{ subnet: 1, hw_address: "02:42:ac:11:00:99", ip_address: "192.0.2.99", hostname: "lost" });"#;
+    let del = r#"kea().dhcp4.delete_reservation(1, #{ hw_address: "02:42:ac:11:00:99" });"#;
+
+    proxy.fail("reservation-add", 1, Fault::LoseAnswer);
+    let out = run("add.rhai", add);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the change was made: {stderr}");
+    assert!(
+        stderr.contains("was unknown") && stderr.contains("the hosts database has the change"),
+        "says what happened: {stderr}"
+    );
+    assert_eq!(hosts(), "1", "the reservation is in PostgreSQL");
+    assert_eq!(in_flight(), 0, "nothing left in flight");
+    let written = std::fs::read_dir(state.join("journal"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|t| t.contains("\"phase\":\"written\""))
+        .count();
+    assert_eq!(written, 1, "the change's record is written");
+    let audit = std::fs::read_to_string(tmp.path().join("audit.jsonl")).unwrap();
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"reservation\""))
+            .count(),
+        1,
+        "one audit entry: {audit}"
+    );
+
+    proxy.heal();
+    proxy.fail("reservation-del", 1, Fault::DropRequest);
+    let out = run("del.rhai", del);
+    assert!(
+        !out.status.success(),
+        "a dropped request is an error: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(hosts(), "1", "never made: the reservation stays");
+    assert_eq!(in_flight(), 0, "nothing left in flight");
+
+    proxy.heal();
+    proxy.fail("reservation-del", 1, Fault::LoseAnswer);
+    let out = run("del2.rhai", del);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("was unknown"), "{stderr}");
+    assert_eq!(hosts(), "0", "deleted in PostgreSQL");
+    assert_eq!(in_flight(), 0, "nothing left in flight");
+}
