@@ -570,7 +570,6 @@ pub fn use_hosts_database_named(
 #[test]
 fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     use crate::support::kea_raw;
-    use crate::support::postgres::Postgres;
     let Some(b) = Bench::new() else { return };
     let svc = b.service("dhcp4");
     let caps = rt().block_on(svc.capabilities()).expect("list-commands");
@@ -581,11 +580,7 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
         );
         return;
     }
-    let kea_bin = PathBuf::from(
-        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
-    );
-    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
-    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    let (pg, _) = postgres_with_kea_schema();
     let sock = b.lab.socket("dhcp4");
     use_hosts_database(&svc, &sock, &pg);
     let r = b.ok(
@@ -959,6 +954,35 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     );
 }
 
+/// A PostgreSQL server started for the test with Kea's schema made by the Kea 3 root's
+/// `kea-admin` (host_cmds tests run only there), and that root's programs folder.
+fn postgres_with_kea_schema() -> (crate::support::postgres::Postgres, PathBuf) {
+    let kea_bin = PathBuf::from(
+        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
+    );
+    let pg =
+        crate::support::postgres::Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    (pg, kea_bin)
+}
+
+/// The lab's inventory written to `inv` with the daemon socket `http` reached through a new
+/// fault proxy, which is returned.
+fn behind_a_proxy(
+    lab: &keascript::lab::Lab,
+    http: &str,
+    inv: &Path,
+) -> crate::support::fault_proxy::FaultProxy {
+    let http = http.trim_end_matches('/');
+    let proxy = crate::support::fault_proxy::FaultProxy::start(
+        http.trim_start_matches("http://").parse().unwrap(),
+    );
+    let text = std::fs::read_to_string(lab.inventory()).unwrap();
+    assert!(text.contains(http), "{text}");
+    std::fs::write(inv, text.replace(http, &proxy.url())).unwrap();
+    proxy
+}
+
 /// A hot-standby HA lab and what its first server's dhcp4 can do (`None`: no Kea here).
 fn ha_lab_and_its_capabilities() -> Option<(keascript::lab::Lab, keascript::kea::Capabilities)> {
     use keascript::lab::{HaMode, LabOptions};
@@ -990,7 +1014,6 @@ fn dhcp4_over_unix(lab: &keascript::lab::Lab, i: usize) -> Service {
 #[test]
 fn ha_peers_sharing_one_hosts_database_get_one_reservation_add() {
     use crate::support::kea_raw;
-    use crate::support::postgres::Postgres;
     let Some((lab, caps)) = ha_lab_and_its_capabilities() else {
         return;
     };
@@ -1002,11 +1025,7 @@ fn ha_peers_sharing_one_hosts_database_get_one_reservation_add() {
         );
         return;
     }
-    let kea_bin = PathBuf::from(
-        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
-    );
-    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
-    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    let (pg, _) = postgres_with_kea_schema();
     for i in 0..2 {
         use_hosts_database(&unix(i), &lab.socket_of(i, "dhcp4"), &pg);
     }
@@ -1180,8 +1199,7 @@ fn importing_reservations_with_option_columns() {
 /// put back (`reservation-del`), and neither has it; healed, both get it.
 #[test]
 fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither() {
-    use crate::support::fault_proxy::{Fault, FaultProxy};
-    use crate::support::postgres::Postgres;
+    use crate::support::fault_proxy::Fault;
     let Some((lab, caps)) = ha_lab_and_its_capabilities() else {
         return;
     };
@@ -1193,29 +1211,15 @@ fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither(
         );
         return;
     };
-    let kea_bin = PathBuf::from(
-        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
-    );
-    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
-    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    let (pg, kea_bin) = postgres_with_kea_schema();
     pg.another_kea_database(&kea_bin, "kea2")
         .unwrap_or_else(|e| panic!("{e}"));
     use_hosts_database_named(&unix(0), &lab.socket_of(0, "dhcp4"), &pg, "kea");
     use_hosts_database_named(&unix(1), &lab.socket_of(1, "dhcp4"), &pg, "kea2");
     // server2 is reached through a fault proxy.
-    let proxy = FaultProxy::start(
-        http2
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .parse()
-            .unwrap(),
-    );
     let tmp = tempfile::tempdir().unwrap();
     let inv = tmp.path().join("inv.toml");
-    let text = std::fs::read_to_string(lab.inventory()).unwrap();
-    let http2 = http2.trim_end_matches('/');
-    assert!(text.contains(http2), "{text}");
-    std::fs::write(&inv, text.replace(http2, &proxy.url())).unwrap();
+    let proxy = behind_a_proxy(&lab, &http2, &inv);
     let run = || {
         let path = script(
             tmp.path(),
@@ -1274,8 +1278,7 @@ fn ha_peers_with_their_own_hosts_databases_get_the_change_in_both_or_in_neither(
 /// (never made) is an error and the reservation stays.
 #[test]
 fn a_lost_answer_from_a_hosts_database_is_settled_by_reading_the_host_back() {
-    use crate::support::fault_proxy::{Fault, FaultProxy};
-    use crate::support::postgres::Postgres;
+    use crate::support::fault_proxy::Fault;
     let Some(lab) = crate::support::lab() else {
         return;
     };
@@ -1296,18 +1299,11 @@ fn a_lost_answer_from_a_hosts_database_is_settled_by_reading_the_host_back() {
         );
         return;
     };
-    let kea_bin = PathBuf::from(
-        std::env::var_os("KEASCRIPT_KEA_BIN_DIR").expect("host_cmds comes with the Kea 3 root"),
-    );
-    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
-    pg.kea_schema(&kea_bin).unwrap_or_else(|e| panic!("{e}"));
+    let (pg, _) = postgres_with_kea_schema();
     use_hosts_database(&svc, &lab.socket("dhcp4"), &pg);
-    let proxy = FaultProxy::start(http.trim_start_matches("http://").parse().unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let inv = tmp.path().join("inv.toml");
-    let text = std::fs::read_to_string(lab.inventory()).unwrap();
-    assert!(text.contains(&http), "{text}");
-    std::fs::write(&inv, text.replace(&http, &proxy.url())).unwrap();
+    let proxy = behind_a_proxy(&lab, &http, &inv);
     let state = tmp.path().join("state");
     let run = |name: &str, body: &str| {
         let path = script(tmp.path(), name, body);
