@@ -6,13 +6,12 @@
 //! running configuration and in the file.
 
 use std::path::Path;
-use std::time::Duration;
 
 use keascript::lab::{HaMode, Lab, LabOptions};
 use serde_json::{Value, json};
 
 use crate::support::fault_proxy::MUTATE;
-use crate::support::{kea_raw, keascript, lab_with, proxied_ha_pair, script};
+use crate::support::{kea_raw, lab_with, proxied_ha_pair, run_in};
 
 /// The secret given to HA peer `name` in every peer's configuration.
 fn secret(name: &str) -> String {
@@ -139,23 +138,7 @@ fn a_change_in_flight_keeps_no_secret_in_the_journal_and_is_settled_with_them() 
     let state = tmp.path().join("state");
     let inv = tmp.path().join("inv.toml");
     let proxies = proxied_ha_pair(&lab, &inv);
-    let run = |name: &str, text: &str| {
-        let path = script(tmp.path(), name, text);
-        let out = keascript()
-            .arg("--config")
-            .arg(&inv)
-            .env("KEASCRIPT_STATE_DIR", &state)
-            .env_remove("KEASCRIPT_AUDIT_FILE")
-            .arg("run")
-            .arg(&path)
-            .timeout(Duration::from_secs(180))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |name: &str, text: &str| run_in(tmp.path(), &inv, &state, name, text);
     // server1 carries out the config-set, its answer is lost, and it is gone for
     // keascript from then on: the change stays in flight (`sent`) over both peers.
     proxies[0].lose_answer_then_down(MUTATE, 1);

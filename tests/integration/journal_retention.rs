@@ -5,13 +5,12 @@
 //! server, and is settled by the next change against its daemon.
 
 use std::path::Path;
-use std::time::Duration;
 
 use keascript::lab::Lab;
 use serde_json::{Value, json};
 
 use crate::support::fault_proxy::{FaultProxy, MUTATE};
-use crate::support::{kea_raw, keascript, lab, script};
+use crate::support::{kea_raw, lab, run_in};
 
 /// The records of a journal folder: (file stem, record), by name (= by id).
 fn records_in(dir: &Path) -> Vec<(String, Value)> {
@@ -88,23 +87,7 @@ fn the_journal_stays_bounded_and_a_change_in_flight_survives_until_settled() {
         ),
     )
     .unwrap();
-    let run = |name: &str, text: &str| {
-        let path = script(tmp.path(), name, text);
-        let out = keascript()
-            .arg("--config")
-            .arg(&inv)
-            .env("KEASCRIPT_STATE_DIR", &state)
-            .env_remove("KEASCRIPT_AUDIT_FILE")
-            .arg("run")
-            .arg(&path)
-            .timeout(Duration::from_secs(180))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |name: &str, text: &str| run_in(tmp.path(), &inv, &state, name, text);
     let finished = || records_in(&state.join("journal"));
     let inflight = || records_in(&state.join("journal/inflight"));
 

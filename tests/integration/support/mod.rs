@@ -168,3 +168,23 @@ pub fn proxied_ha_pair(lab: &Lab, inv: &Path) -> Vec<fault_proxy::FaultProxy> {
     .unwrap();
     proxies
 }
+
+/// Runs script `text` (written as `dir/name`) with inventory `inv` and state folder `state`,
+/// no audit file from the environment; its exit status and stderr.
+pub fn run_in(dir: &Path, inv: &Path, state: &Path, name: &str, text: &str) -> (i32, String) {
+    let path = script(dir, name, text);
+    let out = keascript()
+        .arg("--config")
+        .arg(inv)
+        .env("KEASCRIPT_STATE_DIR", state)
+        .env_remove("KEASCRIPT_AUDIT_FILE")
+        .arg("run")
+        .arg(&path)
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
