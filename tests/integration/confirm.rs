@@ -15,9 +15,9 @@ use keascript::lab::Lab;
 use serde_json::json;
 
 use crate::snapshots::{
-    comparable, history, ks, running, snapshot_before, snapshot_config, subnet_ids, wait_for,
+    comparable, history, ks, running, snapshot_before, snapshot_config, subnet_ids,
 };
-use crate::support::{alive, lab, script};
+use crate::support::{alive, lab, script, wait_for};
 
 const CHANGE: &str = r#"let v4 = kea().dhcp4;
 v4.add_subnet(#{ subnet: "10.61.0.0/24", pools: ["10.61.0.10-10.61.0.99"] });

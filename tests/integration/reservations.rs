@@ -929,22 +929,19 @@ fn reservations_in_a_postgresql_hosts_database_through_host_cmds() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let has = || rows("SELECT count(*) FROM hosts WHERE hostname = 'unconfirmed'").trim() == "1";
-    let start = std::time::Instant::now();
-    let mut seen = false;
-    // Waits on the database (the event), with a generous bound for a loaded CI machine.
-    while start.elapsed() < Duration::from_secs(120) {
-        if b.audit().iter().any(|e| {
-            e["kind"] == "reservation"
-                && e["action"] == "delete"
-                && !e["undoes"].is_null()
-                && e["key"].as_str().is_some_and(|k| k.contains(confirmed_mac))
-        }) {
-            seen = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(seen, "the revert undid the reservation: {:?}", b.audit());
+    // Waits on the audit trail (the event), with a generous bound for a loaded CI machine.
+    crate::support::wait_for(
+        "the revert to undo the reservation",
+        Duration::from_secs(120),
+        || {
+            b.audit().iter().any(|e| {
+                e["kind"] == "reservation"
+                    && e["action"] == "delete"
+                    && !e["undoes"].is_null()
+                    && e["key"].as_str().is_some_and(|k| k.contains(confirmed_mac))
+            })
+        },
+    );
     assert!(!has(), "{confirmed_mac} is gone from the database again");
     assert!(
         !std::fs::read_to_string(b.audit_file())

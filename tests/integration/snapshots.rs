@@ -6,7 +6,7 @@
 //! retention keeps the newest N. The helpers here are shared with `undo` and `confirm`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keascript::kea::snapshots::{Snapshot, Store};
 use keascript::lab::{HaMode, Lab, LabOptions};
@@ -83,18 +83,6 @@ pub fn snapshot_before(state: &Path, server: &str, change: &str) -> Snapshot {
 /// The configuration a snapshot holds.
 pub fn snapshot_config(state: &Path, s: &Snapshot) -> Value {
     Store::at(state).config(s).unwrap()
-}
-
-/// Waits (generously: CI is busy) until `cond` holds; panics with `what` otherwise.
-pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 pub fn subnet_ids(cfg: &Value) -> Vec<u64> {

@@ -188,3 +188,16 @@ pub fn run_in(dir: &Path, inv: &Path, state: &Path, name: &str, text: &str) -> (
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Waits (generously: CI is busy) until `cond` holds, polling an event (a file, an audit
+/// entry, a process gone); panics with `what` otherwise.
+pub fn wait_for(what: &str, limit: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
