@@ -935,10 +935,7 @@ fn case2(b: &mut Bench) {
         );
         // What keascript sent: count the commands Kea received during one keascript run.
         let log = lab.dir().join("kea-dhcp4.log");
-        let before = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .count();
+        let before = log_lines(&log);
         run(
             &mut ks(
                 b,
@@ -955,19 +952,32 @@ fn case2(b: &mut Bench) {
             None,
             false,
         );
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let cmds: Vec<&str> = text
-            .lines()
-            .skip(before)
-            .filter_map(|l| l.split("Received command '").nth(1))
-            .map(|r| r.trim_end_matches('\''))
-            .collect();
+        let cmds = commands_logged_after(&log, before);
         b.table.text(
             &c,
             "commands keascript sent for one add_subnet",
             &cmds.join(", "),
         );
     }
+}
+
+/// How many lines a Kea log has now.
+fn log_lines(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// The commands a Kea daemon logged as received after its log's first `before` lines.
+fn commands_logged_after(log: &Path, before: usize) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .skip(before)
+        .filter_map(|l| l.split("Received command '").nth(1))
+        .map(|r| r.trim_end_matches('\'').to_string())
+        .collect()
 }
 
 /// Walks every lease with `lease4-get-page` (limit 1000, `from` = last address).
@@ -1864,10 +1874,7 @@ fn case9(b: &mut Bench) {
     // What keascript sent to one server during one fleet run.
     let inv = b.dir.path().join("fleet-1.toml");
     let log = labs[0].dir().join("kea-dhcp4.log");
-    let before = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .count();
+    let before = log_lines(&log);
     run(
         &mut ks(
             b,
@@ -1883,13 +1890,7 @@ fn case9(b: &mut Bench) {
         None,
         false,
     );
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let cmds: Vec<&str> = text
-        .lines()
-        .skip(before)
-        .filter_map(|l| l.split("Received command '").nth(1))
-        .map(|r| r.trim_end_matches('\''))
-        .collect();
+    let cmds = commands_logged_after(&log, before);
     b.table.text(
         "9",
         "commands keascript sent to one server in a fleet run",
